@@ -1,0 +1,14 @@
+"""The API's own configuration, built by the shell from the settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ApiConfig:
+    allow_private_networks: bool = False
+    max_page_size: int = 500
+    default_page_size: int = 50
+    max_rules_per_user: int = 10_000
+    telegram_bot_username: str = ""

@@ -1,0 +1,68 @@
+"""The calling user's hits, newest first, with keyset pagination."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query
+
+from api.deps import ConfigDep, SessionDep, UserDep
+from api.schemas import HitArticle, HitPage, HitPublic
+from store.hits import decode_cursor, encode_cursor, list_hits
+
+router = APIRouter(prefix="/v1/hits", tags=["hits"])
+
+
+@router.get("", response_model=HitPage, summary="List your hits, newest first")
+def list_(
+    session: SessionDep,
+    user: UserDep,
+    config: ConfigDep,
+    rule_id: Annotated[int | None, Query(ge=1)] = None,
+    since: datetime | None = None,
+    limit: Annotated[int | None, Query(ge=1)] = None,
+    cursor: Annotated[str | None, Query(max_length=100)] = None,
+) -> HitPage:
+    limit = limit or config.default_page_size
+    if limit > config.max_page_size:
+        raise HTTPException(
+            422, f"limit {limit} is over the maximum page size {config.max_page_size}"
+        )
+    before_id = None
+    if cursor:
+        try:
+            before_id = decode_cursor(cursor)
+        except (ValueError, UnicodeDecodeError):
+            raise HTTPException(422, "invalid cursor") from None
+    if since is not None and since.tzinfo is None:
+        raise HTTPException(422, "since needs a timezone, e.g. 2026-11-27T12:00:00Z")
+    rows = list_hits(
+        session=session,
+        user_id=user.id or 0,
+        limit=limit + 1,
+        rule_id=rule_id,
+        since=since,
+        before_id=before_id,
+    )
+    items = [
+        HitPublic(
+            id=v.hit.id or 0,
+            rule_id=v.hit.rule_id,
+            rule_name=v.rule_name,
+            article=HitArticle(
+                id=v.article.id or 0,
+                title=v.article.title,
+                url=v.article.url,
+                published_at=v.article.published_at,
+                feed_id=v.feed_id,
+                feed_title=v.feed_title,
+            ),
+            snippet=v.hit.snippet,
+            matched_terms=list(v.hit.matched_terms or []),
+            created_at=v.hit.created_at,
+        )
+        for v in rows[:limit]
+    ]
+    next_cursor = encode_cursor(items[-1].id) if len(rows) > limit else None
+    return HitPage(items=items, next_cursor=next_cursor)

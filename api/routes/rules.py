@@ -1,0 +1,95 @@
+"""Watch rules of the calling user."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException, Response, status
+
+from api.deps import ConfigDep, SessionDep, UserDep, not_found, utcnow
+from api.schemas import RuleCreate, RulePublic, RuleTest, RuleTestResult, RuleUpdate
+from rules import Document, RuleIndex, parse
+from store.rules import count_rules, create_rule, delete_rule, get_rule, list_rules, update_rule
+from store.tables import Rule
+
+router = APIRouter(prefix="/v1/rules", tags=["rules"])
+
+
+def to_public(rule: Rule) -> RulePublic:
+    assert rule.id is not None
+    return RulePublic(
+        id=rule.id,
+        name=rule.name,
+        query=rule.query,
+        feed_ids=rule.feed_ids,
+        enabled=rule.enabled,
+        created_at=rule.created_at,
+    )
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=RulePublic,
+    summary="Create a rule; a bad query is a 422 with the error position",
+)
+def create(body: RuleCreate, session: SessionDep, user: UserDep, config: ConfigDep) -> RulePublic:
+    assert user.id is not None
+    if count_rules(session=session, user_id=user.id) >= config.max_rules_per_user:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT, f"rule limit reached: {config.max_rules_per_user} per user"
+        )
+    rule = create_rule(
+        session=session,
+        user_id=user.id,
+        name=body.name,
+        query=body.query,
+        feed_ids=body.feed_ids,
+        enabled=body.enabled,
+        now=utcnow(),
+    )
+    return to_public(rule)
+
+
+@router.get("", response_model=list[RulePublic], summary="List your rules")
+def list_(session: SessionDep, user: UserDep) -> list[RulePublic]:
+    return [to_public(r) for r in list_rules(session=session, user_id=user.id or 0)]
+
+
+@router.post("/test", response_model=RuleTestResult, summary="Try a query against some text")
+def test(body: RuleTest, _user: UserDep) -> RuleTestResult:
+    index = RuleIndex()
+    index.add(0, parse(body.query))
+    hits = index.match(Document(title=body.title, text=body.text))
+    if not hits:
+        return RuleTestResult(matched=False, matched_terms=[], snippet="")
+    return RuleTestResult(
+        matched=True, matched_terms=list(hits[0].matched_terms), snippet=hits[0].snippet
+    )
+
+
+@router.get("/{rule_id}", response_model=RulePublic, summary="Get a rule")
+def get(rule_id: int, session: SessionDep, user: UserDep) -> RulePublic:
+    rule = get_rule(session=session, rule_id=rule_id, user_id=user.id)
+    if rule is None:
+        raise not_found("rule", rule_id)
+    return to_public(rule)
+
+
+@router.patch("/{rule_id}", response_model=RulePublic, summary="Change only the fields sent")
+def patch(rule_id: int, body: RuleUpdate, session: SessionDep, user: UserDep) -> RulePublic:
+    changes = body.model_dump(exclude_unset=True)
+    for key in ("name", "query", "enabled"):
+        if key in changes and changes[key] is None:
+            del changes[key]
+    rule = update_rule(
+        session=session, rule_id=rule_id, user_id=user.id or 0, changes=changes, now=utcnow()
+    )
+    if rule is None:
+        raise not_found("rule", rule_id)
+    return to_public(rule)
+
+
+@router.delete("/{rule_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete a rule")
+def delete(rule_id: int, session: SessionDep, user: UserDep) -> Response:
+    if not delete_rule(session=session, rule_id=rule_id, user_id=user.id or 0, now=utcnow()):
+        raise not_found("rule", rule_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

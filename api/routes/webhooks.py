@@ -1,0 +1,141 @@
+"""Webhook endpoints of the calling user, their deliveries and a test ping."""
+
+from __future__ import annotations
+
+import binascii
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
+
+from api.deps import ConfigDep, SessionDep, UserDep, field_error, not_found, utcnow
+from api.schemas import DeliveryPublic, WebhookCreate, WebhookCreated, WebhookPublic
+from monitor.errors import BlockedURLError
+from monitor.guard import check_url
+from notifiers.webhook import new_secret, secret_bytes
+from store.deliveries import list_deliveries
+from store.hits import WEBHOOK, enqueue
+from store.tables import Webhook
+from store.webhooks import create_webhook, delete_webhook, get_webhook, list_webhooks
+
+router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
+
+
+def to_public(webhook: Webhook) -> WebhookPublic:
+    assert webhook.id is not None
+    return WebhookPublic(
+        id=webhook.id,
+        url=webhook.url,
+        rule_ids=webhook.rule_ids,
+        active=webhook.active,
+        disabled_reason=webhook.disabled_reason,
+        created_at=webhook.created_at,
+    )
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=WebhookCreated,
+    summary="Add a webhook; its signing secret is shown only in this answer",
+)
+async def create(
+    body: WebhookCreate, session: SessionDep, user: UserDep, config: ConfigDep
+) -> WebhookCreated:
+    try:
+        await check_url(body.url, allow_private=config.allow_private_networks)
+    except BlockedURLError as exc:
+        raise field_error("url", str(exc), "url_blocked") from None
+    secret = body.secret or new_secret()
+    try:
+        if len(secret_bytes(secret)) < 16:
+            raise field_error("secret", "the secret must hold at least 16 bytes")
+    except binascii.Error:
+        raise field_error("secret", "the secret after whsec_ must be base64") from None
+    webhook = create_webhook(
+        session=session,
+        user_id=user.id or 0,
+        url=body.url,
+        secret=secret,
+        rule_ids=body.rule_ids,
+        now=utcnow(),
+    )
+    return WebhookCreated(**to_public(webhook).model_dump(), secret=secret)
+
+
+@router.get("", response_model=list[WebhookPublic], summary="List your webhooks")
+def list_(session: SessionDep, user: UserDep) -> list[WebhookPublic]:
+    return [to_public(w) for w in list_webhooks(session=session, user_id=user.id or 0)]
+
+
+@router.get("/{webhook_id}", response_model=WebhookPublic, summary="Get a webhook")
+def get(webhook_id: int, session: SessionDep, user: UserDep) -> WebhookPublic:
+    webhook = get_webhook(session=session, webhook_id=webhook_id, user_id=user.id)
+    if webhook is None:
+        raise not_found("webhook", webhook_id)
+    return to_public(webhook)
+
+
+@router.delete(
+    "/{webhook_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Delete a webhook; its pending deliveries are dropped",
+)
+def delete(webhook_id: int, session: SessionDep, user: UserDep) -> Response:
+    if not delete_webhook(
+        session=session, webhook_id=webhook_id, user_id=user.id or 0, now=utcnow()
+    ):
+        raise not_found("webhook", webhook_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/{webhook_id}/test",
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Send a ping event to the webhook",
+)
+def test(webhook_id: int, session: SessionDep, user: UserDep) -> dict[str, object]:
+    webhook = get_webhook(session=session, webhook_id=webhook_id, user_id=user.id)
+    if webhook is None:
+        raise not_found("webhook", webhook_id)
+    delivery_id = enqueue(
+        session=session,
+        user_id=user.id or 0,
+        kind=WEBHOOK,
+        channel_id=webhook_id,
+        now=utcnow(),
+        event_type="ping",
+    )
+    return {"status": "queued", "delivery_id": delivery_id}
+
+
+@router.get(
+    "/{webhook_id}/deliveries",
+    response_model=list[DeliveryPublic],
+    summary="Recent deliveries to this webhook, newest first",
+)
+def deliveries(
+    webhook_id: int,
+    session: SessionDep,
+    user: UserDep,
+    config: ConfigDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> list[DeliveryPublic]:
+    if get_webhook(session=session, webhook_id=webhook_id, user_id=user.id) is None:
+        raise not_found("webhook", webhook_id)
+    rows = list_deliveries(session=session, kind=WEBHOOK, channel_id=webhook_id, limit=limit)
+    return [
+        DeliveryPublic(
+            id=d.id or 0,
+            event_type=d.event_type,
+            hit_id=d.hit_id,
+            status=d.status,
+            attempts=d.attempts,
+            last_status_code=d.last_status_code,
+            last_error=d.last_error,
+            created_at=d.created_at,
+            updated_at=d.updated_at,
+            next_attempt_at=d.next_attempt_at if d.status == "pending" else None,
+            sent_at=d.sent_at,
+        )
+        for d in rows
+    ]

@@ -1,0 +1,149 @@
+"""Fetching feeds: conditional GET, a byte cap, a deadline, and every redirect re-checked."""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import httpx
+
+from monitor.errors import (
+    FetchError,
+    FetchTimeoutError,
+    HTTPStatusError,
+    TooLargeError,
+    TooManyRedirectsError,
+)
+from monitor.guard import check_url
+
+USER_AGENT = "newswatch/0.1 (+https://github.com/newswatch/newswatch; feed monitor)"
+
+
+@dataclass(frozen=True)
+class FetchLimits:
+    """Bounds on one fetch."""
+
+    max_bytes: int = 10 * 1024 * 1024
+    timeout_seconds: float = 20.0
+    connect_timeout_seconds: float = 10.0
+    max_redirects: int = 5
+    allow_private_networks: bool = False
+    user_agent: str = USER_AGENT
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    """A fetched body (or a 304) and the headers that matter for parsing and scheduling."""
+
+    url: str
+    status_code: int
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status_code == 304
+
+
+def make_client(limits: FetchLimits, *, max_connections: int = 100) -> httpx.AsyncClient:
+    """The one shared client: keep-alive, no automatic redirects (we check each hop)."""
+    return httpx.AsyncClient(
+        follow_redirects=False,
+        timeout=httpx.Timeout(limits.timeout_seconds, connect=limits.connect_timeout_seconds),
+        limits=httpx.Limits(
+            max_connections=max_connections, max_keepalive_connections=max_connections
+        ),
+        headers={"User-Agent": limits.user_agent},
+        trust_env=False,
+    )
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds from a Retry-After header (delta-seconds or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+async def fetch(
+    client: httpx.AsyncClient,
+    url: str,
+    *,
+    limits: FetchLimits,
+    etag: str = "",
+    last_modified: str = "",
+) -> FetchResult:
+    """GET a feed within `limits.timeout_seconds` overall. Raises a `FetchError`."""
+    try:
+        return await asyncio.wait_for(
+            _fetch(client, url, limits=limits, etag=etag, last_modified=last_modified),
+            timeout=limits.timeout_seconds,
+        )
+    except TimeoutError:
+        raise FetchTimeoutError(f"no complete answer within {limits.timeout_seconds:g} s") from None
+
+
+async def _fetch(
+    client: httpx.AsyncClient, url: str, *, limits: FetchLimits, etag: str, last_modified: str
+) -> FetchResult:
+    headers = {
+        "Accept": "application/rss+xml, application/atom+xml, application/feed+json, "
+        "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5",
+        "Accept-Encoding": "gzip, deflate, br",
+    }
+    if etag:
+        headers["If-None-Match"] = etag
+    if last_modified:
+        headers["If-Modified-Since"] = last_modified
+    for _ in range(limits.max_redirects + 1):
+        await check_url(url, allow_private=limits.allow_private_networks)
+        try:
+            async with client.stream("GET", url, headers=headers) as response:
+                if response.is_redirect:
+                    location = response.headers.get("location", "")
+                    url = str(response.url.join(location))
+                    continue
+                if response.status_code == 304:
+                    return FetchResult(url, 304, b"", dict(response.headers))
+                if not response.is_success:
+                    raise HTTPStatusError(
+                        response.status_code,
+                        url,
+                        parse_retry_after(response.headers.get("retry-after")),
+                    )
+                body = await _read_capped(response, limits.max_bytes)
+                return FetchResult(url, response.status_code, body, dict(response.headers))
+        except httpx.TimeoutException as exc:
+            raise FetchTimeoutError(f"timed out: {type(exc).__name__}") from None
+        except httpx.HTTPError as exc:
+            raise FetchError(f"{type(exc).__name__}: {exc}") from None
+    raise TooManyRedirectsError(f"more than {limits.max_redirects} redirects")
+
+
+async def _read_capped(response: httpx.Response, max_bytes: int) -> bytes:
+    declared = response.headers.get("content-length", "")
+    if (
+        declared.isdigit()
+        and int(declared) > max_bytes
+        and "content-encoding" not in response.headers
+    ):
+        raise TooLargeError(f"body of {int(declared)} bytes exceeds the {max_bytes}-byte limit")
+    chunks = []
+    size = 0
+    async for chunk in response.aiter_bytes():  # decoded as it streams: a bomb stops early
+        size += len(chunk)
+        if size > max_bytes:
+            raise TooLargeError(f"body exceeds the {max_bytes}-byte limit")
+        chunks.append(chunk)
+    return b"".join(chunks)

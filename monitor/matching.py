@@ -1,0 +1,78 @@
+"""The process's rule index, kept in sync with the database, and the alert window."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timedelta
+
+import structlog
+
+from rules import Document, RuleIndex, RuleSyntaxError, parse
+from store.values import NewHit, RuleRow, StoredArticle
+
+log = structlog.get_logger(__name__)
+
+
+def is_alertable(article: StoredArticle, *, now: datetime, max_age: timedelta) -> bool:
+    """Only recent articles alert; an undated one counts as published when fetched."""
+    published = article.published_at or article.fetched_at
+    return now - published <= max_age
+
+
+class RuleMatcher:
+    """A `RuleIndex` plus each rule's feed scope. Thread-safe: ingest threads match while
+    the sync task applies changes."""
+
+    def __init__(self) -> None:
+        self._index = RuleIndex()
+        self._scopes: dict[int, frozenset[int] | None] = {}
+        self._lock = threading.Lock()
+        self.watermark: datetime | None = None
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def apply(self, rows: list[RuleRow]) -> int:
+        """Apply rule rows from `store.rules.rules_changed_since`; return how many changed."""
+        changed = 0
+        with self._lock:
+            for row in rows:
+                if row.active:
+                    try:
+                        query = parse(row.query)
+                    except RuleSyntaxError as exc:  # saved by an older version, or edited by hand
+                        log.warning("rule.unparseable", rule_id=row.id, error=str(exc))
+                        continue
+                    self._index.add(row.id, query)
+                    self._scopes[row.id] = (
+                        frozenset(row.feed_ids) if row.feed_ids is not None else None
+                    )
+                elif row.id in self._scopes:
+                    self._index.remove(row.id)
+                    del self._scopes[row.id]
+                else:
+                    continue
+                changed += 1
+                if self.watermark is None or row.updated_at > self.watermark:
+                    self.watermark = row.updated_at
+        return changed
+
+    def hits(
+        self, article: StoredArticle, *, feed_id: int, feed_title: str, feed_url: str
+    ) -> list[NewHit]:
+        """The rules this article matches, within their feed scope."""
+        doc = Document(
+            title=article.title,
+            text=f"{article.summary}\n{article.content}" if article.content else article.summary,
+            url=article.url,
+            feed=f"{feed_title} {feed_url}",
+            lang=article.language,
+        )
+        with self._lock:
+            found = self._index.match(doc)
+            scopes = {h.rule_id: self._scopes.get(h.rule_id) for h in found}
+        return [
+            NewHit(h.rule_id, article.id, h.snippet, h.matched_terms)
+            for h in found
+            if scopes[h.rule_id] is None or feed_id in scopes[h.rule_id]  # type: ignore[operator]
+        ]

@@ -1,0 +1,54 @@
+"""From parsed entries to `Article` values. Pure: `fetched_at` is passed in."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from urllib.parse import urljoin
+
+from monitor.dedupe import canonical_url, item_key
+from monitor.parse import ParsedFeed
+
+# A date this far in the future is a feed's mistake; treat the item as undated.
+_MAX_FUTURE = timedelta(days=2)
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    """A normalised news item, ready to store and match."""
+
+    item_key: str
+    url: str
+    canonical_url: str
+    title: str
+    summary: str
+    content: str
+    language: str
+    author: str
+    published_at: datetime | None
+
+
+def normalise(parsed: ParsedFeed, *, feed_url: str, fetched_at: datetime) -> list[Article]:
+    """Articles of a parsed feed, with absolute links and sane dates."""
+    out = []
+    for entry in parsed.entries:
+        link = urljoin(feed_url, entry.link) if entry.link else ""
+        published = entry.published_at
+        if published is not None and published > fetched_at + _MAX_FUTURE:
+            published = None
+        out.append(
+            Article(
+                item_key=item_key(
+                    guid=entry.guid, link=link, title=entry.title, summary=entry.summary
+                ),
+                url=link,
+                canonical_url=canonical_url(link),
+                title=entry.title,
+                summary=entry.summary,
+                content=entry.content,
+                language=entry.language or parsed.language,
+                author=entry.author,
+                published_at=published,
+            )
+        )
+    return out

@@ -1,0 +1,3 @@
+from newswatch.cli import app
+
+app()

@@ -1,0 +1,100 @@
+"""The `newswatch` command line."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from newswatch.logging import configure
+from newswatch.settings import get_settings
+
+app = typer.Typer(
+    help="newswatch: boolean watch rules over news feeds, with alerts.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+users_app = typer.Typer(help="Manage users.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+console = Console()
+
+
+def _setup() -> None:
+    settings = get_settings()
+    configure(level=settings.log_level, fmt=settings.log_format)
+
+
+@app.command()
+def run(
+    host: Annotated[str, typer.Option(help="Address the API listens on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port the API listens on.")] = 8000,
+    role: Annotated[
+        str, typer.Option(help="Comma-separated roles: api,poller,dispatcher,bot.")
+    ] = "api,poller,dispatcher,bot",
+) -> None:
+    """Run the service (all roles by default). Migrates SQLite by itself."""
+    from newswatch.service import ROLES, serve
+
+    _setup()
+    roles = {r.strip() for r in role.split(",") if r.strip()}
+    unknown = roles - set(ROLES)
+    if unknown or not roles:
+        raise typer.BadParameter(
+            f"unknown role(s) {sorted(unknown)}; choose from {', '.join(ROLES)}",
+            param_hint="--role",
+        )
+    raise typer.Exit(asyncio.run(serve(get_settings(), roles=roles, host=host, port=port)))
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the database schema up to date (the upgrade path between versions)."""
+    from newswatch.service import build_engine
+    from store.migrate import current_revision, upgrade
+
+    _setup()
+    engine = build_engine(get_settings())
+    before = current_revision(engine)
+    upgrade(engine)
+    after = current_revision(engine)
+    console.print(
+        f"schema at [bold]{after}[/bold]" + (f" (was {before})" if before != after else "")
+    )
+    engine.dispose()
+
+
+@users_app.command("create")
+def users_create(
+    name: Annotated[str, typer.Argument(help="The user's name.")],
+    admin: Annotated[bool, typer.Option(help="Make the user an admin.")] = False,
+) -> None:
+    """Create a user and print its API token (shown once)."""
+    from datetime import UTC, datetime
+
+    from api.tokens import display_prefix, hash_token, new_token
+    from newswatch.service import build_engine
+    from store import session_scope
+    from store.migrate import is_current
+    from store.users import add_token, create_user
+
+    _setup()
+    engine = build_engine(get_settings())
+    if not is_current(engine):
+        console.print("[red]The database schema is not current; run `newswatch migrate`.[/red]")
+        raise typer.Exit(2)
+    token = new_token()
+    with session_scope(engine) as session:
+        user = create_user(session=session, name=name, is_admin=admin, now=datetime.now(UTC))
+        add_token(
+            session=session,
+            user_id=user.id or 0,
+            token_hash=hash_token(token),
+            prefix=display_prefix(token),
+            now=datetime.now(UTC),
+            name="cli",
+        )
+    console.print(f"user [bold]{user.id}[/bold] {name!r} created; token (shown once):")
+    print(token)
+    engine.dispose()

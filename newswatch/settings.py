@@ -1,0 +1,47 @@
+"""The one settings class: the only reader of the environment (prefix `NEWSWATCH_`)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="NEWSWATCH_", extra="ignore")
+
+    database_url: str = "sqlite:///./newswatch.db"
+    admin_token: SecretStr | None = None
+    telegram_bot_token: SecretStr | None = None
+    telegram_api_url: str = "https://api.telegram.org"
+    allow_private_networks: bool = False
+
+    poll_interval_seconds: int = Field(600, ge=1)
+    min_poll_interval_seconds: int = Field(60, ge=1)
+    alert_max_age_hours: float = Field(24, gt=0)
+    retry_scale: float = Field(1.0, ge=0)
+    max_feed_bytes: int = Field(10 * 1024 * 1024, ge=1024)
+    fetch_timeout_seconds: float = Field(20, gt=0)
+    webhook_timeout_seconds: float = Field(15, gt=0)
+
+    scheduler_tick_seconds: float = Field(5, gt=0)
+    rules_sync_seconds: float = Field(2, gt=0)
+    poll_concurrency: int = Field(20, ge=1)
+    poll_lease_seconds: float = Field(300, gt=0)
+    dispatch_poll_seconds: float = Field(1, gt=0)
+    dispatch_lease_seconds: float = Field(120, gt=0)
+    shutdown_grace_seconds: float = Field(20, gt=0)
+
+    db_pool_size: int = Field(10, ge=1)
+    db_max_overflow: int = Field(10, ge=0)
+
+    max_rules_per_user: int = Field(10_000, ge=1)
+    log_format: str = Field("auto", pattern="^(auto|json|console)$")
+    log_level: str = "info"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Read the environment once, on first use (never at import time)."""
+    return Settings()

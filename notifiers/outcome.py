@@ -1,0 +1,17 @@
+"""What one send attempt came to; the dispatcher turns it into sent, retry or dead."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class SendOutcome:
+    ok: bool
+    status_code: int | None = None
+    error: str = ""
+    retry_after: float | None = None
+    # The target is gone for good (410, a blocked chat): stop sending to it at all.
+    disable_target: bool = False
+    # This delivery can never succeed; do not retry it.
+    permanent: bool = False

@@ -1,0 +1,25 @@
+"""The rule language: parse queries, evaluate them, and match documents against many.
+
+Pure: no I/O, no database, no clock. Everything not exported here is private.
+"""
+
+from rules.ast import Query
+from rules.document import Document
+from rules.errors import RuleError, RuleSyntaxError
+from rules.evaluate import evaluate
+from rules.index import RuleHit, RuleIndex
+from rules.parser import parse
+from rules.snippet import MARK_CLOSE, MARK_OPEN
+
+__all__ = [
+    "MARK_CLOSE",
+    "MARK_OPEN",
+    "Document",
+    "Query",
+    "RuleError",
+    "RuleHit",
+    "RuleIndex",
+    "RuleSyntaxError",
+    "evaluate",
+    "parse",
+]

@@ -1,0 +1,36 @@
+"""Small SQL helpers shared by the query modules (dialect-neutral upserts)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session
+
+
+def insert_ignore(
+    session: Session, table: sa.Table, values: dict[str, Any], conflict: list[str]
+) -> int | None:
+    """INSERT … ON CONFLICT DO NOTHING RETURNING id: the new id, or None on a duplicate."""
+    dialect = session.get_bind().dialect.name
+    module: Any = postgresql if dialect == "postgresql" else sqlite
+    stmt = (
+        module.insert(table)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=conflict)
+        .returning(table.c.id)
+    )
+    return session.execute(stmt).scalar_one_or_none()
+
+
+def for_update_skip_locked(session: Session, stmt: sa.Select[Any]) -> sa.Select[Any]:
+    """Row locks that other replicas skip, on PostgreSQL; SQLite has a single writer."""
+    if session.get_bind().dialect.name == "postgresql":
+        return stmt.with_for_update(skip_locked=True)
+    return stmt
+
+
+def clip(value: str | None, limit: int) -> str:
+    """Truncate text to a column's length."""
+    return (value or "")[:limit]

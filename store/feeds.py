@@ -1,0 +1,188 @@
+"""The feed catalogue and its poll schedule: the database is the schedule (`next_poll_at`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, func, select
+
+from store._sql import clip, for_update_skip_locked, insert_ignore
+from store.tables import Feed, FeedArticle
+from store.values import FeedClaim, PollResult
+
+
+@dataclass(frozen=True, slots=True)
+class FeedWithCount:
+    feed: Feed
+    article_count: int
+
+
+def add_feed(
+    *,
+    session: Session,
+    url: str,
+    now: datetime,
+    title: str = "",
+    interval_seconds: int | None = None,
+    created_by: int | None = None,
+) -> tuple[Feed, bool]:
+    """Add a feed, due at once. Returns (feed, created); an already-known URL is not an error."""
+    feed_id = insert_ignore(
+        session,
+        Feed.__table__,  # type: ignore[arg-type]
+        {
+            "url": url,
+            "title": clip(title, 1000),
+            "interval_seconds": interval_seconds,
+            "next_poll_at": now,
+            "created_by": created_by,
+            "created_at": now,
+            "status": "new",
+            "site_url": "",
+            "language": "",
+            "error_count": 0,
+            "last_error": "",
+            "etag": "",
+            "last_modified": "",
+            "body_hash": "",
+            "lease_owner": "",
+        },
+        ["url"],
+    )
+    created = feed_id is not None
+    feed = session.exec(select(Feed).where(Feed.url == url)).one()
+    return feed, created
+
+
+def get_feed(*, session: Session, feed_id: int) -> FeedWithCount | None:
+    feed = session.get(Feed, feed_id)
+    if feed is None:
+        return None
+    return FeedWithCount(feed, _article_counts(session, [feed_id]).get(feed_id, 0))
+
+
+def list_feeds(*, session: Session, limit: int = 1000, after_id: int = 0) -> list[FeedWithCount]:
+    feeds = list(
+        session.exec(
+            select(Feed).where(col(Feed.id) > after_id).order_by(col(Feed.id)).limit(limit)
+        )
+    )
+    counts = _article_counts(session, [f.id for f in feeds if f.id is not None])
+    return [FeedWithCount(f, counts.get(f.id or 0, 0)) for f in feeds]
+
+
+def _article_counts(session: Session, feed_ids: list[int]) -> dict[int, int]:
+    if not feed_ids:
+        return {}
+    rows = session.exec(
+        select(FeedArticle.feed_id, func.count())
+        .where(col(FeedArticle.feed_id).in_(feed_ids))
+        .group_by(col(FeedArticle.feed_id))
+    )
+    return {feed_id: count for feed_id, count in rows}
+
+
+def update_feed(*, session: Session, feed_id: int, changes: dict[str, Any]) -> Feed | None:
+    """Change only the given fields (`title`, `interval_seconds`)."""
+    feed = session.get(Feed, feed_id)
+    if feed is None:
+        return None
+    for key, value in changes.items():
+        setattr(feed, key, value)
+    session.add(feed)
+    session.flush()
+    return feed
+
+
+def delete_feed(*, session: Session, feed_id: int) -> bool:
+    result = session.execute(sa.delete(Feed).where(col(Feed.id) == feed_id))
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def request_poll(*, session: Session, feed_id: int, now: datetime) -> bool:
+    """Make a feed due now. False when there is no such feed."""
+    result = session.execute(
+        sa.update(Feed).where(col(Feed.id) == feed_id).values(next_poll_at=now)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def claim_due_feeds(
+    *, session: Session, owner: str, now: datetime, lease_seconds: float, limit: int
+) -> list[FeedClaim]:
+    """Lease up to `limit` due feeds to `owner`. Replicas skip each other's locked rows."""
+    stmt = (
+        select(Feed)
+        .where(
+            col(Feed.next_poll_at) <= now,
+            sa.or_(col(Feed.lease_expires_at).is_(None), col(Feed.lease_expires_at) < now),
+        )
+        .order_by(col(Feed.next_poll_at))
+        .limit(limit)
+    )
+    feeds = list(session.exec(for_update_skip_locked(session, stmt)))
+    expires = now + timedelta(seconds=lease_seconds)
+    claims = []
+    for feed in feeds:
+        feed.lease_owner = owner
+        feed.lease_expires_at = expires
+        session.add(feed)
+        assert feed.id is not None
+        claims.append(
+            FeedClaim(
+                id=feed.id,
+                url=feed.url,
+                title=feed.title,
+                etag=feed.etag,
+                last_modified=feed.last_modified,
+                body_hash=feed.body_hash,
+                interval_seconds=feed.interval_seconds,
+                effective_interval_seconds=feed.effective_interval_seconds,
+                error_count=feed.error_count,
+                last_polled_at=feed.last_polled_at,
+                lease_owner=owner,
+                lease_expires_at=expires,
+            )
+        )
+    session.flush()
+    return claims
+
+
+def finish_poll(
+    *, session: Session, feed_id: int, owner: str, now: datetime, result: PollResult
+) -> bool:
+    """Record a poll's outcome and release the lease; False if the lease was lost meanwhile."""
+    values: dict[str, Any] = {
+        "last_polled_at": now,
+        "next_poll_at": result.next_poll_at,
+        "lease_owner": "",
+        "lease_expires_at": None,
+    }
+    if result.effective_interval_seconds is not None:
+        values["effective_interval_seconds"] = result.effective_interval_seconds
+    if result.status == "error":
+        values["status"] = "error"
+        values["error_count"] = Feed.error_count + 1
+        values["last_error"] = clip(result.error, 1000)
+    else:
+        values.update(status="ok", error_count=0, last_error="", last_success_at=now)
+        for key in ("etag", "last_modified", "body_hash", "site_url", "language"):
+            value = getattr(result, key)
+            if value is not None:
+                values[key] = clip(value, Feed.__table__.c[key].type.length)  # type: ignore[attr-defined]
+        if result.title:
+            # A title the user chose is kept; the feed's own fills only an empty one.
+            values["title"] = sa.case(
+                (col(Feed.title) == "", clip(result.title, 1000)), else_=col(Feed.title)
+            )
+        if result.new_articles:
+            values["last_new_article_at"] = now
+    stmt = (
+        sa.update(Feed)
+        .where(col(Feed.id) == feed_id, col(Feed.lease_owner) == owner)
+        .values(**values)
+    )
+    return bool(session.execute(stmt).rowcount)  # type: ignore[attr-defined]

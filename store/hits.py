@@ -1,0 +1,185 @@
+"""Hits, and their fan-out into the outbox, in the caller's (the ingest) transaction."""
+
+from __future__ import annotations
+
+import base64
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from store._sql import insert_ignore
+from store.articles import first_feeds
+from store.tables import Article, Delivery, Hit, Rule, TelegramChat, Webhook
+from store.values import NewHit
+
+WEBHOOK = "webhook"
+TELEGRAM = "telegram"
+
+
+def record_hits_and_enqueue(
+    *, session: Session, hits: Sequence[NewHit], now: datetime
+) -> list[int]:
+    """Insert hits (one per rule and article) and one delivery per (hit, active channel).
+    Returns the ids of hits that are new. Call it in the same transaction as the articles."""
+    if not hits:
+        return []
+    owners = dict(
+        session.exec(
+            select(Rule.id, Rule.user_id).where(
+                col(Rule.id).in_({h.rule_id for h in hits}),
+                col(Rule.deleted_at).is_(None),
+                col(Rule.enabled).is_(True),
+            )
+        ).all()
+    )
+    webhooks, chats = _channels(session, set(owners.values()))
+    new_ids: list[int] = []
+    for hit in hits:
+        user_id = owners.get(hit.rule_id)
+        if user_id is None:
+            continue  # the rule was deleted or disabled since the index last synced
+        hit_id = insert_ignore(
+            session,
+            Hit.__table__,  # type: ignore[arg-type]
+            {
+                "rule_id": hit.rule_id,
+                "article_id": hit.article_id,
+                "user_id": user_id,
+                "snippet": hit.snippet,
+                "matched_terms": list(hit.matched_terms),
+                "created_at": now,
+            },
+            ["rule_id", "article_id"],
+        )
+        if hit_id is None:
+            continue
+        new_ids.append(hit_id)
+        targets = [
+            (WEBHOOK, w.id)
+            for w in webhooks[user_id]
+            if w.rule_ids is None or hit.rule_id in w.rule_ids
+        ] + [(TELEGRAM, c.id) for c in chats[user_id]]
+        for kind, channel_id in targets:
+            enqueue(
+                session=session,
+                user_id=user_id,
+                kind=kind,
+                channel_id=channel_id or 0,
+                now=now,
+                hit_id=hit_id,
+            )
+    return new_ids
+
+
+def _channels(
+    session: Session, user_ids: set[int]
+) -> tuple[dict[int, list[Webhook]], dict[int, list[TelegramChat]]]:
+    webhooks: dict[int, list[Webhook]] = defaultdict(list)
+    chats: dict[int, list[TelegramChat]] = defaultdict(list)
+    if not user_ids:
+        return webhooks, chats
+    for w in session.exec(
+        select(Webhook).where(
+            col(Webhook.user_id).in_(user_ids),
+            col(Webhook.active).is_(True),
+            col(Webhook.deleted_at).is_(None),
+        )
+    ):
+        webhooks[w.user_id].append(w)
+    for c in session.exec(
+        select(TelegramChat).where(
+            col(TelegramChat.user_id).in_(user_ids),
+            col(TelegramChat.active).is_(True),
+            col(TelegramChat.paused).is_(False),
+        )
+    ):
+        chats[c.user_id].append(c)
+    return webhooks, chats
+
+
+def enqueue(
+    *,
+    session: Session,
+    user_id: int,
+    kind: str,
+    channel_id: int,
+    now: datetime,
+    hit_id: int | None = None,
+    event_type: str = "hit.created",
+) -> int | None:
+    """Add one outbox row, due now. None when that (hit, channel) is already queued."""
+    return insert_ignore(
+        session,
+        Delivery.__table__,  # type: ignore[arg-type]
+        {
+            "hit_id": hit_id,
+            "user_id": user_id,
+            "channel_kind": kind,
+            "channel_id": channel_id,
+            "event_type": event_type,
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": now,
+            "lease_owner": "",
+            "last_error": "",
+            "created_at": now,
+            "updated_at": now,
+        },
+        ["hit_id", "channel_kind", "channel_id"],
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class HitView:
+    hit: Hit
+    rule_name: str
+    article: Article
+    feed_id: int
+    feed_title: str
+
+
+def encode_cursor(hit_id: int) -> str:
+    return base64.urlsafe_b64encode(f"h{hit_id}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> int:
+    """The hit id inside a cursor; ValueError when it is not one of ours."""
+    raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    if not raw.startswith("h") or not raw[1:].isdigit():
+        raise ValueError(f"invalid cursor {cursor!r}")
+    return int(raw[1:])
+
+
+def list_hits(
+    *,
+    session: Session,
+    user_id: int,
+    limit: int,
+    rule_id: int | None = None,
+    since: datetime | None = None,
+    before_id: int | None = None,
+) -> list[HitView]:
+    """A user's hits, newest first (keyset on id)."""
+    stmt = (
+        select(Hit, Rule.name, Article)
+        .join(Rule, col(Rule.id) == Hit.rule_id)
+        .join(Article, col(Article.id) == Hit.article_id)
+        .where(Hit.user_id == user_id)
+        .order_by(col(Hit.id).desc())
+        .limit(limit)
+    )
+    if rule_id is not None:
+        stmt = stmt.where(Hit.rule_id == rule_id)
+    if since is not None:
+        stmt = stmt.where(col(Hit.created_at) >= since)
+    if before_id is not None:
+        stmt = stmt.where(col(Hit.id) < before_id)
+    rows = list(session.exec(stmt))
+    feeds = first_feeds(session=session, article_ids=[a.id for _, _, a in rows if a.id])
+    return [
+        HitView(hit, name, article, *feeds.get(article.id or 0, (0, "")))
+        for hit, name, article in rows
+    ]

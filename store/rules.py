@@ -1,0 +1,117 @@
+"""Watch rules. Deletes are soft and every change bumps `updated_at`, so that each
+process's in-memory index can sync incrementally from `rules_changed_since`."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, func, select
+
+from store.tables import Rule
+from store.values import RuleRow
+
+
+def create_rule(
+    *,
+    session: Session,
+    user_id: int,
+    name: str,
+    query: str,
+    now: datetime,
+    feed_ids: list[int] | None = None,
+    enabled: bool = True,
+) -> Rule:
+    rule = Rule(
+        user_id=user_id,
+        name=name,
+        query=query,
+        feed_ids=feed_ids,
+        enabled=enabled,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(rule)
+    session.flush()
+    return rule
+
+
+def get_rule(*, session: Session, rule_id: int, user_id: int | None = None) -> Rule | None:
+    """A live rule; with `user_id`, only if that user owns it."""
+    rule = session.get(Rule, rule_id)
+    if rule is None or rule.deleted_at is not None:
+        return None
+    if user_id is not None and rule.user_id != user_id:
+        return None
+    return rule
+
+
+def list_rules(
+    *, session: Session, user_id: int, limit: int = 1000, after_id: int = 0
+) -> list[Rule]:
+    stmt = (
+        select(Rule)
+        .where(Rule.user_id == user_id, col(Rule.deleted_at).is_(None), col(Rule.id) > after_id)
+        .order_by(col(Rule.id))
+        .limit(limit)
+    )
+    return list(session.exec(stmt))
+
+
+def count_rules(*, session: Session, user_id: int) -> int:
+    stmt = select(func.count()).where(Rule.user_id == user_id, col(Rule.deleted_at).is_(None))
+    return session.exec(stmt).one()
+
+
+def update_rule(
+    *, session: Session, rule_id: int, user_id: int, changes: dict[str, Any], now: datetime
+) -> Rule | None:
+    """Change only the given fields."""
+    rule = get_rule(session=session, rule_id=rule_id, user_id=user_id)
+    if rule is None:
+        return None
+    for key, value in changes.items():
+        setattr(rule, key, value)
+    rule.updated_at = now
+    session.add(rule)
+    session.flush()
+    return rule
+
+
+def delete_rule(*, session: Session, rule_id: int, user_id: int, now: datetime) -> bool:
+    rule = get_rule(session=session, rule_id=rule_id, user_id=user_id)
+    if rule is None:
+        return False
+    rule.deleted_at = now
+    rule.enabled = False
+    rule.updated_at = now
+    session.add(rule)
+    return True
+
+
+def rules_changed_since(
+    *, session: Session, since: datetime | None, overlap: timedelta = timedelta(seconds=30)
+) -> list[RuleRow]:
+    """Rules changed after `since` (all live rules when None). The overlap absorbs
+    transactions that committed late with an earlier `updated_at`."""
+    stmt = select(Rule).order_by(col(Rule.id))
+    if since is None:
+        stmt = stmt.where(col(Rule.deleted_at).is_(None))
+    else:
+        stmt = stmt.where(col(Rule.updated_at) >= since - overlap)
+    return [
+        RuleRow(
+            id=r.id or 0,
+            user_id=r.user_id,
+            query=r.query,
+            feed_ids=tuple(r.feed_ids) if r.feed_ids is not None else None,
+            active=r.enabled and r.deleted_at is None,
+            updated_at=r.updated_at,
+        )
+        for r in session.exec(stmt)
+    ]
+
+
+def latest_rule_change(*, session: Session) -> datetime | None:
+    return session.exec(select(sa.func.max(Rule.updated_at))).one()

@@ -1,0 +1,234 @@
+"""SQLModel tables. Database constraints, not code, enforce the dedupe guarantees:
+
+- one article per canonical URL (`articles.url_hash`), one per (feed, item key);
+- one hit per (rule, article);
+- one delivery per (hit, channel).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, ClassVar
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from store.types import BigId, UTCDateTime
+
+# Stable constraint names, so that migrations can refer to them on both databases.
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def _ts(*, nullable: bool = True, index: bool = False) -> Any:
+    return Field(default=None, sa_column=sa.Column(UTCDateTime(), nullable=nullable, index=index))
+
+
+def _fk(
+    target: str, *, nullable: bool = False, ondelete: str = "CASCADE", index: bool = True
+) -> Any:
+    return Field(
+        default=None,
+        sa_column=sa.Column(
+            BigId, sa.ForeignKey(target, ondelete=ondelete), nullable=nullable, index=index
+        ),
+    )
+
+
+def _id() -> Any:
+    return Field(default=None, sa_column=sa.Column(BigId, primary_key=True, autoincrement=True))
+
+
+def _json(*, nullable: bool = True) -> Any:
+    return Field(default=None, sa_column=sa.Column(sa.JSON(), nullable=nullable))
+
+
+def _text() -> Any:
+    return Field(default="", sa_column=sa.Column(sa.Text(), nullable=False, server_default=""))
+
+
+class User(SQLModel, table=True):
+    __tablename__: ClassVar[str] = "users"  # type: ignore[misc]
+
+    id: int | None = _id()
+    name: str = Field(max_length=200)
+    is_admin: bool = Field(default=False)
+    created_at: datetime = _ts(nullable=False)
+
+
+class ApiToken(SQLModel, table=True):
+    __tablename__: ClassVar[str] = "api_tokens"  # type: ignore[misc]
+
+    id: int | None = _id()
+    user_id: int = _fk("users.id")
+    name: str = Field(default="", max_length=200)
+    token_hash: str = Field(max_length=64, unique=True)
+    prefix: str = Field(max_length=16)
+    created_at: datetime = _ts(nullable=False)
+    last_used_at: datetime | None = _ts()
+    revoked_at: datetime | None = _ts()
+
+
+class Feed(SQLModel, table=True):
+    __tablename__: ClassVar[str] = "feeds"  # type: ignore[misc]
+
+    id: int | None = _id()
+    url: str = Field(max_length=2048, unique=True)
+    title: str = Field(default="", max_length=1000)
+    site_url: str = Field(default="", max_length=2048)
+    language: str = Field(default="", max_length=35)
+    # Set by a user; None means the service default. The adaptive interval is separate.
+    interval_seconds: int | None = Field(default=None)
+    effective_interval_seconds: int | None = Field(default=None)
+    status: str = Field(default="new", max_length=16)
+    error_count: int = Field(default=0)
+    last_error: str = Field(default="", max_length=1000)
+    last_polled_at: datetime | None = _ts()
+    last_success_at: datetime | None = _ts()
+    last_new_article_at: datetime | None = _ts()
+    next_poll_at: datetime = _ts(nullable=False, index=True)
+    etag: str = Field(default="", max_length=512)
+    last_modified: str = Field(default="", max_length=128)
+    body_hash: str = Field(default="", max_length=64)
+    lease_owner: str = Field(default="", max_length=64)
+    lease_expires_at: datetime | None = _ts()
+    created_by: int | None = _fk("users.id", nullable=True, ondelete="SET NULL")
+    created_at: datetime = _ts(nullable=False)
+
+
+class Article(SQLModel, table=True):
+    __tablename__: ClassVar[str] = "articles"  # type: ignore[misc]
+
+    id: int | None = _id()
+    # sha256 of the canonical URL: a bounded-length key for the unique index.
+    url_hash: str | None = Field(default=None, max_length=64, unique=True)
+    url: str = Field(default="", max_length=4096)
+    canonical_url: str = Field(default="", max_length=4096)
+    title: str = Field(default="", max_length=2000)
+    summary: str = _text()
+    content: str = _text()
+    language: str = Field(default="", max_length=35)
+    author: str = Field(default="", max_length=500)
+    published_at: datetime | None = _ts(index=True)
+    fetched_at: datetime = _ts(nullable=False)
+    created_at: datetime = _ts(nullable=False, index=True)
+
+
+class FeedArticle(SQLModel, table=True):
+    __tablename__: ClassVar[str] = "feed_articles"  # type: ignore[misc]
+    __table_args__ = (sa.UniqueConstraint("feed_id", "item_key", name="uq_feed_articles_key"),)
+
+    id: int | None = _id()
+    feed_id: int = _fk("feeds.id", index=False)
+    article_id: int = _fk("articles.id")
+    item_key: str = Field(max_length=64)
+    first_seen_at: datetime = _ts(nullable=False)
+
+
+class Rule(SQLModel, table=True):
+    __tablename__: ClassVar[str] = "rules"  # type: ignore[misc]
+
+    id: int | None = _id()
+    user_id: int = _fk("users.id")
+    name: str = Field(max_length=200)
+    query: str = Field(sa_column=sa.Column(sa.Text(), nullable=False))
+    feed_ids: list[int] | None = _json()
+    enabled: bool = Field(default=True)
+    created_at: datetime = _ts(nullable=False)
+    # Every change bumps updated_at, so that each process's index can sync incrementally;
+    # a delete is soft (deleted_at) for the same reason.
+    updated_at: datetime = _ts(nullable=False, index=True)
+    deleted_at: datetime | None = _ts()
+
+
+class Hit(SQLModel, table=True):
+    __tablename__: ClassVar[str] = "hits"  # type: ignore[misc]
+    __table_args__ = (
+        sa.UniqueConstraint("rule_id", "article_id", name="uq_hits_rule_article"),
+        sa.Index("ix_hits_user_id_id", "user_id", "id"),
+    )
+
+    id: int | None = _id()
+    rule_id: int = _fk("rules.id", index=False)
+    article_id: int = _fk("articles.id")
+    user_id: int = _fk("users.id", index=False)
+    snippet: str = _text()
+    matched_terms: list[str] | None = _json()
+    created_at: datetime = _ts(nullable=False)
+
+
+class Webhook(SQLModel, table=True):
+    __tablename__: ClassVar[str] = "webhooks"  # type: ignore[misc]
+
+    id: int | None = _id()
+    user_id: int = _fk("users.id")
+    url: str = Field(max_length=2048)
+    # A signing key, so it is kept as is (a hash could not sign); it is never logged.
+    secret: str = Field(max_length=200)
+    rule_ids: list[int] | None = _json()
+    active: bool = Field(default=True)
+    disabled_reason: str = Field(default="", max_length=500)
+    created_at: datetime = _ts(nullable=False)
+    deleted_at: datetime | None = _ts()
+
+
+class TelegramChat(SQLModel, table=True):
+    __tablename__: ClassVar[str] = "telegram_chats"  # type: ignore[misc]
+
+    id: int | None = _id()
+    chat_id: int = Field(sa_column=sa.Column(sa.BigInteger(), nullable=False, unique=True))
+    user_id: int = _fk("users.id")
+    title: str = Field(default="", max_length=500)
+    chat_type: str = Field(default="private", max_length=32)
+    active: bool = Field(default=True)
+    paused: bool = Field(default=False)
+    created_at: datetime = _ts(nullable=False)
+    updated_at: datetime = _ts(nullable=False)
+
+
+class TelegramLink(SQLModel, table=True):
+    __tablename__: ClassVar[str] = "telegram_links"  # type: ignore[misc]
+
+    id: int | None = _id()
+    user_id: int = _fk("users.id")
+    code_hash: str = Field(max_length=64, unique=True)
+    created_at: datetime = _ts(nullable=False)
+    expires_at: datetime = _ts(nullable=False)
+    used_at: datetime | None = _ts()
+    chat_id: int | None = Field(default=None, sa_column=sa.Column(sa.BigInteger(), nullable=True))
+
+
+class Delivery(SQLModel, table=True):
+    """The outbox: one row per (hit, channel), or per ping."""
+
+    __tablename__: ClassVar[str] = "deliveries"  # type: ignore[misc]
+    __table_args__ = (
+        sa.UniqueConstraint("hit_id", "channel_kind", "channel_id", name="uq_deliveries_channel"),
+        sa.Index("ix_deliveries_due", "status", "next_attempt_at"),
+        sa.Index("ix_deliveries_channel", "channel_kind", "channel_id", "id"),
+    )
+
+    id: int | None = _id()
+    hit_id: int | None = _fk("hits.id", nullable=True, index=False)
+    user_id: int = _fk("users.id", index=False)
+    channel_kind: str = Field(max_length=16)
+    channel_id: int = Field(sa_column=sa.Column(BigId, nullable=False))
+    event_type: str = Field(default="hit.created", max_length=32)
+    status: str = Field(default="pending", max_length=16)
+    attempts: int = Field(default=0)
+    next_attempt_at: datetime = _ts(nullable=False)
+    lease_owner: str = Field(default="", max_length=64)
+    lease_expires_at: datetime | None = _ts()
+    last_status_code: int | None = Field(default=None)
+    last_error: str = Field(default="", max_length=1000)
+    created_at: datetime = _ts(nullable=False)
+    updated_at: datetime = _ts(nullable=False)
+    sent_at: datetime | None = _ts()
+
+
+metadata = SQLModel.metadata

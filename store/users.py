@@ -1,0 +1,67 @@
+"""Users and their API tokens (stored as SHA-256 hashes only)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from store.tables import ApiToken, User
+
+
+def create_user(*, session: Session, name: str, now: datetime, is_admin: bool = False) -> User:
+    user = User(name=name, is_admin=is_admin, created_at=now)
+    session.add(user)
+    session.flush()
+    return user
+
+
+def get_user(*, session: Session, user_id: int) -> User | None:
+    return session.get(User, user_id)
+
+
+def add_token(
+    *, session: Session, user_id: int, token_hash: str, prefix: str, now: datetime, name: str = ""
+) -> ApiToken:
+    token = ApiToken(
+        user_id=user_id, token_hash=token_hash, prefix=prefix, name=name, created_at=now
+    )
+    session.add(token)
+    session.flush()
+    return token
+
+
+def user_for_token(*, session: Session, token_hash: str) -> tuple[User, ApiToken] | None:
+    """The user behind a live (not revoked) token hash."""
+    row = session.exec(
+        select(User, ApiToken)
+        .join(ApiToken, ApiToken.user_id == User.id)  # type: ignore[arg-type]
+        .where(ApiToken.token_hash == token_hash, ApiToken.revoked_at.is_(None))  # type: ignore[union-attr]
+    ).first()
+    return (row[0], row[1]) if row else None
+
+
+def has_admin(*, session: Session) -> bool:
+    return (
+        session.exec(select(User.id).where(User.is_admin == sa.true()).limit(1)).first() is not None
+    )
+
+
+def ensure_admin(*, session: Session, token_hash: str, prefix: str, now: datetime) -> bool:
+    """Make sure an admin owns this token hash. True when it was added now."""
+    if session.exec(select(ApiToken.id).where(ApiToken.token_hash == token_hash)).first():
+        return False
+    admin = session.exec(select(User).where(User.is_admin == sa.true()).order_by(User.id)).first()  # type: ignore[arg-type]
+    if admin is None:
+        admin = create_user(session=session, name="admin", now=now, is_admin=True)
+    assert admin.id is not None
+    add_token(
+        session=session,
+        user_id=admin.id,
+        token_hash=token_hash,
+        prefix=prefix,
+        now=now,
+        name="admin",
+    )
+    return True
