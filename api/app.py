@@ -8,7 +8,9 @@ from sqlalchemy.engine import Engine
 
 from api.config import ApiConfig
 from api.errors import install_error_handlers
-from api.routes import feeds, health, hits, rules, users, webhooks
+from api.limits import BodySizeLimit
+from api.openapi import install_openapi
+from api.routes import feeds, health, hits, rules, tokens, users, webhooks
 
 
 def create_app(
@@ -25,5 +27,8 @@ def create_app(
     app.state.registry = registry or REGISTRY
     for module in (health, users, feeds, rules, hits, webhooks):
         app.include_router(module.router)
+    app.include_router(tokens.router)
     install_error_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=app.state.config.max_request_bytes)
+    install_openapi(app)
     return app

@@ -14,23 +14,38 @@ from rules.parser import MAX_LENGTH
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 Url = Annotated[str, Field(min_length=1, max_length=2048)]
 Interval = Annotated[int, Field(ge=60, le=86_400)]
-Ids = Annotated[list[Annotated[int, Field(ge=1)]], Field(max_length=1000)]
+Ids = Annotated[list[Annotated[int, Field(ge=1, le=2**63 - 1)]], Field(max_length=1000)]
+
+
+def _no_nul(value: object) -> object:
+    # PostgreSQL text cannot hold NUL; refuse it at the edge for both databases.
+    if isinstance(value, str) and "\x00" in value:
+        raise PydanticCustomError("nul_character", "text must not contain NUL characters")
+    return value
 
 
 class Strict(BaseModel):
-    """Unknown fields are an error, not silently dropped."""
+    """Unknown fields are an error, not silently dropped; text never holds NUL."""
 
     model_config = ConfigDict(extra="forbid")
+
+    _no_nul = field_validator("*", mode="before")(_no_nul)
 
 
 # users ---------------------------------------------------------------------------------
 
 
 class UserCreate(Strict):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"name": "newsroom"}]})
+
     name: Name
 
 
 class UserCreated(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"id": 2, "name": "newsroom", "token": "nw_3q2…"}]}
+    )
+
     id: int
     name: str
     token: str = Field(description="Shown only here; store it now.")
@@ -40,17 +55,48 @@ class UserCreated(BaseModel):
 
 
 class FeedCreate(Strict):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"url": "https://www.antaranews.com/rss/terkini.xml", "interval_seconds": 600}
+            ]
+        }
+    )
+
     url: Url
     title: Annotated[str, Field(max_length=1000)] | None = None
     interval_seconds: Interval | None = None
 
 
 class FeedUpdate(Strict):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"title": "Antara: latest", "interval_seconds": 900}]}
+    )
+
     title: Annotated[str, Field(max_length=1000)] | None = None
     interval_seconds: Interval | None = None
 
 
 class FeedPublic(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 1,
+                    "url": "https://www.antaranews.com/rss/terkini.xml",
+                    "title": "Antara",
+                    "interval_seconds": 600,
+                    "status": "ok",
+                    "last_polled_at": "2026-11-27T12:00:00Z",
+                    "next_poll_at": "2026-11-27T12:10:00Z",
+                    "error_count": 0,
+                    "last_error": "",
+                    "article_count": 120,
+                }
+            ]
+        }
+    )
+
     id: int
     url: str
     title: str
@@ -83,6 +129,19 @@ Query = Annotated[str, Field(min_length=1, max_length=MAX_LENGTH)]
 
 
 class RuleCreate(Strict):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "bd-hw",
+                    "query": "ByteDance AND Huawei",
+                    "feed_ids": None,
+                    "enabled": True,
+                }
+            ]
+        }
+    )
+
     name: Name
     query: Query
     feed_ids: Ids | None = None
@@ -92,6 +151,8 @@ class RuleCreate(Strict):
 
 
 class RuleUpdate(Strict):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"enabled": False}]})
+
     name: Name | None = None
     query: Query | None = None
     feed_ids: Ids | None = None
@@ -104,6 +165,21 @@ class RuleUpdate(Strict):
 
 
 class RulePublic(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 3,
+                    "name": "bd-hw",
+                    "query": "ByteDance AND Huawei",
+                    "feed_ids": None,
+                    "enabled": True,
+                    "created_at": "2026-11-27T12:00:00Z",
+                }
+            ]
+        }
+    )
+
     id: int
     name: str
     query: str
@@ -113,6 +189,18 @@ class RulePublic(BaseModel):
 
 
 class RuleTest(Strict):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "query": "ByteDance AND Huawei",
+                    "title": "ByteDance and Huawei sign a deal",
+                    "text": "",
+                }
+            ]
+        }
+    )
+
     query: Query
     title: Annotated[str, Field(max_length=2000)] = ""
     text: Annotated[str, Field(max_length=200_000)] = ""
@@ -121,6 +209,18 @@ class RuleTest(Strict):
 
 
 class RuleTestResult(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "matched": True,
+                    "matched_terms": ["bytedance", "huawei"],
+                    "snippet": "**ByteDance** and **Huawei** sign a deal",
+                }
+            ]
+        }
+    )
+
     matched: bool
     matched_terms: list[str]
     snippet: str
@@ -149,6 +249,34 @@ class HitPublic(BaseModel):
 
 
 class HitPage(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "items": [
+                        {
+                            "id": 41,
+                            "rule_id": 3,
+                            "rule_name": "bd-hw",
+                            "article": {
+                                "id": 9,
+                                "title": "ByteDance and Huawei sign a deal",
+                                "url": "https://example.com/a",
+                                "published_at": "2026-11-27T12:00:00Z",
+                                "feed_id": 1,
+                                "feed_title": "Antara",
+                            },
+                            "snippet": "**ByteDance** and **Huawei** sign a deal",
+                            "matched_terms": ["bytedance", "huawei"],
+                            "created_at": "2026-11-27T12:00:00Z",
+                        }
+                    ],
+                    "next_cursor": "aDQx",
+                }
+            ]
+        }
+    )
+
     items: list[HitPublic]
     next_cursor: str | None
 
@@ -157,6 +285,12 @@ class HitPage(BaseModel):
 
 
 class WebhookCreate(Strict):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"url": "https://example.com/hooks/newswatch", "rule_ids": [3]}]
+        }
+    )
+
     url: Url
     rule_ids: Ids | None = None
     secret: (
@@ -166,6 +300,21 @@ class WebhookCreate(Strict):
 
 
 class WebhookPublic(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 5,
+                    "url": "https://example.com/hooks/newswatch",
+                    "rule_ids": [3],
+                    "active": True,
+                    "disabled_reason": "",
+                    "created_at": "2026-11-27T12:00:00Z",
+                }
+            ]
+        }
+    )
+
     id: int
     url: str
     rule_ids: list[int] | None
@@ -175,10 +324,46 @@ class WebhookPublic(BaseModel):
 
 
 class WebhookCreated(WebhookPublic):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 5,
+                    "url": "https://example.com/hooks/newswatch",
+                    "rule_ids": [3],
+                    "active": True,
+                    "disabled_reason": "",
+                    "created_at": "2026-11-27T12:00:00Z",
+                    "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+                }
+            ]
+        }
+    )
+
     secret: str = Field(description="Shown only here; store it now.")
 
 
 class DeliveryPublic(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 12,
+                    "event_type": "hit.created",
+                    "hit_id": 41,
+                    "status": "sent",
+                    "attempts": 1,
+                    "last_status_code": 200,
+                    "last_error": "",
+                    "created_at": "2026-11-27T12:00:00Z",
+                    "updated_at": "2026-11-27T12:00:00Z",
+                    "next_attempt_at": None,
+                    "sent_at": "2026-11-27T12:00:00Z",
+                }
+            ]
+        }
+    )
+
     id: int
     event_type: str
     hit_id: int | None
@@ -190,3 +375,52 @@ class DeliveryPublic(BaseModel):
     updated_at: datetime
     next_attempt_at: datetime | None
     sent_at: datetime | None
+
+
+# tokens --------------------------------------------------------------------------------
+
+
+class TokenCreate(Strict):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"name": "ci"}]})
+
+    name: Name
+
+
+class TokenPublic(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"id": 4, "name": "ci", "prefix": "nw_Xq9z1b", "created_at": "2026-11-27T12:00:00Z"}
+            ]
+        }
+    )
+
+    id: int
+    name: str
+    prefix: str = Field(description="The first characters of the token, to tell tokens apart.")
+    created_at: datetime
+
+
+class TokenCreated(TokenPublic):
+    token: str = Field(description="Shown only here; store it now.")
+
+
+# small answers -------------------------------------------------------------------------
+
+
+class Queued(BaseModel):
+    """A 202 answer: the work is queued."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"status": "queued", "delivery_id": 12}]}
+    )
+
+    status: str
+    delivery_id: int | None = None
+
+
+class Health(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"status": "ok"}]})
+
+    status: str
+    detail: str | None = None

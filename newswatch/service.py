@@ -79,6 +79,9 @@ def api_config(settings: Settings) -> ApiConfig:
     return ApiConfig(
         allow_private_networks=settings.allow_private_networks,
         max_rules_per_user=settings.max_rules_per_user,
+        max_request_bytes=settings.max_request_bytes,
+        max_import_feeds=settings.max_import_feeds,
+        max_page_size=settings.max_page_size,
     )
 
 

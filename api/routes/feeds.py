@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 
 from api.deps import AdminDep, ConfigDep, SessionDep, UserDep, field_error, not_found, utcnow
-from api.schemas import FeedCreate, FeedPublic, FeedUpdate
+from api.schemas import FeedCreate, FeedPublic, FeedUpdate, Queued
 from monitor.errors import BlockedURLError
 from monitor.guard import check_url
 from store.feeds import (
@@ -47,6 +47,7 @@ def to_public(row: FeedWithCount, default_interval: int = 600) -> FeedPublic:
     status_code=status.HTTP_201_CREATED,
     response_model=FeedPublic,
     summary="Add a feed (200 with the existing feed when the URL is known)",
+    responses={200: {"model": FeedPublic, "description": "The URL was known: the existing feed"}},
 )
 async def create(
     body: FeedCreate, response: Response, user: UserDep, config: ConfigDep, session: SessionDep
@@ -113,9 +114,10 @@ def delete(feed_id: int, session: SessionDep, _admin: AdminDep) -> Response:
 @router.post(
     "/{feed_id}/poll",
     status_code=status.HTTP_202_ACCEPTED,
+    response_model=Queued,
     summary="Poll a feed as soon as possible",
 )
-def poll(feed_id: int, session: SessionDep, _user: UserDep) -> dict[str, str]:
+def poll(feed_id: int, session: SessionDep, _user: UserDep) -> Queued:
     if not request_poll(session=session, feed_id=feed_id, now=utcnow()):
         raise not_found("feed", feed_id)
-    return {"status": "queued"}
+    return Queued(status="queued")
