@@ -122,6 +122,13 @@ def check_query(query: str) -> str:
             "{message} at {position}",
             {"message": exc.message, "position": exc.position},
         ) from None
+    except RecursionError:
+        # A long chain of NOT / - can outrun the parser's own depth limit.
+        raise PydanticCustomError(
+            "rule_syntax",
+            "{message} at {position}",
+            {"message": "the query is nested too deeply", "position": 0},
+        ) from None
     return query
 
 
