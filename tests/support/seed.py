@@ -14,9 +14,16 @@ from store.hits import record_hits_and_enqueue
 from store.values import NewHit
 
 
-def seed_hit(engine: Engine, *, rule_id: int, url: str = "https://news.example/bd-hw") -> int:
-    """Store an article in a feed and record a hit of `rule_id` on it; return the hit id."""
-    now = datetime.now(UTC)
+def seed_hit(
+    engine: Engine,
+    *,
+    rule_id: int,
+    url: str = "https://news.example/bd-hw",
+    now: datetime | None = None,
+) -> int:
+    """Store an article in a feed and record a hit of `rule_id` on it at `now`; return
+    the hit id."""
+    now = now or datetime.now(UTC)
     article = Article(
         item_key=url,
         url=url,
