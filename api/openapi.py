@@ -93,7 +93,7 @@ def document_errors(app: FastAPI, doc: dict[str, Any]) -> dict[str, Any]:
     """Add the error responses of every route to an OpenAPI document, in place."""
     doc.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
     for path, route in api_routes(app.routes):
-        for method in route.methods:
+        for method in route.methods or ():
             operation = doc["paths"].get(path, {}).get(method.lower())
             if operation is None:
                 continue

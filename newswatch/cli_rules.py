@@ -9,10 +9,12 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 from rich.table import Table
+from sqlmodel import Session
 
 from newswatch.cli_common import console, open_engine
 from newswatch.settings import get_settings
 from rules import MARK_CLOSE, MARK_OPEN, Document, RuleIndex, RuleSyntaxError, parse
+from store.tables import User
 
 rules_app = typer.Typer(help="Manage watch rules and try queries.", no_args_is_help=True)
 
@@ -31,7 +33,7 @@ def _parse_or_exit(query: str) -> None:
         raise typer.Exit(2) from None
 
 
-def _owner(session, user: str):  # type: ignore[no-untyped-def]
+def _owner(session: Session, user: str) -> User:
     from store.users import find_user
 
     found = find_user(session=session, name=user)

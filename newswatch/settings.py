@@ -37,9 +37,9 @@ class Settings(BaseSettings):
     db_max_overflow: int = Field(10, ge=0)
 
     max_rules_per_user: int = Field(10_000, ge=1)
-    max_request_bytes: int = Field(1024 * 1024, ge=1024)
-    max_import_feeds: int = Field(1000, ge=1)
-    max_page_size: int = Field(500, ge=1)
+    max_request_bytes: int = Field(default=1024 * 1024, ge=1024)
+    max_import_feeds: int = Field(default=1000, ge=1)
+    max_page_size: int = Field(default=500, ge=1)
     log_format: str = Field("auto", pattern="^(auto|json|console)$")
     log_level: str = "info"
 
