@@ -60,6 +60,7 @@ async def refresh_feed(claim: FeedClaim, ingest: Ingest) -> PollResult:
         if fetched.not_modified:
             result = PollResult("not_modified", schedule.after_success(started, interval))
             await asyncio.to_thread(_finish, ingest, claim, result, [], started)
+            bound.info("poll.not_modified", ms=_ms(ingest, started))
             return result
         body_hash = hashlib.sha256(fetched.body).hexdigest()
         if body_hash == claim.body_hash:
@@ -70,6 +71,7 @@ async def refresh_feed(claim: FeedClaim, ingest: Ingest) -> PollResult:
                 body_hash=body_hash,
             )
             await asyncio.to_thread(_finish, ingest, claim, result, [], started)
+            bound.info("poll.unchanged", ms=_ms(ingest, started))
             return result
         parsed = await asyncio.to_thread(
             parse_feed, fetched.body, fetched.headers, limits=ingest.parse_limits
@@ -82,7 +84,12 @@ async def refresh_feed(claim: FeedClaim, ingest: Ingest) -> PollResult:
             error=str(exc) or type(exc).__name__,
         )
         await asyncio.to_thread(_finish, ingest, claim, result, [], started)
-        bound.warning("poll.error", error=result.error, error_count=claim.error_count + 1)
+        bound.warning(
+            "poll.error",
+            error=result.error,
+            error_count=claim.error_count + 1,
+            ms=_ms(ingest, started),
+        )
         return result
 
     articles = normalise(parsed, feed_url=fetched.url, fetched_at=started)
@@ -98,16 +105,20 @@ async def refresh_feed(claim: FeedClaim, ingest: Ingest) -> PollResult:
         "poll.ok",
         items=len(articles),
         new=result.new_articles,
-        ms=round((ingest.clock() - started).total_seconds() * 1000),
+        ms=_ms(ingest, started),
     )
     return result
+
+
+def _ms(ingest: Ingest, started: datetime) -> int:
+    return round((ingest.clock() - started).total_seconds() * 1000)
 
 
 def _finish(
     ingest: Ingest, claim: FeedClaim, result: PollResult, articles: list[Article], now: datetime
 ) -> PollResult:
     """The one transaction: new articles, their hits and deliveries, and the feed's state."""
-    hit_count = 0
+    hit_ids: list[int] = []
     with session_scope(ingest.engine) as session:
         new = insert_new_articles(session=session, feed_id=claim.id, articles=articles, now=now)
         hits = [
@@ -121,14 +132,14 @@ def _finish(
                 feed_url=claim.url,
             )
         ]
-        hit_count = len(record_hits_and_enqueue(session=session, hits=hits, now=now))
+        hit_ids = record_hits_and_enqueue(session=session, hits=hits, now=now)
         if new:
             result = dataclasses.replace(result, new_articles=len(new))
         finish_poll(
             session=session, feed_id=claim.id, owner=claim.lease_owner, now=now, result=result
         )
-    if hit_count:
-        log.info("hits.recorded", feed_id=claim.id, hits=hit_count)
+    for hit_id in hit_ids:  # one line per hit, after its commit
+        log.info("hit.recorded", hit_id=hit_id, feed_id=claim.id, ms=_ms(ingest, now))
     return result
 
 

@@ -126,6 +126,7 @@ class Dispatcher:
             channel_id=job.channel_id,
             attempts=attempts,
             status_code=outcome.status_code,
+            ms=round((now - job.created_at).total_seconds() * 1000),
         )
         with session_scope(self.engine) as session:
             if outcome.ok:
@@ -136,7 +137,7 @@ class Dispatcher:
                     now=now,
                     status_code=outcome.status_code,
                 )
-                bound.info("delivery.sent", ms=round((now - job.created_at).total_seconds() * 1000))
+                bound.info("delivery.sent")
                 return
             delay = None if outcome.permanent else self.retry.delay(attempts, outcome.retry_after)
             if delay is None:
