@@ -66,7 +66,7 @@ scope = st.sampled_from([None, [1], [2, 3]])
 
 
 @settings(
-    max_examples=120,
+    max_examples=80,
     deadline=None,
     derandomize=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
