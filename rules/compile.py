@@ -109,17 +109,36 @@ def _any(preds: list[Predicate]) -> Predicate:
     return lambda d: any(p(d) for p in preds)
 
 
+def _plain_negation(node: Node) -> bool:
+    return isinstance(node, Not) and _is_plain(node.child)
+
+
 def _group(children: tuple[Node, ...], conjunction: bool) -> Predicate:
+    """AND or OR: whole words are checked together with one set operation, first."""
     plain = frozenset(c.word for c in children if _is_plain(c))  # type: ignore[union-attr]
+    absent = frozenset(
+        c.child.word  # type: ignore[union-attr]
+        for c in children
+        if conjunction and _plain_negation(c)
+    )
     ranked: list[tuple[float, Predicate]] = []
-    if len(plain) == 1:
+    if conjunction and (plain or absent):
+        if not absent:
+            ranked.append((1, lambda d: plain <= d.text_set))
+        elif not plain:
+            ranked.append((1, lambda d: absent.isdisjoint(d.text_set)))
+        else:
+            ranked.append((1, lambda d: plain <= d.text_set and absent.isdisjoint(d.text_set)))
+    elif len(plain) == 1:
         (w,) = plain
         ranked.append((1, lambda d: w in d.text_set))
-    elif plain and conjunction:
-        ranked.append((1, lambda d: plain <= d.text_set))
     elif plain:
         ranked.append((1, lambda d: not plain.isdisjoint(d.text_set)))
-    ranked += [(cost(c), compile_node(c)) for c in children if not _is_plain(c)]
+    ranked += [
+        (cost(c), compile_node(c))
+        for c in children
+        if not _is_plain(c) and not (conjunction and _plain_negation(c))
+    ]
     preds = [p for _, p in sorted(ranked, key=lambda r: r[0])]
     return _all(preds) if conjunction else _any(preds)
 

@@ -6,7 +6,7 @@ from bisect import bisect_left
 from collections.abc import Iterator
 from contextlib import suppress
 from dataclasses import dataclass
-from itertools import chain, islice
+from itertools import islice
 
 from rules.text import BOUNDARY, spans, unspaced_runs, words
 
@@ -30,12 +30,14 @@ class Analysed:
     offsets are computed only when a phrase, NEAR, prefix or snippet needs them."""
 
     __slots__ = (
+        "_body_spans",
         "_display",
+        "_lowered",
         "_positions",
         "_prefixes",
         "_sorted",
         "_span_iter",
-        "_spans",
+        "_title_spans",
         "doc",
         "feed",
         "feed_set",
@@ -70,8 +72,10 @@ class Analysed:
         self._prefixes: dict[str, bool] = {}
         self._sorted: list[str] | None = None
         self._display: str | None = None
-        self._spans: list[tuple[int, int]] = []
-        self._span_iter: Iterator[tuple[int, int]] | None = None
+        self._lowered: str | None = None
+        self._title_spans: list[tuple[int, int]] = []
+        self._body_spans: list[tuple[int, int]] | None = None
+        self._span_iter: Iterator[tuple[int, int]] = iter(())
 
     def positions(self, word: str) -> list[int]:
         """Where `word` occurs in the text field, ascending."""
@@ -104,17 +108,30 @@ class Analysed:
             self._display = text.replace("\n", " ")
         return self._display
 
+    def lowered(self) -> str | None:
+        """`display()` lower-cased when it is ASCII (so offsets stay put), else None."""
+        if self._lowered is None:
+            display = self.display()
+            self._lowered = display.lower() if display.isascii() else ""
+        return self._lowered or None
+
     def span(self, position: int) -> tuple[int, int]:
-        """The character span in `display()` of the text token at `position`. Spans are
-        found lazily up to the furthest position asked for: snippets sit near the start."""
-        if self._span_iter is None:
-            doc = self.doc
-            title = spans(doc.title)
-            body = spans(doc.text, len(doc.title) + 1 if doc.title else 0)
-            self._span_iter = chain(title, [(0, 0)] if self.title_len else [], body)
-        if position >= len(self._spans):
-            self._spans.extend(islice(self._span_iter, position + 1 - len(self._spans)))
-        return self._spans[position]
+        """The character span in `display()` of the text token at `position`. Body spans
+        are found lazily, up to the furthest position asked for."""
+        if self._body_spans is None:
+            self._title_spans = list(spans(self.doc.title))
+            self._body_spans = []
+            self._span_iter = spans(self.doc.text)
+        if position < self.title_len:
+            return self._title_spans[position]
+        at = position - self.title_len - (1 if self.title_len else 0)
+        if at < 0:
+            return (0, 0)  # the boundary between title and body
+        if at >= len(self._body_spans):
+            self._body_spans.extend(islice(self._span_iter, at + 64 - len(self._body_spans)))
+        start, end = self._body_spans[at]
+        offset = len(self.doc.title) + 1 if self.doc.title else 0
+        return start + offset, end + offset
 
 
 def analyse(doc: Document | Analysed) -> Analysed:

@@ -6,12 +6,13 @@ from rules.ast import Phrase, Term
 from rules.document import Analysed
 from rules.query import Query
 from rules.snippet import SNIPPET_CHARS, make_snippet
-from rules.text import fold
+from rules.text import find_word, fold
 
-_Mark = tuple[int, int, str]  # position, width in tokens, unspaced word or ""
+_Mark = tuple[int, int, str]  # token position, width in tokens, unspaced word or ""
+_Span = tuple[int, int]
 
 
-def _inside(display: str, start: int, end: int, word: str) -> list[tuple[int, int]]:
+def _inside(display: str, start: int, end: int, word: str) -> list[_Span]:
     """The occurrences of `word` inside one run; the whole run when folding moved them."""
     raw = display[start:end]
     if fold(raw) != raw:
@@ -23,16 +24,15 @@ def _inside(display: str, start: int, end: int, word: str) -> list[tuple[int, in
     return out or [(start, end)]
 
 
-def _spans(marks: list[_Mark], doc: Analysed) -> list[tuple[int, int]]:
-    """Character spans of the marks that can fall in the snippet around the first one."""
-    out: list[tuple[int, int]] = []
-    limit = -1
+def _token_spans(marks: list[_Mark], doc: Analysed, first: int) -> list[_Span]:
+    """Character spans of the marks that can fall in the snippet around the first match."""
+    out: list[_Span] = []
+    limit = first + SNIPPET_CHARS
     for position, width, word in sorted(marks):
         start, end = doc.span(position)
-        if limit == -1:
-            limit = start + SNIPPET_CHARS
-        elif start > limit:
+        if start > limit:
             break
+        limit = min(limit, start + SNIPPET_CHARS)
         if word:
             out.extend(_inside(doc.display(), start, end, word))
         else:
@@ -44,14 +44,25 @@ def explain(query: Query, doc: Analysed) -> tuple[tuple[str, ...], str]:
     """The matched terms, in rule order, and a snippet with every match marked."""
     terms: list[str] = []
     marks: list[_Mark] = []
+    spans: list[_Span] = []
+    lowered = doc.lowered()
     for explainer in query.explainers:
         if not explainer.present(doc):
             continue
         if explainer.label not in terms:
             terms.append(explainer.label)
-        if explainer.where is not None:
-            leaf = explainer.leaf
-            width = len(leaf.words) if isinstance(leaf, Phrase) else 1
-            word = leaf.word if isinstance(leaf, Term) and leaf.unspaced else ""
-            marks.extend((p, width, word) for p in explainer.where(doc))
-    return tuple(terms), make_snippet(doc.display(), _spans(marks, doc))
+        leaf = explainer.leaf
+        if explainer.where is None:
+            continue
+        if lowered is not None and isinstance(leaf, Term) and not leaf.prefix:
+            # Whole ASCII words: found in the text directly, without tokenising it again.
+            limit = len(doc.doc.title) if leaf.field == "title" else len(lowered)
+            spans.extend(find_word(lowered, leaf.word, limit))
+            continue
+        width = len(leaf.words) if isinstance(leaf, Phrase) else 1
+        word = leaf.word if isinstance(leaf, Term) and leaf.unspaced else ""
+        marks.extend((p, width, word) for p in explainer.where(doc))
+    if marks:
+        first = min(s for s, _ in spans) if spans else len(doc.display())
+        spans.extend(_token_spans(marks, doc, first))
+    return tuple(terms), make_snippet(doc.display(), spans)

@@ -39,10 +39,8 @@ class TermTable:
     def collect(self, tokens: set[str], runs: str, out: set[int]) -> None:
         """Add to `out` the parts anchored on any of the document's tokens or runs."""
         words = self.words
-        for token in tokens:
-            ids = words.get(token)
-            if ids is not None:
-                out |= ids
+        for token in words.keys() & tokens:  # one C loop over the document's tokens
+            out |= words[token]
         if self.prefixes:
             prefixes = self.prefixes
             for token in tokens:

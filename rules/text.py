@@ -105,15 +105,23 @@ def words(text: str) -> list[str]:
     return out
 
 
-def spans(text: str, offset: int = 0) -> Iterator[tuple[int, int]]:
-    """The character spans of the tokens of `words(text)`, plus `offset`, aligned with it."""
+def spans(text: str) -> Iterator[tuple[int, int]]:
+    """The character spans in `text` of the tokens of `words(text)`, aligned with it."""
     if text.isascii():
-        for m in _ASCII_WORD.finditer(text.lower()):
-            yield m.start() + offset, m.end() + offset
-        return
-    for m in _WORD.finditer(text):
-        for _ in _fold_word(m.group()):
-            yield m.start() + offset, m.end() + offset
+        return map(re.Match.span, _ASCII_WORD.finditer(text.lower()))
+    return (m.span() for m in _WORD.finditer(text) for _ in _fold_word(m.group()))
+
+
+def find_word(text: str, word: str, limit: int) -> list[tuple[int, int]]:
+    """Where `word` occurs as a whole token in lower-cased ASCII `text`, before `limit`:
+    `str.find` is much faster than tokenising again."""
+    out, at, size = [], text.find(word, 0, limit), len(word)
+    while at != -1:
+        end = at + size
+        if (at == 0 or not _ASCII_WORD.match(text, at - 1)) and not _ASCII_WORD.match(text, end):
+            out.append((at, end))
+        at = text.find(word, end, limit)
+    return out
 
 
 def unspaced_runs(tokens: Iterable[str]) -> str:
