@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import threading
 from datetime import datetime, timedelta
 
@@ -11,6 +12,7 @@ from rules import Document, RuleIndex, RuleSyntaxError, analyse, parse
 from store.values import NewHit, RuleRow, StoredArticle
 
 log = structlog.get_logger(__name__)
+_BULK = 10_000  # rule rows in one sync from which the index is treated as a bulk load
 
 
 def is_alertable(article: StoredArticle, *, now: datetime, max_age: timedelta) -> bool:
@@ -33,6 +35,18 @@ class RuleMatcher:
 
     def apply(self, rows: list[RuleRow]) -> int:
         """Apply rule rows from `store.rules.rules_changed_since`; return how many changed."""
+        if len(rows) < _BULK or not gc.isenabled():
+            return self._apply(rows)
+        # A bulk load makes millions of long-lived objects: the cyclic GC would rescan them
+        # over and over while loading, and later in the middle of matching.
+        gc.disable()
+        try:
+            return self._apply(rows)
+        finally:
+            gc.freeze()
+            gc.enable()
+
+    def _apply(self, rows: list[RuleRow]) -> int:
         changed = 0
         with self._lock:
             for row in rows:

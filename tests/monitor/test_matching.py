@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import threading
 from datetime import UTC, datetime, timedelta
 
@@ -74,3 +75,14 @@ def test_matching_while_rules_change_in_another_thread() -> None:
         assert len(_hit_ids(matcher, 1)) <= 3  # rule 0, and at most two of the churn
     thread.join()
     assert errors == [] and _hit_ids(matcher, 1) == [0, 399]
+
+
+def test_bulk_load_matches_and_leaves_the_gc_on() -> None:
+    """A first sync of many rules loads them all and turns the cyclic GC back on."""
+    matcher = RuleMatcher()
+    rows = [_row(i, f"w{i} OR (huawei AND x{i})") for i in range(10_000)]
+    assert matcher.apply(rows) == 10_000
+    assert gc.isenabled()
+    assert _hit_ids(matcher, 1) == []
+    matcher.apply([_row(10_000, "华为 NEAR/2 bytedance", minutes=1)])
+    assert _hit_ids(matcher, 1) == [10_000]

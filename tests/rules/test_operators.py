@@ -40,6 +40,7 @@ JA = Document(
 AR = Document(
     title="هواوي تطلق شريحة جديدة", text="قالت الشَّرِكَة إن المعالج الجديد ينافس إنفيديا", lang="ar"
 )
+TH = Document(title="ข่าวเศรษฐกิจ", text="นายกรัฐมนตรีเดินทางไปกรุงเทพมหานครวันนี้", lang="th")
 RU = Document(
     title="Ёлка на Красной площади",
     text="Компания «Яндекс» объявила о запуске нового сервиса в Москве.",
@@ -145,6 +146,11 @@ CASES = [
     ("ar", AR, "هواوي AND إنفيديا", True),
     ("ar", AR, '"شريحة جديدة"', True),
     ("ar", AR, "هواوي -إنفيديا", False),
+    # Thai: substrings of runs, tone marks kept
+    ("th", TH, "กรุงเทพ", True),
+    ("th", TH, "นายกรัฐมนตรี AND เศรษฐกิจ", True),
+    ("th", TH, "title:กรุงเทพ", False),
+    ("th", TH, "เชียงใหม่", False),
     # Russian: case and ё
     ("ru", RU, "яндекс", True),
     ("ru", RU, "ЯНДЕКС AND москве", True),
