@@ -6,7 +6,7 @@ as in Lucene Monitor. `None` means no usable anchor: the rule is checked on ever
 
 from __future__ import annotations
 
-from rules.ast import Lang, Near, Node, Not, Or, Phrase, Term
+from rules.ast import And, Lang, Near, Node, Not, Or, Phrase, Term
 from rules.text import is_unspaced
 
 # (table, kind, key): table is text, url, feed or lang; kind is word, prefix, sub or lang.
@@ -60,3 +60,35 @@ def anchors(node: Node) -> frozenset[Anchor] | None:
     children = (node.left, node.right) if isinstance(node, Near) else node.children
     options = [a for a in map(anchors, children) if a is not None]
     return min(options, key=_cost) if options else None
+
+
+# (anchor words, words all required, words all absent, words one of which is required)
+Simple = tuple[frozenset[str], frozenset[str], frozenset[str], frozenset[str]]
+_NONE: frozenset[str] = frozenset()
+
+
+def _plain(node: Node) -> str | None:
+    if isinstance(node, Term) and node.field == "text" and not (node.prefix or node.unspaced):
+        return node.word
+    return None
+
+
+def simple(node: Node) -> Simple | None:
+    """A rule part made only of whole words: required ones, absent ones and at most one OR
+    of words. The presearcher decides these itself, with set operations, no predicate."""
+    required, absent, any_of = set(), set(), _NONE
+    for child in node.children if isinstance(node, And) else (node,):
+        if word := _plain(child):
+            required.add(word)
+        elif isinstance(child, Not) and (word := _plain(child.child)):
+            absent.add(word)
+        elif isinstance(child, Or) and not any_of and all(map(_plain, child.children)):
+            any_of = frozenset(map(_plain, child.children))  # type: ignore[arg-type]
+        else:
+            return None
+    if required:
+        anchor = min(required, key=lambda w: weight(("text", "word", w)))
+        return frozenset([anchor]), frozenset(required), frozenset(absent), any_of
+    if any_of:
+        return any_of, _NONE, frozenset(absent), _NONE
+    return None

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import count
 
-from rules.anchors import Anchor, anchors
+from rules.anchors import Anchor, anchors, simple
 from rules.compile import Predicate
 from rules.document import Analysed, Document, analyse
 from rules.explain import explain
@@ -34,6 +34,12 @@ class _Rule:
     query: Query
     scope: frozenset[int] | None
     parts: tuple[tuple[int, frozenset[Anchor] | None], ...]  # (part id, its anchors)
+    simple: tuple[tuple[int, frozenset[str]], ...]  # (part id, its anchor words)
+
+
+# A word-only part, checked in the presearch loop: rule id, required words, absent words,
+# words one of which is required, feed scope.
+_SimplePart = tuple[int, frozenset[str], frozenset[str], frozenset[str], frozenset[int] | None]
 
 
 class RuleIndex:
@@ -46,6 +52,9 @@ class RuleIndex:
         self._tables = {"text": TermTable(), "url": TermTable(), "feed": TermTable()}
         self._langs: dict[str, set[int]] = {}
         self._always: set[int] = set()
+        # Word-only parts (most rules) by anchor word: deciding them needs no predicate call,
+        # which matters at 100k rules, where each candidate's objects are cold in the cache.
+        self._simple: dict[str, dict[int, _SimplePart]] = {}
         self._ids = count()
 
     def __len__(self) -> int:
@@ -59,9 +68,17 @@ class RuleIndex:
         matches documents whose `feed_id` is one of them."""
         self.remove(rule_id)
         scope = frozenset(feed_ids) if feed_ids is not None else None
-        parts = []
+        parts, simple_parts = [], []
         for node, predicate in query.parts:
             part = next(self._ids)
+            decided = simple(node)
+            if decided is not None:
+                words, required, absent, any_of = decided
+                for word in words:
+                    entry = (rule_id, required, absent, any_of, scope)
+                    self._simple.setdefault(word, {})[part] = entry
+                simple_parts.append((part, words))
+                continue
             found = anchors(node)
             self._parts[part] = (rule_id, predicate, scope)
             if found is None:
@@ -72,13 +89,19 @@ class RuleIndex:
                 else:
                     self._tables[table].add(kind, key, part)
             parts.append((part, found))
-        self._rules[rule_id] = _Rule(query, scope, tuple(parts))
+        self._rules[rule_id] = _Rule(query, scope, tuple(parts), tuple(simple_parts))
 
     def remove(self, rule_id: int) -> None:
         """Forget a rule; unknown ids are ignored."""
         rule = self._rules.pop(rule_id, None)
         if rule is None:
             return
+        for part, words in rule.simple:
+            for word in words:
+                entries = self._simple[word]
+                del entries[part]
+                if not entries:
+                    del self._simple[word]
         for part, found in rule.parts:
             del self._parts[part]
             self._always.discard(part)
@@ -92,7 +115,13 @@ class RuleIndex:
                     self._tables[table].remove(kind, key, part)
 
     def candidates(self, doc: Analysed) -> set[int]:
-        """The rule parts worth evaluating on `doc`."""
+        """The rule parts worth checking on `doc`: word-only ones and the others."""
+        found = self._candidates(doc)
+        for word in self._simple.keys() & doc.text_set:
+            found.update(self._simple[word])
+        return found
+
+    def _candidates(self, doc: Analysed) -> set[int]:
         found = set(self._always)
         self._tables["text"].collect(doc.text_set, doc.runs, found)
         for name, tokens in (("url", doc.url_set), ("feed", doc.feed_set)):
@@ -109,7 +138,17 @@ class RuleIndex:
         feed_id = analysed.doc.feed_id
         parts = self._parts
         matched: set[int] = set()
-        for part in self.candidates(analysed):
+        words = analysed.text_set
+        for word in self._simple.keys() & words:
+            for rule_id, required, absent, any_of, scope in self._simple[word].values():
+                if (
+                    required <= words
+                    and absent.isdisjoint(words)
+                    and (not any_of or not any_of.isdisjoint(words))
+                    and (scope is None or feed_id in scope)
+                ):
+                    matched.add(rule_id)
+        for part in self._candidates(analysed):
             rule_id, predicate, scope = parts[part]
             if (scope is None or feed_id in scope) and predicate(analysed):
                 matched.add(rule_id)

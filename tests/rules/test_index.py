@@ -127,3 +127,24 @@ def test_top_level_or_parts_match_independently() -> None:
         ("huawei phone", []),
     ]:
         assert [h.rule_id for h in index.match(Document(text=text))] == expected
+
+
+@pytest.mark.parametrize(
+    ("query", "text", "expected"),
+    [
+        ("huawei (chip OR ai)", "huawei", False),
+        ("huawei (chip OR ai)", "huawei ai", True),
+        ("(chip OR ai) -huawei", "ai huawei", False),
+        ("(chip OR ai) -huawei", "chip", True),
+        ("huawei apple -samsung", "apple huawei", True),
+        ("huawei apple -samsung", "apple huawei samsung", False),
+        ("huawei apple", "huawei", False),
+    ],
+)
+def test_word_only_rules_are_decided_by_the_presearcher(
+    query: str, text: str, expected: bool
+) -> None:
+    """Rules of whole words only (most rules) take the set-operation path, with the same answers."""
+    assert [h.rule_id for h in _index(query).match(Document(text=text))] == (
+        [1] if expected else []
+    )
