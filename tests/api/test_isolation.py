@@ -20,6 +20,7 @@ MUST_COVER = {
     ("GET", "/v1/rules/{rule_id}"),
     ("PATCH", "/v1/rules/{rule_id}"),
     ("DELETE", "/v1/rules/{rule_id}"),
+    ("GET", "/v1/rules/{rule_id}/preview"),
     ("GET", "/v1/webhooks/{webhook_id}"),
     ("DELETE", "/v1/webhooks/{webhook_id}"),
     ("POST", "/v1/webhooks/{webhook_id}/test"),
