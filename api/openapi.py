@@ -42,6 +42,7 @@ ERRORS: dict[int, tuple[str, str]] = {
     ),
     413: ("The request body is over the size limit", "request body is over the limit"),
     400: ("The body is not valid UTF-8 text", "There was an error parsing the body"),
+    422: ("A field or the document is invalid", "not an OPML document"),
 }
 
 
@@ -64,8 +65,8 @@ def api_routes(routes: list[BaseRoute]) -> Iterator[tuple[str, APIRoute]]:
             yield context.path_format, route
 
 
-def error_codes(route: APIRoute, method: str) -> list[int]:
-    """The error statuses a route can answer besides validation (422)."""
+def error_codes(route: APIRoute, method: str, operation: dict[str, Any]) -> list[int]:
+    """The error statuses a route can answer."""
     calls = set(_calls(route.dependant))
     codes = []
     if current_user in calls:
@@ -76,8 +77,10 @@ def error_codes(route: APIRoute, method: str) -> list[int]:
         codes.append(404)
     if method in ("POST", "PUT", "PATCH"):
         codes.append(409)
-    if route.body_field is not None:
+    if route.body_field is not None or "requestBody" in operation:
         codes += [400, 413]
+    if codes[-1:] == [413] or operation.get("parameters"):
+        codes.append(422)
     return codes
 
 
@@ -98,7 +101,7 @@ def document_errors(app: FastAPI, doc: dict[str, Any]) -> dict[str, Any]:
             if operation is None:
                 continue
             responses = operation.setdefault("responses", {})
-            for code in error_codes(route, method):
+            for code in error_codes(route, method, operation):
                 responses.setdefault(str(code), _error_response(code))
             if "422" in responses:
                 # Checks that need I/O (a blocked URL, a bad cursor) answer 422 with a
@@ -106,8 +109,9 @@ def document_errors(app: FastAPI, doc: dict[str, Any]) -> dict[str, Any]:
                 content = (
                     responses["422"].setdefault("content", {}).setdefault("application/json", {})
                 )
-                schema = content.get("schema", {"$ref": "#/components/schemas/HTTPValidationError"})
-                content["schema"] = {"anyOf": [schema, _ERROR_REF]}
+                schema = content.get("schema", _ERROR_REF)
+                if schema != _ERROR_REF:
+                    content["schema"] = {"anyOf": [schema, _ERROR_REF]}
     return doc
 
 
