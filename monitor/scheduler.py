@@ -10,7 +10,7 @@ import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from monitor.refresh import Ingest, refresh_feed
-from store import session_scope
+from store import is_transient, session_scope
 from store.feeds import claim_due_feeds, release_feed_leases
 from store.rules import rules_changed_since
 from store.values import FeedClaim
@@ -40,6 +40,7 @@ class Poller:
         self.owner = owner
         self._scheduler = AsyncIOScheduler()
         self._semaphore = asyncio.Semaphore(config.concurrency)
+        self._min_batch = max(1, config.concurrency // 2)
         self._cycle: asyncio.Task[int] | None = None
         # Claimed feeds waiting for a concurrency slot, and polls under way.
         self._queued: dict[int, asyncio.Task[None]] = {}
@@ -67,15 +68,18 @@ class Poller:
             self._cycle = asyncio.create_task(self.tick(), name="poll-cycle")
 
     async def tick(self) -> int:
-        """Claim due feeds as slots free up and poll them, until none is due; return how
-        many were polled. Claiming no more than the free slots means a lease starts when
-        its poll can start, not while it waits behind others."""
+        """Claim due feeds as slots free up and poll them, until none is due and none is
+        in flight; return how many were polled. Claiming no more than the free slots means
+        a lease starts when its poll can start, not while it waits behind others."""
+        loop = asyncio.get_running_loop()
         active: set[asyncio.Task[None]] = set()
-        polled, exhausted = 0, False
+        polled, retry_at = 0, 0.0
         while not self._stopping:
             free = self.config.concurrency - len(active)
-            if free > 0 and not exhausted:
-                claims = await self._claim_batch(min(free, self.config.batch_size))
+            # Claim in batches (half the slots at least) rather than one feed per free slot.
+            if free > 0 and loop.time() >= retry_at and (not active or free >= self._min_batch):
+                limit = min(free, self.config.batch_size)
+                claims = await self._claim_batch(limit)
                 if self._stopping:  # stopped while claiming: give the claims back
                     await self._release([c.id for c in claims])
                     break
@@ -83,10 +87,14 @@ class Poller:
                     task = asyncio.create_task(self._poll(claim))
                     self._queued[claim.id] = task
                     active.add(task)
-                exhausted = len(claims) < free
+                if len(claims) < limit:  # nothing more is due: look again a tick later
+                    retry_at = loop.time() + self.config.tick_seconds
             if not active:
                 break
-            done, active = await asyncio.wait(active, return_when=asyncio.FIRST_COMPLETED)
+            timeout = retry_at - loop.time() if retry_at > loop.time() else None
+            done, active = await asyncio.wait(
+                active, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+            )
             polled += len(done)
         # Stopping: the polls in flight finish, or `stop` cancels them.
         await asyncio.gather(*active, return_exceptions=True)
@@ -97,9 +105,12 @@ class Poller:
             # Rules committed before this claim must take part in it.
             await asyncio.to_thread(self.sync_rules)
             return await asyncio.to_thread(self._claim, self.ingest.clock(), limit)
-        except Exception:
+        except Exception as exc:
             # A database that is down or restarting: the next tick tries again.
-            log.exception("poll.claim_failed")
+            if not is_transient(exc):
+                log.exception("poll.claim_failed")
+            else:
+                log.warning("poll.claim_failed", error=f"{type(exc).__name__}: {exc}"[:300])
             return []
 
     async def _poll(self, claim: FeedClaim) -> None:

@@ -222,7 +222,9 @@ def start_dispatcher(engine: Engine, settings: Settings, *, owner: str) -> Role:
 async def stop_roles(roles: list[Role], grace_seconds: float) -> None:
     """Stop every role at once: each stops claiming, then finishes or gives back its work
     in flight within the grace period."""
-    await asyncio.gather(*(role.stop(grace_seconds) for role in roles))
+    # Keep a little of the grace period for giving leases back and closing connections.
+    for_work = grace_seconds - min(1.0, grace_seconds / 4)
+    await asyncio.gather(*(role.stop(for_work) for role in roles))
 
 
 async def serve(settings: Settings, *, roles: set[str], host: str, port: int) -> int:

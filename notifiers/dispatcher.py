@@ -77,9 +77,12 @@ class Dispatcher:
             try:
                 sent = await self._batch
                 failures = 0
-            except Exception:
+            except Exception as exc:
                 # A database that is down or restarting: back off, then try again.
-                log.exception("dispatch.failed")
+                if not is_transient(exc):
+                    log.exception("dispatch.failed")
+                else:
+                    log.warning("dispatch.failed", error=f"{type(exc).__name__}: {exc}"[:300])
                 sent, failures = 0, failures + 1
             if sent:
                 continue

@@ -145,6 +145,7 @@ def claim_due_feeds(
                 last_polled_at=feed.last_polled_at,
                 lease_owner=owner,
                 lease_expires_at=expires,
+                due_at=feed.next_poll_at,
             )
         )
     session.flush()

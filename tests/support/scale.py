@@ -7,7 +7,7 @@ import threading
 import time
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -25,16 +25,44 @@ from tests.support.service import ServiceProcess, wait_until
 QUERY = "ByteDance AND Huawei"
 
 
-class GrowingFeedServer(LoopbackServer):
+class _Gated:
+    """Answers that can be held: `hold()` makes requests wait until `release()`."""
+
+    gate: threading.Event
+    busy: int
+    _lock: threading.Lock
+
+    def hold(self) -> None:
+        self.gate.clear()
+
+    def release(self) -> None:
+        self.gate.set()
+
+
+def _wait_at_gate(server: _Gated) -> None:
+    if server.gate.is_set():
+        return
+    with server._lock:
+        server.busy += 1
+    try:
+        server.gate.wait(timeout=60)
+    finally:
+        with server._lock:
+            server.busy -= 1
+
+
+class GrowingFeedServer(_Gated, LoopbackServer):
     """Feeds by path. A growing feed gains one matching item on every fetch, like a busy
     news site, and keeps the earlier ones; a static feed never changes and answers 304 to
-    a conditional GET. Fetch times (epoch seconds) are recorded per path; `delay` slows
-    every answer, and `frozen` stops the growing (the feeds keep what they have)."""
+    a conditional GET. Fetch times (epoch seconds) are recorded per path; `hold()` makes
+    answers wait until `release()`, and `frozen` stops the growing (feeds keep what they have)."""
 
     def __init__(self, *, growing: list[str], static: list[str]) -> None:
         self.growing = set(growing)
         self.static = set(static)
-        self.delay = 0.0
+        self.gate = threading.Event()
+        self.gate.set()
+        self.busy = 0  # requests held at the gate right now
         self.frozen = False
         self.fetch_times: dict[str, list[float]] = defaultdict(list)
         self._items: dict[str, int] = defaultdict(int)
@@ -56,8 +84,7 @@ class GrowingFeedServer(LoopbackServer):
             if request.path in self.growing and not (self.frozen and self._items[request.path]):
                 self._items[request.path] += 1
             count = self._items[request.path]
-        if self.delay:
-            time.sleep(self.delay)
+        _wait_at_gate(self)
         if request.path in self.growing:
             slug = request.path.strip("/").replace("/", "-")
             items = [
@@ -79,16 +106,17 @@ class GrowingFeedServer(LoopbackServer):
         return Reply(404, b"not found")
 
 
-class SlowReceiver(LoopbackServer):
-    """A webhook receiver answering 200 after `delay` seconds; records every POST."""
+class SlowReceiver(_Gated, LoopbackServer):
+    """A webhook receiver answering 200 (once released, when held); records every POST."""
 
     def __init__(self) -> None:
-        self.delay = 0.0
+        self.gate = threading.Event()
+        self.gate.set()
+        self.busy = 0
         super().__init__(self._answer)
 
     def _answer(self, request: Request) -> Reply:
-        if self.delay:
-            time.sleep(self.delay)
+        _wait_at_gate(self)
         return Reply(200, b"ok")
 
     def webhook_ids(self) -> list[str]:
@@ -117,12 +145,15 @@ def seed(engine: Engine, *, webhook_url: str) -> Seeded:
     return Seeded(rule.id or 0, hook.id or 0, secret)
 
 
-def add_feeds(engine: Engine, urls: list[str]) -> None:
-    """Add the feeds in one transaction, all due at once."""
+def add_feeds(engine: Engine, urls: list[str], *, spread: float = 0.0) -> list[float]:
+    """Add the feeds in one transaction, first due now and the others spread evenly over
+    the next `spread` seconds; return when each is due (epoch seconds)."""
     now = datetime.now(UTC)
+    dues = [now + timedelta(seconds=spread * n / len(urls)) for n in range(len(urls))]
     with session_scope(engine) as session:
-        for url in urls:
-            add_feed(session=session, url=url, now=now)
+        for url, due in zip(urls, dues, strict=True):
+            add_feed(session=session, url=url, now=due)
+    return [due.timestamp() for due in dues]
 
 
 def wait_started(*services: ServiceProcess, timeout: float = 30.0) -> None:
@@ -156,6 +187,14 @@ def leased_by(engine: Engine, table: str, pid: int) -> list[int]:
             p=f"%:{pid}:%",
         )
     ]
+
+
+def settled(engine: Engine, feeds: GrowingFeedServer, paths: list[str]) -> bool:
+    """Every item the growing `paths` showed is a hit, and every delivery is sent."""
+    expected = sum(feeds.items_served(p) for p in paths)
+    hits = scalar(engine, "SELECT count(*) FROM hits")
+    pending = scalar(engine, "SELECT count(*) FROM deliveries WHERE status <> 'sent'")
+    return hits == expected and pending == 0
 
 
 def live_leases(engine: Engine) -> int:
