@@ -1,9 +1,9 @@
-# syntax=docker/dockerfile:1
-# newswatch as a container: `newswatch run` with every setting from NEWSWATCH_* variables.
-# Build:  docker build -t newswatch .
-# Run:    docker run -p 8000:8000 -v newswatch-data:/data newswatch
 ARG PYTHON_IMAGE=python:3.12-slim
-FROM ${PYTHON_IMAGE} AS builder
+FROM ${PYTHON_IMAGE}
+# newswatch as a container: `newswatch run` with every setting from NEWSWATCH_* variables.
+#   docker build -t newswatch .
+#   docker run -p 8000:8000 -v newswatch-data:/data newswatch
+# Stage 0 builds a virtualenv; the final stage copies it, without pip caches or sources.
 
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_CACHE_DIR=1 \
@@ -38,7 +38,7 @@ RUN groupadd --system --gid 10001 newswatch \
     && useradd --system --uid 10001 --gid newswatch --home-dir /data --no-create-home newswatch \
     && mkdir -p /data \
     && chown newswatch:newswatch /data
-COPY --from=builder /opt/venv /opt/venv
+COPY --from=0 /opt/venv /opt/venv
 USER 10001:10001
 WORKDIR /data
 VOLUME ["/data"]

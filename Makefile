@@ -32,6 +32,7 @@ lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy newswatch monitor rules notifiers api store
+	$(BIN)/hadolint Dockerfile
 
 container-test:
 	bash tests/container/run.sh

@@ -39,7 +39,7 @@ from notifiers import (
     WebhookLimits,
     webhook,
 )
-from store import PoolConfig, create_engine, is_sqlite, session_scope
+from store import PoolConfig, create_engine, is_sqlite, is_transient, session_scope
 from store.migrate import is_current, upgrade
 from store.users import ensure_admin, has_admin
 from store.values import DeliveryJob
@@ -47,6 +47,7 @@ from store.values import DeliveryJob
 log = structlog.get_logger(__name__)
 
 ROLES = ("api", "poller", "dispatcher", "bot")
+STARTUP_DB_WAIT_SECONDS = 60.0
 
 
 def utcnow() -> datetime:
@@ -112,6 +113,20 @@ def poll_policy(settings: Settings) -> PollPolicy:
         min_interval_seconds=settings.min_poll_interval_seconds,
         alert_max_age=timedelta(hours=settings.alert_max_age_hours),
     )
+
+
+async def schema_current(engine: Engine, *, wait_seconds: float) -> bool:
+    """Whether the schema is current; waits for a database that is not reachable yet (a
+    container starting beside its database), up to `wait_seconds`."""
+    deadline = asyncio.get_running_loop().time() + wait_seconds
+    while True:
+        try:
+            return await asyncio.to_thread(is_current, engine)
+        except Exception as exc:
+            if not is_transient(exc) or asyncio.get_running_loop().time() > deadline:
+                raise
+            log.warning("database.unavailable", error=f"{type(exc).__name__}: {exc}"[:300])
+        await asyncio.sleep(1.0)
 
 
 def lease_owner_id() -> str:
@@ -232,7 +247,7 @@ async def serve(settings: Settings, *, roles: set[str], host: str, port: int) ->
     engine = build_engine(settings)
     if is_sqlite(engine):
         await asyncio.to_thread(upgrade, engine)
-    elif not await asyncio.to_thread(is_current, engine):
+    elif not await schema_current(engine, wait_seconds=STARTUP_DB_WAIT_SECONDS):
         log.error("schema.not_current", hint="run `newswatch migrate` first")
         return 2
     generated = await asyncio.to_thread(ensure_admin_token, engine, settings)

@@ -9,7 +9,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="NEWSWATCH_", extra="ignore")
+    # An empty variable counts as unset (compose passes `${VAR:-}` through as "").
+    model_config = SettingsConfigDict(
+        env_prefix="NEWSWATCH_", extra="ignore", env_ignore_empty=True
+    )
 
     database_url: str = "sqlite:///./newswatch.db"
     # `newswatch run` defaults; the container image sets HOST to 0.0.0.0.
