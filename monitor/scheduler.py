@@ -27,6 +27,11 @@ class SchedulerConfig:
     lease_seconds: float = 300.0
 
 
+def _log_crash(task: asyncio.Task[int]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("poll.cycle_crashed", error=repr(task.exception()))
+
+
 class Poller:
     """Claims due feeds (shared fairly between replicas) and polls them.
 
@@ -66,6 +71,7 @@ class Poller:
         # One poll cycle at a time; a tick that finds one running does nothing.
         if not self._stopping and (self._cycle is None or self._cycle.done()):
             self._cycle = asyncio.create_task(self.tick(), name="poll-cycle")
+            self._cycle.add_done_callback(_log_crash)
 
     async def tick(self) -> int:
         """Claim due feeds as slots free up and poll them, until none is due and none is

@@ -67,11 +67,12 @@ def run(
 @app.command()
 def migrate() -> None:
     """Bring the database schema up to date (the upgrade path between versions)."""
-    from newswatch.service import build_engine
+    from newswatch.service import STARTUP_DB_WAIT_SECONDS, build_engine, wait_for_database
     from store.migrate import current_revision, upgrade
 
     _setup()
     engine = build_engine(get_settings())
+    wait_for_database(engine, wait_seconds=STARTUP_DB_WAIT_SECONDS)
     before = current_revision(engine)
     upgrade(engine)
     after = current_revision(engine)

@@ -8,6 +8,7 @@ import os
 import secrets
 import signal
 import socket
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -40,6 +41,7 @@ from notifiers import (
     webhook,
 )
 from store import PoolConfig, create_engine, is_sqlite, is_transient, session_scope
+from store.health import ping
 from store.migrate import is_current, upgrade
 from store.users import ensure_admin, has_admin
 from store.values import DeliveryJob
@@ -115,18 +117,19 @@ def poll_policy(settings: Settings) -> PollPolicy:
     )
 
 
-async def schema_current(engine: Engine, *, wait_seconds: float) -> bool:
-    """Whether the schema is current; waits for a database that is not reachable yet (a
-    container starting beside its database), up to `wait_seconds`."""
-    deadline = asyncio.get_running_loop().time() + wait_seconds
+def wait_for_database(engine: Engine, *, wait_seconds: float) -> None:
+    """Return once the database answers; a container may start before its database does.
+    Raises the last error after `wait_seconds`, or at once for an error not cured by waiting."""
+    deadline = time.monotonic() + wait_seconds
     while True:
         try:
-            return await asyncio.to_thread(is_current, engine)
+            ping(engine)
+            return
         except Exception as exc:
-            if not is_transient(exc) or asyncio.get_running_loop().time() > deadline:
+            if not is_transient(exc) or time.monotonic() > deadline:
                 raise
             log.warning("database.unavailable", error=f"{type(exc).__name__}: {exc}"[:300])
-        await asyncio.sleep(1.0)
+        time.sleep(1.0)
 
 
 def lease_owner_id() -> str:
@@ -247,9 +250,11 @@ async def serve(settings: Settings, *, roles: set[str], host: str, port: int) ->
     engine = build_engine(settings)
     if is_sqlite(engine):
         await asyncio.to_thread(upgrade, engine)
-    elif not await schema_current(engine, wait_seconds=STARTUP_DB_WAIT_SECONDS):
-        log.error("schema.not_current", hint="run `newswatch migrate` first")
-        return 2
+    else:
+        await asyncio.to_thread(wait_for_database, engine, wait_seconds=STARTUP_DB_WAIT_SECONDS)
+        if not await asyncio.to_thread(is_current, engine):
+            log.error("schema.not_current", hint="run `newswatch migrate` first")
+            return 2
     generated = await asyncio.to_thread(ensure_admin_token, engine, settings)
     if generated:
         print(f"Generated admin token (shown once, store it now): {generated}", flush=True)
@@ -279,7 +284,9 @@ async def serve(settings: Settings, *, roles: set[str], host: str, port: int) ->
     tasks = [role.task for role in running if role.task is not None]
     stopped = asyncio.create_task(stop.wait())
     done, _ = await asyncio.wait([stopped, *tasks], return_when=asyncio.FIRST_COMPLETED)
-    crashed = [t for t in done if t is not stopped and t.exception() is not None]
+    # A role that ends by itself (uvicorn that cannot bind its port returns quietly) is a
+    # failure too: stop the others and exit non-zero, so that the container restarts.
+    crashed = [t for t in done if t is not stopped]
     for task in crashed:
         log.error("role.crashed", role=task.get_name(), error=repr(task.exception()))
 
