@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy.engine import Engine
 from standardwebhooks import Webhook
 
+from tests.support.databases import POSTGRES_ONLY
 from tests.support.scale import (
     GrowingFeedServer,
     SlowReceiver,
@@ -40,8 +41,9 @@ REPLICA_ENV = {
 
 
 @pytest.mark.slow
+@POSTGRES_ONLY
 def test_three_replicas_share_the_work_and_take_over_a_killed_one(
-    pg_url: str, pg_engine: Engine, tmp_path: Path
+    db_url: str, engine: Engine, tmp_path: Path
 ) -> None:
     """300 feeds over 3 intervals on 3 replicas: one fetch per feed per interval, one alert
     per hit; after kill -9 of one replica its leases are taken over and nothing is lost."""
@@ -51,10 +53,10 @@ def test_three_replicas_share_the_work_and_take_over_a_killed_one(
         GrowingFeedServer(growing=growing, static=sorted(set(paths) - set(growing))) as feeds,
         SlowReceiver() as receiver,
     ):
-        seeded = seed(pg_engine, webhook_url=receiver.url("/hook"))
+        seeded = seed(engine, webhook_url=receiver.url("/hook"))
         replicas = [
             ServiceProcess(
-                pg_url,
+                db_url,
                 workdir=tmp_path,
                 roles="api,poller,dispatcher" if n == 0 else "poller,dispatcher",
                 env=REPLICA_ENV,
@@ -70,7 +72,7 @@ def test_three_replicas_share_the_work_and_take_over_a_killed_one(
             dues = dict(
                 zip(
                     paths,
-                    add_feeds(pg_engine, [feeds.url(p) for p in paths], spread=INTERVAL),
+                    add_feeds(engine, [feeds.url(p) for p in paths], spread=INTERVAL),
                     strict=True,
                 )
             )
@@ -108,14 +110,14 @@ def test_three_replicas_share_the_work_and_take_over_a_killed_one(
             pid = victim.proc.pid
             held_at = time.monotonic()
             receiver.hold()
-            wait_until(lambda: leased_by(pg_engine, "deliveries", pid), 10, interval=0.05)
+            wait_until(lambda: leased_by(engine, "deliveries", pid), 10, interval=0.05)
             feeds.hold()
-            wait_until(lambda: leased_by(pg_engine, "feeds", pid), 10, interval=0.05)
+            wait_until(lambda: leased_by(engine, "feeds", pid), 10, interval=0.05)
             victim.kill()
             killed_at = datetime.now(UTC)
             # What it held when it died (it may have finished some since the check).
-            feed_ids = leased_by(pg_engine, "feeds", pid)
-            delivery_ids = leased_by(pg_engine, "deliveries", pid)
+            feed_ids = leased_by(engine, "feeds", pid)
+            delivery_ids = leased_by(engine, "deliveries", pid)
             assert feed_ids and delivery_ids
             held_for = time.monotonic() - held_at
             feeds.release()
@@ -124,7 +126,7 @@ def test_three_replicas_share_the_work_and_take_over_a_killed_one(
                 (table, r[0]): r[1]
                 for table, ids in (("feeds", feed_ids), ("deliveries", delivery_ids))
                 for r in rows(
-                    pg_engine,
+                    engine,
                     f"SELECT id, lease_expires_at FROM {table} WHERE id = ANY(:ids)",
                     ids=ids,
                 )
@@ -133,12 +135,12 @@ def test_three_replicas_share_the_work_and_take_over_a_killed_one(
             # 3. The others take them over once the leases expire.
             def taken_over() -> bool:
                 polled = rows(
-                    pg_engine,
+                    engine,
                     "SELECT id, last_polled_at, lease_owner FROM feeds WHERE id = ANY(:ids)",
                     ids=feed_ids,
                 )
                 sent = rows(
-                    pg_engine,
+                    engine,
                     "SELECT id, sent_at, status FROM deliveries WHERE id = ANY(:ids)",
                     ids=delivery_ids,
                 )
@@ -148,11 +150,11 @@ def test_three_replicas_share_the_work_and_take_over_a_killed_one(
 
             wait_until(taken_over, 3 * LEASE + 10, message="the victim's leases taken over")
             for feed_id, polled_at in rows(
-                pg_engine, "SELECT id, last_polled_at FROM feeds WHERE id = ANY(:ids)", ids=feed_ids
+                engine, "SELECT id, last_polled_at FROM feeds WHERE id = ANY(:ids)", ids=feed_ids
             ):
                 assert polled_at >= expiry[("feeds", feed_id)]
             for delivery_id, sent_at in rows(
-                pg_engine,
+                engine,
                 "SELECT id, sent_at FROM deliveries WHERE id = ANY(:ids)",
                 ids=delivery_ids,
             ):
@@ -161,11 +163,11 @@ def test_three_replicas_share_the_work_and_take_over_a_killed_one(
             # 4. Nothing lost, nothing doubled: every item the growing feeds showed is one
             # hit, one delivery and one distinct webhook-id at the receiver.
             feeds.frozen = True
-            wait_until(lambda: settled(pg_engine, feeds, growing), 20, message="all sent")
-            hits = scalar(pg_engine, "SELECT count(*) FROM hits")
+            wait_until(lambda: settled(engine, feeds, growing), 20, message="all sent")
+            hits = scalar(engine, "SELECT count(*) FROM hits")
             assert hits == sum(feeds.items_served(p) for p in growing)
-            assert scalar(pg_engine, "SELECT count(DISTINCT article_id) FROM hits") == hits
-            assert scalar(pg_engine, "SELECT count(*) FROM deliveries") == hits
+            assert scalar(engine, "SELECT count(DISTINCT article_id) FROM hits") == hits
+            assert scalar(engine, "SELECT count(*) FROM deliveries") == hits
             ids = receiver.webhook_ids()
             assert len(set(ids)) == hits
             # Only a send cut off by the kill may arrive twice (same id, at-least-once).

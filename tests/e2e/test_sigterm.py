@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import Engine
 
+from tests.support.databases import POSTGRES_ONLY
 from tests.support.scale import (
     GrowingFeedServer,
     SlowReceiver,
@@ -35,13 +36,14 @@ ENV = {
 
 
 @pytest.mark.slow
+@POSTGRES_ONLY
 @pytest.mark.parametrize(
     ("grace", "in_flight_done"),
     [(1.0, False), (6.0, True)],
     ids=["grace-shorter-than-work-releases", "grace-longer-than-work-finishes"],
 )
 def test_sigterm_mid_cycle_exits_0_and_leaves_no_lease(
-    pg_url: str, pg_engine: Engine, tmp_path: Path, grace: float, in_flight_done: bool
+    db_url: str, engine: Engine, tmp_path: Path, grace: float, in_flight_done: bool
 ) -> None:
     """SIGTERM with polls and sends in flight and more claimed: exit 0 within the grace
     period; work in flight finishes (long grace) or is given back (short grace), claimed
@@ -51,22 +53,22 @@ def test_sigterm_mid_cycle_exits_0_and_leaves_no_lease(
     with (
         GrowingFeedServer(growing=paths, static=[]) as feeds,
         SlowReceiver() as receiver,
-        ServiceProcess(pg_url, workdir=tmp_path, roles="poller,dispatcher", env=env) as service,
+        ServiceProcess(db_url, workdir=tmp_path, roles="poller,dispatcher", env=env) as service,
     ):
-        seed(pg_engine, webhook_url=receiver.url("/hook"))
+        seed(engine, webhook_url=receiver.url("/hook"))
         wait_started(service)
         receiver.hold()
-        add_feeds(pg_engine, [feeds.url(p) for p in paths])
+        add_feeds(engine, [feeds.url(p) for p in paths])
         # The first round of polls makes one delivery per feed: 4 are being sent (held at
         # the receiver); the others are claimed in the same batch and wait, or are not yet.
         wait_until(lambda: receiver.busy == CONCURRENCY, 15, message="sends in flight")
         # The second round of polls (after the 2 s interval) hangs at the feed server.
         feeds.hold()
         wait_until(lambda: feeds.busy == CONCURRENCY, 15, message="polls in flight")
-        claimed = scalar(pg_engine, "SELECT count(*) FROM deliveries WHERE lease_owner <> ''")
+        claimed = scalar(engine, "SELECT count(*) FROM deliveries WHERE lease_owner <> ''")
         assert claimed >= CONCURRENCY  # (those beyond 4 are claimed and wait for a slot)
-        assert scalar(pg_engine, "SELECT count(*) FROM deliveries WHERE status = 'sent'") == 0
-        assert scalar(pg_engine, "SELECT count(*) FROM articles") == FEEDS
+        assert scalar(engine, "SELECT count(*) FROM deliveries WHERE status = 'sent'") == 0
+        assert scalar(engine, "SELECT count(*) FROM articles") == FEEDS
 
         started = time.monotonic()
         service.signal(signal.SIGTERM)
@@ -78,9 +80,9 @@ def test_sigterm_mid_cycle_exits_0_and_leaves_no_lease(
         elapsed = time.monotonic() - started
         print(f"exited 0 after {elapsed:.1f} s (grace {grace} s)")
         assert elapsed < grace + 2.0
-        assert live_leases(pg_engine) == 0
-        sent = scalar(pg_engine, "SELECT count(*) FROM deliveries WHERE status = 'sent'")
-        second_polls = scalar(pg_engine, "SELECT count(*) FROM articles") - FEEDS
+        assert live_leases(engine) == 0
+        sent = scalar(engine, "SELECT count(*) FROM deliveries WHERE status = 'sent'")
+        second_polls = scalar(engine, "SELECT count(*) FROM articles") - FEEDS
         # Finished: the 4 sends and 4 polls in flight, and nothing more was started.
         # Cut off: nothing recorded, all given back.
         expected = CONCURRENCY if in_flight_done else 0
@@ -90,9 +92,9 @@ def test_sigterm_mid_cycle_exits_0_and_leaves_no_lease(
 
         # Nothing lost: another process takes up what was given back, at once.
         feeds.frozen = True
-        with ServiceProcess(pg_url, workdir=tmp_path, roles="poller,dispatcher", env=env) as again:
-            wait_until(lambda: settled(pg_engine, feeds, paths), 20, message="all alerted")
-            hits = scalar(pg_engine, "SELECT count(*) FROM hits")
+        with ServiceProcess(db_url, workdir=tmp_path, roles="poller,dispatcher", env=env) as again:
+            wait_until(lambda: settled(engine, feeds, paths), 20, message="all alerted")
+            hits = scalar(engine, "SELECT count(*) FROM hits")
             assert hits == sum(feeds.items_served(p) for p in paths)
             assert len(set(receiver.webhook_ids())) == hits
             assert again.terminate(timeout=15) == 0
