@@ -284,8 +284,8 @@ async def serve(settings: Settings, *, roles: set[str], host: str, port: int) ->
     tasks = [role.task for role in running if role.task is not None]
     stopped = asyncio.create_task(stop.wait())
     done, _ = await asyncio.wait([stopped, *tasks], return_when=asyncio.FIRST_COMPLETED)
-    # A role that ends by itself (uvicorn that cannot bind its port returns quietly) is a
-    # failure too: stop the others and exit non-zero, so that the container restarts.
+    # A role that ends by itself, even without an error, is a failure: stop the others
+    # and exit non-zero, so that the container is restarted.
     crashed = [t for t in done if t is not stopped]
     for task in crashed:
         log.error("role.crashed", role=task.get_name(), error=repr(task.exception()))
