@@ -31,8 +31,8 @@ test: install-dev
 lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy newswatch monitor rules notifiers api store
 	$(BIN)/hadolint Dockerfile
+	$(BIN)/mypy newswatch monitor rules notifiers api store
 
 container-test:
 	bash tests/container/run.sh
