@@ -120,6 +120,9 @@ def test_three_replicas_share_the_work_and_take_over_a_killed_one(
             delivery_ids = leased_by(engine, "deliveries", pid)
             assert feed_ids and delivery_ids
             held_for = time.monotonic() - held_at
+            print(
+                f"killed a replica holding {len(feed_ids)} feeds and {len(delivery_ids)} deliveries, {held_for:.1f} s after holding"
+            )
             feeds.release()
             receiver.release()
             expiry = {
