@@ -64,6 +64,14 @@ def get_feed(*, session: Session, feed_id: int) -> FeedWithCount | None:
     return FeedWithCount(feed, _article_counts(session, [feed_id]).get(feed_id, 0))
 
 
+def feed_urls(*, session: Session, feed_ids: list[int]) -> dict[int, str]:
+    """The URL of each of these feeds."""
+    if not feed_ids:
+        return {}
+    rows = session.exec(select(Feed.id, Feed.url).where(col(Feed.id).in_(feed_ids)))
+    return {feed_id: url for feed_id, url in rows if feed_id is not None}
+
+
 def list_feeds(*, session: Session, limit: int = 1000, after_id: int = 0) -> list[FeedWithCount]:
     feeds = list(
         session.exec(
