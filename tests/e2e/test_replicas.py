@@ -37,6 +37,7 @@ REPLICA_ENV = {
     "NEWSWATCH_DISPATCH_LEASE_SECONDS": str(LEASE),
     "NEWSWATCH_SHUTDOWN_GRACE_SECONDS": "5",
     "NEWSWATCH_DB_POOL_SIZE": "5",
+    "NEWSWATCH_DB_MAX_OVERFLOW": "5",  # 3 replicas: at most 30 connections
 }
 
 
