@@ -153,6 +153,7 @@ def claim_due_feeds(
                 last_polled_at=feed.last_polled_at,
                 lease_owner=owner,
                 lease_expires_at=expires,
+                due_at=feed.next_poll_at,
             )
         )
     session.flush()
@@ -194,3 +195,16 @@ def finish_poll(
         .values(**values)
     )
     return bool(session.execute(stmt).rowcount)  # type: ignore[attr-defined]
+
+
+def release_feed_leases(*, session: Session, owner: str, feed_ids: list[int] | None = None) -> int:
+    """Give back `owner`'s leases (all, or only `feed_ids`) so that another poller may claim
+    them at once; the feeds stay due. Returns how many were released."""
+    stmt = (
+        sa.update(Feed)
+        .where(col(Feed.lease_owner) == owner)
+        .values(lease_owner="", lease_expires_at=None)
+    )
+    if feed_ids is not None:
+        stmt = stmt.where(col(Feed.id).in_(feed_ids))
+    return int(session.execute(stmt).rowcount)  # type: ignore[attr-defined]
