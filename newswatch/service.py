@@ -30,6 +30,7 @@ from monitor import (
 from monitor.fetch import make_client
 from newswatch.settings import Settings
 from notifiers import Dispatcher, DispatcherConfig, RetryPolicy, WebhookLimits, webhook
+from notifiers.telegram import TelegramConfig, TelegramLimits, TelegramRole, start_telegram
 from store import PoolConfig, create_engine, is_sqlite, session_scope
 from store.migrate import is_current, upgrade
 from store.users import ensure_admin, has_admin
@@ -75,10 +76,26 @@ def ensure_admin_token(engine: Engine, settings: Settings) -> str | None:
         return token
 
 
-def api_config(settings: Settings) -> ApiConfig:
+def api_config(settings: Settings, telegram: TelegramRole | None = None) -> ApiConfig:
     return ApiConfig(
         allow_private_networks=settings.allow_private_networks,
         max_rules_per_user=settings.max_rules_per_user,
+        telegram_bot_username=telegram.username if telegram else "",
+        telegram_link_ttl_seconds=settings.telegram_link_ttl_minutes * 60,
+    )
+
+
+def telegram_config(settings: Settings, token: str) -> TelegramConfig:
+    secret = settings.telegram_webhook_secret
+    return TelegramConfig(
+        token=token,
+        api_url=settings.telegram_api_url,
+        webhook_url=settings.telegram_webhook_url,
+        webhook_secret=secret.get_secret_value() if secret else "",
+        webhook_listen=settings.telegram_webhook_listen,
+        webhook_port=settings.telegram_webhook_port,
+        lock_retry_seconds=settings.telegram_lock_retry_seconds,
+        limits=TelegramLimits(messages_per_second=settings.telegram_messages_per_second),
     )
 
 
@@ -126,10 +143,21 @@ async def serve(settings: Settings, *, roles: set[str], host: str, port: int) ->
 
     tasks: list[asyncio.Task[object]] = []
     closers = []
-    server = poller = dispatcher = None
+    server = poller = dispatcher = telegram = None
+    if settings.telegram_bot_token is None:
+        log.info("bot.off", reason="NEWSWATCH_TELEGRAM_BOT_TOKEN is not set")
+    elif roles & {"bot", "dispatcher", "api"}:
+        telegram = await start_telegram(
+            engine,
+            telegram_config(settings, settings.telegram_bot_token.get_secret_value()),
+            receive="bot" in roles,
+            send="dispatcher" in roles,
+            clock=utcnow,
+        )
+        closers.append(telegram.stop)
     if "api" in roles:
         config = uvicorn.Config(
-            create_app(engine=engine, config=api_config(settings)),
+            create_app(engine=engine, config=api_config(settings, telegram)),
             host=host,
             port=port,
             log_config=None,
@@ -175,7 +203,7 @@ async def serve(settings: Settings, *, roles: set[str], host: str, port: int) ->
 
         dispatcher = Dispatcher(
             engine,
-            {"webhook": send_webhook},
+            {"webhook": send_webhook, **(telegram.senders if telegram else {})},
             owner=owner,
             config=DispatcherConfig(
                 poll_seconds=settings.dispatch_poll_seconds,
@@ -185,8 +213,6 @@ async def serve(settings: Settings, *, roles: set[str], host: str, port: int) ->
             clock=utcnow,
         )
         tasks.append(asyncio.create_task(dispatcher.run(), name="dispatcher"))
-    if "bot" in roles and settings.telegram_bot_token is None:
-        log.info("bot.off", reason="NEWSWATCH_TELEGRAM_BOT_TOKEN is not set")
     log.info(
         "service.started",
         roles=sorted(roles),
