@@ -28,7 +28,7 @@ from notifiers.telegram_bot import CommandConfig, Commands, build_application, r
 from notifiers.telegram_limiter import TelegramLimits
 from notifiers.telegram_send import TelegramSender, make_bot
 from store import is_sqlite
-from store.telegram import ping, try_receiver_lock
+from store.telegram import ping, release_receiver_lock, try_receiver_lock
 
 log = structlog.get_logger(__name__)
 
@@ -117,11 +117,12 @@ class TelegramRole:
 
     async def _receive_while_locked(self) -> None:
         conn: Connection | None = None
-        if not is_sqlite(self.engine):
+        if not is_sqlite(self.engine):  # SQLite means one process: it just receives
             conn = await asyncio.to_thread(self.engine.connect)
-        try:
-            if conn is not None and not await asyncio.to_thread(try_receiver_lock, conn):
+            if not await asyncio.to_thread(try_receiver_lock, conn):
+                await asyncio.to_thread(conn.close)
                 return  # another replica receives; try again later
+        try:
             log.info("telegram.receiving", mode="webhook" if self.config.webhook_url else "polling")
             await self._start_receiving()
             try:
@@ -133,7 +134,7 @@ class TelegramRole:
                 await self._stop_receiving()
         finally:
             if conn is not None:
-                await asyncio.to_thread(conn.close)
+                await asyncio.to_thread(release_receiver_lock, conn)
 
     async def _pause(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):

@@ -163,6 +163,18 @@ def try_receiver_lock(conn: Connection) -> bool:
     return bool(got)
 
 
+def release_receiver_lock(conn: Connection) -> None:
+    """Give the lock up and drop the connection: a pooled connection would keep holding a
+    session-level lock after `close()`."""
+    if conn.dialect.name == "postgresql":
+        try:
+            conn.execute(sa.select(sa.func.pg_advisory_unlock(RECEIVER_LOCK_KEY)))
+            conn.commit()
+        finally:
+            conn.invalidate()
+    conn.close()
+
+
 def ping(conn: Connection) -> None:
     """Raise when the connection (and so the lock it holds) is gone."""
     conn.execute(sa.text("SELECT 1"))

@@ -39,7 +39,7 @@ def test_blocked_chat_is_deactivated_after_first_403(engine: Engine) -> None:
     with FakeTelegram() as fake:
         rows = seed_alerts(engine, [201, 202], per_chat=3)
         fake.blocked.add(201)
-        dispatch_all(engine, fake.api_url)
+        dispatch_all(engine, fake.api_url, limits=TelegramLimits(chat_interval_seconds=0.05))
         assert [a.status for a in fake.attempts if a.chat_id == 201] == [403]
         assert len(fake.sent(202)) == 3
         assert not chat_active(engine, 201) and chat_active(engine, 202)

@@ -118,7 +118,7 @@ class FakeTelegram(LoopbackServer):
         self._updates: list[dict[str, Any]] = []
         self._ids = itertools.count(1)
         self._cond = threading.Condition()
-        self._polling = 0
+        self._poll_generation = 0
         self._closed = False
         super().__init__(self._answer)
 
@@ -207,19 +207,19 @@ class FakeTelegram(LoopbackServer):
         offset = int(params.get("offset") or 0)
         deadline = time.monotonic() + min(float(params.get("timeout") or 0), 30)
         with self._cond:
-            if self._polling:
-                self.conflicts += 1
-                return _error(409, "Conflict: terminated by other getUpdates request")
-            self._polling += 1
-            try:
-                while True:
-                    self._updates = [u for u in self._updates if u["update_id"] >= offset]
-                    left = deadline - time.monotonic()
-                    if self._updates or left <= 0 or self._closed:
-                        return _ok(list(self._updates))
-                    self._cond.wait(left)
-            finally:
-                self._polling -= 1
+            # As on Telegram, a newer getUpdates ends an older one that is still waiting.
+            self._poll_generation += 1
+            generation = self._poll_generation
+            self._cond.notify_all()
+            while True:
+                if generation != self._poll_generation:
+                    self.conflicts += 1
+                    return _error(409, "Conflict: terminated by other getUpdates request")
+                self._updates = [u for u in self._updates if u["update_id"] >= offset]
+                left = deadline - time.monotonic()
+                if self._updates or left <= 0 or self._closed:
+                    return _ok(list(self._updates))
+                self._cond.wait(left)
 
     def _m_sendMessage(self, params: dict[str, Any]) -> Reply:
         chat_id = int(params["chat_id"])
