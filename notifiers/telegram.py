@@ -78,10 +78,12 @@ class TelegramRole:
 
     async def start(self, *, receive: bool, send: bool) -> None:
         try:
-            await self._bot.initialize()
+            # getMe, for the username of deep links; bounded, so that a Bot API that is
+            # down delays nothing else. Sending then retries through the outbox.
+            await asyncio.wait_for(self._bot.initialize(), timeout=10)
             self.username = self._bot.username
-        except TelegramError as exc:  # the API may be down; sending retries through the outbox
-            log.warning("telegram.get_me_failed", error=str(exc))
+        except (TelegramError, TimeoutError) as exc:
+            log.warning("telegram.get_me_failed", error=repr(exc))
         if send:
             self.senders["telegram"] = TelegramSender(
                 self._bot, self.engine, limits=self.config.limits, clock=self.clock

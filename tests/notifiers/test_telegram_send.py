@@ -47,6 +47,18 @@ def test_blocked_chat_is_deactivated_after_first_403(engine: Engine) -> None:
         assert delivery_states(engine, rows[202]) == ["sent"] * 3
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # the sender's logic only
+@pytest.mark.parametrize("status", [500, 502])
+def test_transient_error_is_retried_through_the_outbox(engine: Engine, status: int) -> None:
+    """A server error leaves the delivery pending, and the outbox's retry delivers it."""
+    with FakeTelegram() as fake:
+        rows = seed_alerts(engine, [301], per_chat=1)
+        fake.fail(301, status=status)
+        dispatch_all(engine, fake.api_url, limits=TelegramLimits(chat_interval_seconds=0.05))
+        assert [a.status for a in fake.attempts] == [status, 200]
+        assert delivery_states(engine, rows[301]) == ["sent"]
+
+
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # a timing test; SQLite is enough
 def test_rate_limits_hold_and_a_429_delays_only_its_chat(engine: Engine) -> None:
     """300 alerts to 60 chats: at most 1 per chat and 30 in all in any second, and at

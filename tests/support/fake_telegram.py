@@ -112,6 +112,7 @@ class FakeTelegram(LoopbackServer):
         self.attempts: list[Sent] = []
         self.blocked: set[int] = set()
         self.floods: dict[int, list[float]] = {}
+        self.failures: dict[int, list[int]] = {}
         self.commands: list[dict[str, Any]] = []
         self.webhooks: list[dict[str, Any]] = []
         self.conflicts = 0
@@ -156,6 +157,10 @@ class FakeTelegram(LoopbackServer):
                 }
             }
         )
+
+    def fail(self, chat_id: int, status: int = 502, times: int = 1) -> None:
+        """The next `times` messages to this chat get a server error."""
+        self.failures[chat_id] = [status] * times
 
     def flood(self, chat_id: int, retry_after: float, times: int = 1) -> None:
         """The next `times` messages to this chat get 429 with `retry_after`."""
@@ -237,6 +242,9 @@ class FakeTelegram(LoopbackServer):
         if chat_id in self.blocked:
             record.status = 403
             return _error(403, "Forbidden: bot was blocked by the user")
+        if self.failures.get(chat_id):
+            record.status = self.failures[chat_id].pop(0)
+            return _error(record.status, "Internal Server Error: try again")
         if self.floods.get(chat_id):
             record.status = 429
             retry_after = self.floods[chat_id].pop(0)
