@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlmodel import Session, col, select
 
-from store.tables import Delivery, TelegramChat, TelegramLink, User
+from store.tables import ApiToken, Delivery, Rule, TelegramChat, TelegramLink, User
 from store.users import create_user
 
 # pg_try_advisory_lock key: "newswatch telegram receiver", as a stable 63-bit number.
@@ -145,12 +145,29 @@ def redeem_link(*, session: Session, code: str, chat_id: int, now: datetime) -> 
     user_id = session.exec(
         select(TelegramLink.user_id).where(TelegramLink.code_hash == hashed)
     ).one()
+    previous = session.exec(
+        select(TelegramChat.user_id).where(TelegramChat.chat_id == chat_id)
+    ).first()
+    if previous is not None and previous != user_id and _chat_own_user(session, previous):
+        # The rules the chat made with /watch before linking come along.
+        session.execute(
+            sa.update(Rule)
+            .where(col(Rule.user_id) == previous, col(Rule.deleted_at).is_(None))
+            .values(user_id=user_id, updated_at=now)
+        )
     session.execute(
         sa.update(TelegramChat)
         .where(col(TelegramChat.chat_id) == chat_id)
         .values(user_id=user_id, active=True, updated_at=now)
     )
     return session.get(User, user_id)
+
+
+def _chat_own_user(session: Session, user_id: int) -> bool:
+    """A user made for one chat (see `ensure_chat`): no API token, and only that chat."""
+    tokens = session.exec(select(ApiToken.id).where(ApiToken.user_id == user_id).limit(1)).first()
+    chats = session.exec(select(sa.func.count()).where(col(TelegramChat.user_id) == user_id)).one()
+    return tokens is None and chats == 1
 
 
 def try_receiver_lock(conn: Connection) -> bool:

@@ -114,8 +114,11 @@ def test_link_code_routes_api_rules_to_the_chat(db_url: str, tmp_path: Path) -> 
         code = link.json()["code"]
         assert link.json()["deep_link"] == f"https://t.me/newswatch_test_bot?start={code}"
 
+        reply(fake, chat, "/watch Xiaomi", "Watching rule")
         reply(fake, chat, f"/start {code}", "Linked")
         reply(fake, 5553, f"/start {code}", "unknown, used or expired")
+        # The rule the chat made before linking now belongs to the API user.
+        assert [r["query"] for r in api.get("/v1/rules").json()] == ["Xiaomi"]
         rule = api.post("/v1/rules", json={"name": "bd-hw", "query": "ByteDance AND Huawei"})
         assert rule.status_code == 201
         time.sleep(RULES_SYNCED)
