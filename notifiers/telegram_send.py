@@ -91,7 +91,16 @@ class TelegramSender:
             async with self.limiter.slot(job.chat_id):
                 if job.chat_id in self._forbidden and not await self._still_active(job):
                     return SendOutcome(False, error="chat blocked the bot", permanent=True)
-                await self.bot.send_message(job.chat_id, text, parse_mode=ParseMode.HTML)
+                try:
+                    await self.bot.send_message(job.chat_id, text, parse_mode=ParseMode.HTML)
+                except Forbidden as exc:
+                    # Deactivate while this chat's slot is held, so that the next message
+                    # queued for it sees the chat off rather than racing the write.
+                    return await self._gone(job, 403, str(exc))
+                except BadRequest as exc:
+                    if not any(reason in exc.message.lower() for reason in GONE):
+                        raise
+                    return await self._gone(job, 400, str(exc))
         except Deferred as exc:
             return SendOutcome(False, error=str(exc), retry_after=exc.retry_after, deferred=True)
         except RetryAfter as exc:
@@ -101,13 +110,9 @@ class TelegramSender:
             return SendOutcome(
                 False, status_code=429, error=str(exc), retry_after=seconds, deferred=True
             )
-        except Forbidden as exc:
-            return await self._gone(job, 403, str(exc))
         except ChatMigrated as exc:
             return SendOutcome(False, status_code=400, error=str(exc), permanent=True)
         except BadRequest as exc:
-            if any(reason in exc.message.lower() for reason in GONE):
-                return await self._gone(job, 400, str(exc))
             log.warning("telegram.bad_request", delivery_id=job.id, error=str(exc))
             return SendOutcome(False, status_code=400, error=str(exc)[:500], permanent=True)
         except InvalidToken as exc:
