@@ -8,6 +8,8 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
+
 from tests.support.fake_telegram import TOKEN, FakeTelegram, Sent
 from tests.support.feeds import BYTEDANCE_HUAWEI, HUAWEI_ONLY, rss
 from tests.support.servers import FeedServer
@@ -98,6 +100,7 @@ def test_watch_alert_rules_unwatch(db_url: str, tmp_path: Path) -> None:
         assert not [a for a in fake.attempts if a.status != 200]
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # PG: test_commands_and_buttons
 def test_link_code_routes_api_rules_to_the_chat(db_url: str, tmp_path: Path) -> None:
     """A code from POST /v1/telegram/links, sent as /start <code>, makes the API user's
     rules alert that chat; a code works only once."""

@@ -7,7 +7,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -19,7 +19,8 @@ from notifiers.telegram import SECRET_HEADER, TelegramConfig, TelegramRole
 from rules import RuleSyntaxError, parse
 from store import create_engine, session_scope
 from store.tables import TelegramChat
-from store.telegram import deactivate_chat
+from store.telegram import create_link, deactivate_chat
+from tests.conftest import make_user
 from tests.support.fake_telegram import TOKEN, FakeTelegram, Sent
 from tests.support.service import free_port
 from tests.support.telegram_world import seed_alerts
@@ -131,6 +132,24 @@ def test_commands_and_buttons(engine: Engine) -> None:
                 assert buttons(paused) == ["resume"] and chat_row(engine, 62).paused
                 await ask(fake, 62, "resume", button=True)
                 assert not chat_row(engine, 62).paused
+
+                # A link code moves the chat, and the rules it made, to the code's user.
+                await ask(fake, 62, "/watch Xiaomi")
+                desk, _ = make_user(engine, "desk")
+                with session_scope(engine) as session:
+                    create_link(
+                        session=session,
+                        user_id=desk,
+                        code="code-62",
+                        now=now(),
+                        expires_at=now() + timedelta(minutes=5),
+                    )
+                assert "Linked" in (await ask(fake, 62, "/start code-62")).parsed.text  # type: ignore[union-attr]
+                assert chat_row(engine, 62).user_id == desk
+                listed = await ask(fake, 62, "/rules")
+                assert "Xiaomi" in listed.parsed.text  # type: ignore[union-attr]
+                again = await ask(fake, 62, "/start code-62")
+                assert "unknown, used or expired" in again.parsed.text  # type: ignore[union-attr]
 
                 with session_scope(engine) as session:
                     deactivate_chat(
