@@ -7,6 +7,7 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
 import structlog
 from sqlalchemy.engine import Engine
@@ -37,6 +38,7 @@ from store.telegram import ChatState, ensure_chat, redeem_link, set_paused
 log = structlog.get_logger(__name__)
 
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+T = TypeVar("T")
 
 COMMANDS = (
     ("start", "Start, or link this chat with a code from the API"),
@@ -67,7 +69,7 @@ class CommandConfig:
     rules_listed: int = 50
 
 
-def build_application(token: str, api_url: str) -> Application:  # type: ignore[type-arg]
+def build_application(token: str, api_url: str) -> Application:
     """A python-telegram-bot Application talking to the Bot API at `api_url`."""
     return (
         ApplicationBuilder()
@@ -78,7 +80,7 @@ def build_application(token: str, api_url: str) -> Application:  # type: ignore[
     )
 
 
-async def register_commands(app: Application) -> None:  # type: ignore[type-arg]
+async def register_commands(app: Application) -> None:
     await app.bot.set_my_commands([BotCommand(name, text) for name, text in COMMANDS])
 
 
@@ -92,7 +94,7 @@ class Commands:
         self.config = config
         self.clock = clock
 
-    def install(self, app: Application) -> None:  # type: ignore[type-arg]
+    def install(self, app: Application) -> None:
         for name, handler in (
             ("start", self.start),
             ("help", self.help),
@@ -112,8 +114,10 @@ class Commands:
 
     # -- helpers ----------------------------------------------------------------------
 
-    async def _db(self, fn: Callable[..., object], **kwargs: object) -> object:
-        def run() -> object:
+    async def _db(self, fn: Callable[..., T], **kwargs: object) -> T:
+        """Run one store function in its own transaction, off the event loop."""
+
+        def run() -> T:
             with session_scope(self.engine) as session:
                 return fn(session=session, **kwargs)
 
@@ -122,7 +126,7 @@ class Commands:
     async def _chat(self, update: Update, *, reactivate: bool = False) -> ChatState:
         chat = update.effective_chat
         assert chat is not None
-        state = await self._db(
+        return await self._db(
             ensure_chat,
             chat_id=chat.id,
             title=chat.title or chat.full_name or chat.username or "",
@@ -130,8 +134,6 @@ class Commands:
             now=self.clock(),
             reactivate=reactivate,
         )
-        assert isinstance(state, ChatState)
-        return state
 
     async def _reply(
         self, update: Update, text: str, buttons: list[list[InlineKeyboardButton]] | None = None
@@ -160,9 +162,8 @@ class Commands:
             if user is None:
                 await self._reply(update, "That link code is unknown, used or expired.")
                 return
-            name = getattr(user, "name", "")
             await self._reply(
-                update, f"✅ Linked: this chat now gets the alerts of <b>{escape(name)}</b>."
+                update, f"✅ Linked: this chat now gets the alerts of <b>{escape(user.name)}</b>."
             )
             return
         await self._reply(update, "👋 Welcome to newswatch.\n\n" + HELP)
@@ -182,13 +183,13 @@ class Commands:
             return
         state = await self._chat(update)
         count = await self._db(count_rules, user_id=state.user_id)
-        if isinstance(count, int) and count >= self.config.max_rules_per_user:
+        if count >= self.config.max_rules_per_user:
             await self._reply(update, "You have reached the rule limit; /unwatch one first.")
             return
         rule = await self._db(
             create_rule, user_id=state.user_id, name=query[:200], query=query, now=self.clock()
         )
-        rule_id = getattr(rule, "id", 0)
+        rule_id = rule.id
         await self._reply(
             update,
             f"✅ Watching rule #{rule_id}: <code>{escape(query)}</code>",
@@ -203,7 +204,6 @@ class Commands:
     async def rules(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         state = await self._chat(update)
         rows = await self._db(list_rules, user_id=state.user_id, limit=self.config.rules_listed)
-        assert isinstance(rows, list)
         if not rows:
             await self._reply(update, "No rules yet. Try /watch <code>ByteDance AND Huawei</code>")
             return
@@ -244,7 +244,6 @@ class Commands:
             await self._reply(update, syntax_error(exc))
             return
         rows = await self._db(recent_articles, limit=self.config.test_scan_articles)
-        assert isinstance(rows, list)
         index = RuleIndex()
         index.add(0, parsed)
         found = []
@@ -306,7 +305,7 @@ class Commands:
             if rule is None:
                 await self._reply(update, f"No rule #{arg} here.")
             else:
-                await self._test(update, getattr(rule, "query", ""))
+                await self._test(update, rule.query)
         elif action in ("pause", "resume"):
             await self._pause(update, action == "pause")
 

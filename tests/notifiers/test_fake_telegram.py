@@ -55,7 +55,7 @@ def test_real_client_sees_telegram_errors() -> None:
         bot = make_bot(TOKEN, fake.api_url)
         async with bot:
             assert bot.username == "newswatch_test_bot"
-            with pytest.raises(BadRequest, match="(?i)can't parse entities"):
+            with pytest.raises(BadRequest, match=r"(?i)can't parse entities"):
                 await bot.send_message(1, "<script>", parse_mode=ParseMode.HTML)
             fake.flood(2, retry_after=7)
             with pytest.raises(RetryAfter) as flood:
