@@ -98,6 +98,9 @@ def test_watch_alert_rules_unwatch(db_url: str, tmp_path: Path) -> None:
         assert control.parsed.text.startswith("🔔 Jakarta")  # type: ignore[union-attr]
         assert first is alert and len(alerts(fake, chat)) == 2
         assert not [a for a in fake.attempts if a.status != 200]
+        started = time.monotonic()
+        assert service.terminate(timeout=15) == 0  # the bot stops with the service
+        assert time.monotonic() - started < 5
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # PG: test_commands_and_buttons
