@@ -66,7 +66,7 @@ def test_rate_limits_hold_and_a_429_delays_only_its_chat(engine: Engine) -> None
     chats = list(range(1001, 1061))
     flooded = chats[7]
     with FakeTelegram() as fake:
-        seed_alerts(engine, chats, per_chat=5)
+        rows = seed_alerts(engine, chats, per_chat=5)
         fake.flood(flooded, retry_after=3)
         dispatch_all(engine, fake.api_url, limits=TelegramLimits(), timeout=40)
         sent = fake.sent()
@@ -81,3 +81,5 @@ def test_rate_limits_hold_and_a_429_delays_only_its_chat(engine: Engine) -> None
         [refused] = [a for a in fake.attempts if a.status == 429]
         retried = [s.at for s in fake.sent(flooded)]
         assert len(retried) == 5 and min(retried) - refused.at >= 3
+        # Waiting out a flood is not a failed attempt: each delivery was tried once.
+        assert delivery_states(engine, rows[flooded], attempts=True) == [("sent", 1)] * 5

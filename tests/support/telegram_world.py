@@ -7,6 +7,7 @@ import asyncio
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
@@ -131,15 +132,15 @@ def _pending(engine: Engine) -> int:
         return pending_count(session=session)
 
 
-def delivery_states(engine: Engine, chat_row_id: int) -> list[str]:
+def delivery_states(engine: Engine, chat_row_id: int, *, attempts: bool = False) -> list[Any]:
+    """The statuses of a chat's deliveries (with their attempt counts if asked)."""
     with session_scope(engine, readonly=True) as session:
-        return list(
-            session.exec(
-                select(Delivery.status).where(
-                    Delivery.channel_kind == "telegram", Delivery.channel_id == chat_row_id
-                )
-            )
-        )
+        rows = session.exec(
+            select(Delivery.status, Delivery.attempts)
+            .where(Delivery.channel_kind == "telegram", Delivery.channel_id == chat_row_id)
+            .order_by(col(Delivery.id))
+        ).all()
+    return [tuple(r) if attempts else r[0] for r in rows]
 
 
 def chat_active(engine: Engine, chat_id: int) -> bool:
