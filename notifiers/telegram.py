@@ -76,6 +76,12 @@ class TelegramRole:
         self._task: asyncio.Task[None] | None = None
         self._webhook: tuple[_QuietServer, asyncio.Task[None]] | None = None
 
+    @property
+    def receiving(self) -> bool:
+        """True while this process receives updates (it holds the receiver lock)."""
+        polling = self._app.updater is not None and self._app.updater.running
+        return polling or self._webhook is not None
+
     async def start(self, *, receive: bool, send: bool) -> None:
         try:
             # getMe, for the username of deep links; bounded, so that a Bot API that is

@@ -235,19 +235,16 @@ def test_one_replica_receives_on_postgres(db_url: str, engine: Engine) -> None:
     it stops, the other takes over and answers."""
     other_engine = create_engine(db_url)
 
-    def polling(role: TelegramRole) -> bool:
-        return bool(role._app.updater and role._app.updater.running)
-
     async def run() -> None:
         with FakeTelegram() as fake:
             async with bot(engine, fake) as first:
-                await until(lambda: polling(first))
+                await until(lambda: first.receiving)
                 async with bot(other_engine, fake) as second:
                     await asyncio.sleep(0.6)  # three lock retries of the second replica
-                    assert polling(first) and not polling(second)
+                    assert first.receiving and not second.receiving
                     await ask(fake, 64, "/help")
                     await first.stop()
-                    await until(lambda: polling(second))
+                    await until(lambda: second.receiving)
                     assert "/watch" in (await ask(fake, 64, "/help")).parsed.text  # type: ignore[union-attr]
 
     try:
