@@ -41,7 +41,13 @@ from notifiers import (
     webhook,
 )
 from notifiers.dispatcher import Sender
-from notifiers.telegram import TelegramConfig, TelegramLimits, TelegramRole, start_telegram
+from notifiers.telegram import (
+    CommandConfig,
+    TelegramConfig,
+    TelegramLimits,
+    TelegramRole,
+    start_telegram,
+)
 from store import PoolConfig, create_engine, is_sqlite, is_transient, session_scope
 from store.health import ping
 from store.migrate import is_current, upgrade
@@ -116,6 +122,7 @@ def telegram_config(settings: Settings, token: str) -> TelegramConfig:
         webhook_port=settings.telegram_webhook_port,
         lock_retry_seconds=settings.telegram_lock_retry_seconds,
         limits=TelegramLimits(messages_per_second=settings.telegram_messages_per_second),
+        commands=CommandConfig(max_rules_per_user=settings.max_rules_per_user),
     )
 
 
