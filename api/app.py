@@ -10,7 +10,7 @@ from api.config import ApiConfig
 from api.errors import install_error_handlers
 from api.limits import BodySizeLimit
 from api.openapi import install_openapi
-from api.routes import feeds, health, hits, rules, tokens, users, webhooks
+from api.routes import feeds, health, hits, rules, telegram, tokens, users, webhooks
 
 
 def create_app(
@@ -25,7 +25,7 @@ def create_app(
     app.state.engine = engine
     app.state.config = config or ApiConfig()
     app.state.registry = registry or REGISTRY
-    for module in (health, users, feeds, rules, hits, webhooks):
+    for module in (health, users, feeds, rules, hits, webhooks, telegram):
         app.include_router(module.router)
     app.include_router(tokens.router)
     install_error_handlers(app)

@@ -17,3 +17,4 @@ class ApiConfig:
     max_request_bytes: int = 1024 * 1024
     max_import_feeds: int = 1000
     telegram_bot_username: str = ""
+    telegram_link_ttl_seconds: int = 3600

@@ -443,3 +443,12 @@ class Health(BaseModel):
 
     status: str
     detail: str | None = None
+
+
+# telegram ------------------------------------------------------------------------------
+
+
+class TelegramLinkCreated(BaseModel):
+    code: str = Field(description="Send `/start <code>` to the bot; works once, until expires_at.")
+    deep_link: str | None = Field(description="Opens the bot with the code; null when unknown.")
+    expires_at: datetime
