@@ -252,6 +252,25 @@ class HitArticle(BaseModel):
 class RulePreviewItem(BaseModel):
     """A stored article that the rule matches: what it would have alerted."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "article": {
+                        "id": 9,
+                        "title": "ByteDance and Huawei sign a deal",
+                        "url": "https://example.com/a",
+                        "published_at": "2026-11-27T12:00:00Z",
+                        "feed_id": 1,
+                        "feed_title": "Antara",
+                    },
+                    "snippet": "**ByteDance** and **Huawei** sign a deal",
+                    "matched_terms": ["bytedance", "huawei"],
+                }
+            ]
+        }
+    )
+
     article: HitArticle
     snippet: str
     matched_terms: list[str]
@@ -449,6 +468,18 @@ class Health(BaseModel):
 
 
 class TelegramLinkCreated(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "code": "Xq9z1bK3",
+                    "deep_link": "https://t.me/newswatch_bot?start=Xq9z1bK3",
+                    "expires_at": "2026-11-27T12:15:00Z",
+                }
+            ]
+        }
+    )
+
     code: str = Field(description="Send `/start <code>` to the bot; works once, until expires_at.")
     deep_link: str | None = Field(description="Opens the bot with the code; null when unknown.")
     expires_at: datetime
