@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
-from prometheus_client import REGISTRY, CollectorRegistry
+from prometheus_client import CollectorRegistry
 from sqlalchemy.engine import Engine
 
 from api.config import ApiConfig
 from api.errors import install_error_handlers
-from api.routes import feeds, health, hits, rules, users, webhooks
+from api.metrics import app_registry
+from api.routes import deliveries, feeds, health, hits, rules, users, webhooks
 
 
 def create_app(
@@ -22,8 +23,8 @@ def create_app(
     )
     app.state.engine = engine
     app.state.config = config or ApiConfig()
-    app.state.registry = registry or REGISTRY
-    for module in (health, users, feeds, rules, hits, webhooks):
+    app.state.registry = app_registry(engine, registry)
+    for module in (health, users, feeds, rules, hits, webhooks, deliveries):
         app.include_router(module.router)
     install_error_handlers(app)
     return app

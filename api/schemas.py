@@ -190,3 +190,8 @@ class DeliveryPublic(BaseModel):
     updated_at: datetime
     next_attempt_at: datetime | None
     sent_at: datetime | None
+
+
+class DeliveryPage(BaseModel):
+    items: list[DeliveryPublic]
+    next_cursor: str | None

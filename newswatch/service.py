@@ -127,6 +127,11 @@ async def serve(settings: Settings, *, roles: set[str], host: str, port: int) ->
     tasks: list[asyncio.Task[object]] = []
     closers = []
     server = poller = dispatcher = None
+
+    def wake_dispatcher() -> None:
+        if dispatcher is not None:
+            dispatcher.wake()
+
     if "api" in roles:
         config = uvicorn.Config(
             create_app(engine=engine, config=api_config(settings)),
@@ -150,6 +155,7 @@ async def serve(settings: Settings, *, roles: set[str], host: str, port: int) ->
             parse_limits=ParseLimits(),
             policy=poll_policy(settings),
             clock=utcnow,
+            on_hits=wake_dispatcher,
         )
         poller = Poller(
             ingest,
@@ -180,6 +186,7 @@ async def serve(settings: Settings, *, roles: set[str], host: str, port: int) ->
             config=DispatcherConfig(
                 poll_seconds=settings.dispatch_poll_seconds,
                 lease_seconds=settings.dispatch_lease_seconds,
+                per_endpoint_concurrency=settings.webhook_concurrency,
             ),
             retry=RetryPolicy(scale=settings.retry_scale),
             clock=utcnow,

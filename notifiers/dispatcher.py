@@ -1,17 +1,26 @@
 """The outbox dispatcher: claim due deliveries under a lease, send them concurrently
-(bounded per endpoint), and mark each sent, retried or dead."""
+(bounded per endpoint), and mark each sent, retried or dead.
+
+Claiming is continuous: whenever there is room in flight, the dispatcher claims more, so
+that one slow endpoint never holds up the others' batch. Outcomes are written in batches
+by one recorder task, and a delivery stays "in flight" until its outcome is committed."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import structlog
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
+from notifiers import metrics
 from notifiers.outcome import SendOutcome
 from notifiers.retry import RetryPolicy
 from store import session_scope
@@ -22,14 +31,23 @@ from store.webhooks import disable_webhook
 log = structlog.get_logger(__name__)
 
 Sender = Callable[[DeliveryJob], Awaitable[SendOutcome]]
+Channel = tuple[str, int]
 
 
 @dataclass(frozen=True)
 class DispatcherConfig:
     poll_seconds: float = 1.0
-    batch_size: int = 200
+    batch_size: int = 200  # deliveries in flight at most, across endpoints
     lease_seconds: float = 120.0
     per_endpoint_concurrency: int = 4
+    # Claimed but not yet finished, per endpoint: enough to keep its sends busy.
+    per_endpoint_queue: int = 32
+
+
+@dataclass(frozen=True, slots=True)
+class _Done:
+    job: DeliveryJob
+    outcome: SendOutcome
 
 
 class Dispatcher:
@@ -53,46 +71,115 @@ class Dispatcher:
         self.clock = clock
         self._wake = asyncio.Event()
         self._stop = asyncio.Event()
-        self._endpoint_limits: dict[tuple[str, int], asyncio.Semaphore] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._endpoint_limits: dict[Channel, asyncio.Semaphore] = {}
+        self._in_flight: dict[int, DeliveryJob] = {}
+        self._per_channel: Counter[Channel] = Counter()
+        self._done: asyncio.Queue[_Done] = asyncio.Queue()
+        self._next_due: datetime | None = None
 
     def wake(self) -> None:
-        """Look for due deliveries now rather than at the next poll."""
-        self._wake.set()
-
-    async def run(self) -> None:
-        """Dispatch until `stop` is called."""
-        while not self._stop.is_set():
-            try:
-                sent = await self.dispatch_once()
-            except Exception:
-                log.exception("dispatch.failed")
-                sent = 0
-            if sent:
-                continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self.config.poll_seconds)
-            self._wake.clear()
+        """Look for due deliveries now rather than at the next poll. Thread-safe, so that
+        the ingest can call it right after its transaction commits."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            self._wake.set()
+        else:
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                loop.call_soon_threadsafe(self._wake.set)
 
     def stop(self) -> None:
         self._stop.set()
         self._wake.set()
 
+    async def run(self) -> None:
+        """Dispatch until `stop` is called; then let sends in flight finish and record."""
+        self._loop = asyncio.get_running_loop()
+        recorder = asyncio.create_task(self._record_loop(), name="dispatch-recorder")
+        sends: set[asyncio.Task[None]] = set()
+        try:
+            while not self._stop.is_set():
+                self._wake.clear()
+                try:
+                    jobs = await self._claim_room()
+                except Exception:
+                    log.exception("dispatch.claim_failed")
+                    jobs = []
+                for job in jobs:
+                    task = asyncio.create_task(self._deliver(job))
+                    sends.add(task)
+                    task.add_done_callback(sends.discard)
+                if not self._stop.is_set():
+                    await self._sleep()
+            if sends:
+                await asyncio.wait(sends)
+            await self._done.join()
+        finally:
+            recorder.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await recorder
+
     async def dispatch_once(self) -> int:
-        """Claim one batch and send it; return how many deliveries were handled."""
-        jobs = await asyncio.to_thread(self._claim)
-        if jobs:
-            await asyncio.gather(*(self._deliver(job) for job in jobs))
+        """Claim what there is room for, send it and record every outcome; return how many
+        were handled. For tests and one-shot tools; `run` is the long-lived loop."""
+        self._loop = asyncio.get_running_loop()
+        jobs = await self._claim_room()
+        if not jobs:
+            return 0
+        await asyncio.gather(*(self._deliver(job) for job in jobs))
+        batch = []
+        while not self._done.empty():
+            batch.append(self._done.get_nowait())
+            self._done.task_done()
+        self._note_due(await asyncio.to_thread(self._record, batch))
+        self._forget(batch)
         return len(jobs)
 
-    def _claim(self) -> list[DeliveryJob]:
+    async def _claim_room(self) -> list[DeliveryJob]:
+        room = self.config.batch_size - len(self._in_flight)
+        if room <= 0:
+            return []
+        queue = self.config.per_endpoint_queue
+        full = [c for c, n in self._per_channel.items() if n > queue // 2]
+        jobs = await asyncio.to_thread(self._claim, room, full)
+        fresh = []
+        for job in jobs:
+            if job.id in self._in_flight:
+                continue  # our own lease ran out mid-send: that send is still going
+            self._in_flight[job.id] = job
+            self._per_channel[(job.channel_kind, job.channel_id)] += 1
+            fresh.append(job)
+        return fresh
+
+    def _claim(self, room: int, full: list[Channel]) -> list[DeliveryJob]:
         with session_scope(self.engine) as session:
             return claim_due_deliveries(
                 session=session,
                 owner=self.owner,
                 now=self.clock(),
                 lease_seconds=self.config.lease_seconds,
-                limit=self.config.batch_size,
+                limit=room,
+                per_channel=self.config.per_endpoint_queue,
+                skip_channels=full,
             )
+
+    async def _sleep(self) -> None:
+        # Until the next poll, or sooner when a retry we scheduled falls due.
+        timeout = self.config.poll_seconds
+        if self._next_due is not None:
+            until = (self._next_due - self.clock()).total_seconds()
+            if until <= 0:
+                self._next_due = None
+                return
+            timeout = min(timeout, until)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), timeout=timeout)
 
     async def _deliver(self, job: DeliveryJob) -> None:
         key = (job.channel_kind, job.channel_id)
@@ -100,8 +187,10 @@ class Dispatcher:
             key, asyncio.Semaphore(self.config.per_endpoint_concurrency)
         )
         async with limit:
+            started = time.perf_counter()
             outcome = await self._send(job)
-        await asyncio.to_thread(self._record, job, outcome)
+            metrics.SEND_SECONDS.labels(job.channel_kind).observe(time.perf_counter() - started)
+        await self._done.put(_Done(job, outcome))
 
     async def _send(self, job: DeliveryJob) -> SendOutcome:
         if not job.target_active:
@@ -117,8 +206,63 @@ class Dispatcher:
             log.exception("delivery.sender_crashed", delivery_id=job.id)
             return SendOutcome(False, error=f"{type(exc).__name__}: {exc}"[:500])
 
-    def _record(self, job: DeliveryJob, outcome: SendOutcome) -> None:
+    async def _record_loop(self) -> None:
+        """Write outcomes in batches: one transaction for all that finished meanwhile."""
+        while True:
+            batch = [await self._done.get()]
+            while not self._done.empty() and len(batch) < 500:
+                batch.append(self._done.get_nowait())
+            try:
+                await self._record_with_retry(batch)
+            finally:
+                self._forget(batch)
+                for _ in batch:
+                    self._done.task_done()
+
+    async def _record_with_retry(self, batch: list[_Done]) -> None:
+        # Losing the database for a moment must not drop outcomes; if it never comes
+        # back, the leases expire and the deliveries are sent again (at least once).
+        for pause in (0.1, 0.5, 2.0, None):
+            try:
+                self._note_due(await asyncio.to_thread(self._record, batch))
+                return
+            except Exception:
+                log.exception("dispatch.record_failed", deliveries=len(batch))
+                if pause is None:
+                    return
+                await asyncio.sleep(pause)
+
+    def _forget(self, batch: list[_Done]) -> None:
+        queue = self.config.per_endpoint_queue
+        wake = False
+        for done in batch:
+            job = done.job
+            if self._in_flight.pop(job.id, None) is None:
+                continue
+            key = (job.channel_kind, job.channel_id)
+            self._per_channel[key] -= 1
+            if self._per_channel[key] <= 0:
+                del self._per_channel[key]
+                wake = True
+            elif self._per_channel[key] == queue // 2:
+                wake = True
+        if wake or len(self._in_flight) <= self.config.batch_size // 2:
+            self._wake.set()
+
+    def _note_due(self, due: datetime | None) -> None:
+        if due is not None:
+            self._next_due = due if self._next_due is None else min(self._next_due, due)
+
+    def _record(self, batch: list[_Done]) -> datetime | None:
+        """Commit a batch of outcomes; return the earliest retry it scheduled."""
         now = self.clock()
+        with session_scope(self.engine) as session:
+            dues = [self._record_one(session, d.job, d.outcome, now) for d in batch]
+        return min((d for d in dues if d is not None), default=None)
+
+    def _record_one(
+        self, session: Session, job: DeliveryJob, outcome: SendOutcome, now: datetime
+    ) -> datetime | None:
         attempts = job.attempts + 1
         bound = log.bind(
             delivery_id=job.id,
@@ -127,40 +271,31 @@ class Dispatcher:
             attempts=attempts,
             status_code=outcome.status_code,
         )
-        with session_scope(self.engine) as session:
-            if outcome.ok:
-                mark_sent(
-                    session=session,
-                    delivery_id=job.id,
-                    owner=self.owner,
-                    now=now,
-                    status_code=outcome.status_code,
-                )
+        common: dict[str, Any] = {
+            "session": session,
+            "delivery_id": job.id,
+            "owner": self.owner,
+            "now": now,
+            "status_code": outcome.status_code,
+        }
+        if outcome.ok:
+            if mark_sent(**common):
+                metrics.record(job.channel_kind, "sent", attempts)
                 bound.info("delivery.sent", ms=round((now - job.created_at).total_seconds() * 1000))
-                return
-            delay = None if outcome.permanent else self.retry.delay(attempts, outcome.retry_after)
-            if delay is None:
-                mark_dead(
-                    session=session,
-                    delivery_id=job.id,
-                    owner=self.owner,
-                    now=now,
-                    error=outcome.error,
-                    status_code=outcome.status_code,
-                )
+            return None
+        due = None
+        delay = None if outcome.permanent else self.retry.delay(attempts, outcome.retry_after)
+        if delay is None:
+            if mark_dead(**common, error=outcome.error):
+                metrics.record(job.channel_kind, "dead", attempts)
                 bound.warning("delivery.dead", error=outcome.error)
-            else:
-                schedule_retry(
-                    session=session,
-                    delivery_id=job.id,
-                    owner=self.owner,
-                    now=now,
-                    next_attempt_at=now + timedelta(seconds=delay),
-                    error=outcome.error,
-                    status_code=outcome.status_code,
-                )
+        else:
+            due = now + timedelta(seconds=delay)
+            if schedule_retry(**common, next_attempt_at=due, error=outcome.error):
+                metrics.record(job.channel_kind, "retry", attempts)
                 bound.info("delivery.retry", error=outcome.error, delay_s=round(delay, 3))
-            if outcome.disable_target and job.channel_kind == "webhook":
-                disable_webhook(
-                    session=session, webhook_id=job.channel_id, reason=outcome.error, now=now
-                )
+        if outcome.disable_target and job.channel_kind == "webhook":
+            disable_webhook(
+                session=session, webhook_id=job.channel_id, reason=outcome.error, now=now
+            )
+        return due

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -26,6 +27,7 @@ SECRET_PREFIX = "whsec_"
 class WebhookLimits:
     timeout_seconds: float = 15.0
     allow_private_networks: bool = False
+    max_response_bytes: int = 64 * 1024
 
 
 def new_secret() -> str:
@@ -100,13 +102,35 @@ async def send(
         "webhook-signature": sign(job.webhook_secret, msg_id, timestamp, body),
     }
     try:
-        response = await client.post(
-            job.webhook_url, content=body, headers=headers, timeout=limits.timeout_seconds
-        )
-    except httpx.TimeoutException:
+        # One deadline for the whole try: httpx's timeouts are per read, so a receiver
+        # that drips bytes could otherwise hold a send (and its lease) for ever.
+        async with asyncio.timeout(limits.timeout_seconds):
+            async with client.stream(
+                "POST",
+                job.webhook_url,
+                content=body,
+                headers=headers,
+                timeout=limits.timeout_seconds,
+            ) as response:
+                await _drain(response, limits.max_response_bytes)
+    except (TimeoutError, httpx.TimeoutException):
         return SendOutcome(False, error=f"timed out after {limits.timeout_seconds:g} s")
     except httpx.HTTPError as exc:
         return SendOutcome(False, error=f"{type(exc).__name__}: {exc}"[:500])
+    return outcome_for(response, now)
+
+
+async def _drain(response: httpx.Response, max_bytes: int) -> None:
+    """Read a small answer so the connection can be reused; stop reading a large one."""
+    read = 0
+    async for chunk in response.aiter_raw():
+        read += len(chunk)
+        if read > max_bytes:
+            return
+
+
+def outcome_for(response: httpx.Response, now: datetime) -> SendOutcome:
+    """Any 2xx is success; 410 disables the endpoint; a redirect is a failure."""
     code = response.status_code
     if response.is_success:
         return SendOutcome(True, status_code=code)

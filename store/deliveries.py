@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -17,20 +19,51 @@ PENDING, SENT, DEAD = "pending", "sent", "dead"
 
 
 def claim_due_deliveries(
-    *, session: Session, owner: str, now: datetime, lease_seconds: float, limit: int
+    *,
+    session: Session,
+    owner: str,
+    now: datetime,
+    lease_seconds: float,
+    limit: int,
+    per_channel: int | None = None,
+    skip_channels: Collection[tuple[str, int]] = (),
 ) -> list[DeliveryJob]:
     """Lease up to `limit` due deliveries to `owner` and load what sending them needs.
-    A lease that expires (its process died mid-send) makes the delivery due again."""
+    A lease that expires (its process died mid-send) makes the delivery due again.
+    `per_channel` caps how many one endpoint gets in this claim, so that a slow endpoint's
+    backlog cannot fill the batch; `skip_channels` are endpoints the caller has no room for."""
+    due = (
+        col(Delivery.status) == PENDING,
+        col(Delivery.next_attempt_at) <= now,
+        sa.or_(col(Delivery.lease_expires_at).is_(None), col(Delivery.lease_expires_at) < now),
+    )
     stmt = (
         select(Delivery.id)
-        .where(
-            col(Delivery.status) == PENDING,
-            col(Delivery.next_attempt_at) <= now,
-            sa.or_(col(Delivery.lease_expires_at).is_(None), col(Delivery.lease_expires_at) < now),
-        )
+        .where(*due)
         .order_by(col(Delivery.next_attempt_at), col(Delivery.id))
         .limit(limit)
     )
+    if skip_channels:
+        stmt = stmt.where(
+            sa.tuple_(col(Delivery.channel_kind), col(Delivery.channel_id)).not_in(
+                list(skip_channels)
+            )
+        )
+    if per_channel is not None:
+        rank = (
+            sa.func.row_number()
+            .over(
+                partition_by=(col(Delivery.channel_kind), col(Delivery.channel_id)),
+                order_by=(col(Delivery.next_attempt_at), col(Delivery.id)),
+            )
+            .label("rank")
+        )
+        ranked = select(col(Delivery.id).label("id"), rank).where(*due).subquery()
+        # The due conditions stay on the locking query itself, so that PostgreSQL
+        # re-checks them on rows another replica has just leased.
+        stmt = stmt.where(
+            col(Delivery.id).in_(select(ranked.c.id).where(ranked.c.rank <= per_channel))
+        )
     ids = list(session.exec(for_update_skip_locked(session, stmt)))
     if not ids:
         return []
@@ -222,3 +255,45 @@ def list_deliveries(
 
 def pending_count(*, session: Session) -> int:
     return session.exec(select(sa.func.count()).where(col(Delivery.status) == PENDING)).one()
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxStats:
+    """How far behind the outbox is: pending deliveries and the oldest one's creation."""
+
+    pending: int
+    oldest_pending_at: datetime | None
+
+
+def outbox_stats(*, session: Session) -> OutboxStats:
+    """Pending deliveries and the creation time of the oldest (the index on status helps)."""
+    count, oldest = session.execute(
+        select(sa.func.count(), sa.func.min(col(Delivery.created_at))).where(
+            col(Delivery.status) == PENDING
+        )
+    ).one()
+    return OutboxStats(int(count), oldest)
+
+
+def get_delivery(*, session: Session, delivery_id: int, user_id: int) -> Delivery | None:
+    """A delivery, only if `user_id` owns it."""
+    delivery = session.get(Delivery, delivery_id)
+    if delivery is None or delivery.user_id != user_id:
+        return None
+    return delivery
+
+
+def redeliver(*, session: Session, delivery_id: int, now: datetime) -> bool:
+    """Make a dead delivery due again now (a retry by hand). False if it is not dead."""
+    stmt = (
+        sa.update(Delivery)
+        .where(col(Delivery.id) == delivery_id, col(Delivery.status) == DEAD)
+        .values(
+            status=PENDING,
+            next_attempt_at=now,
+            updated_at=now,
+            lease_owner="",
+            lease_expires_at=None,
+        )
+    )
+    return bool(session.execute(stmt).rowcount)  # type: ignore[attr-defined]

@@ -141,16 +141,17 @@ class HitView:
     feed_title: str
 
 
-def encode_cursor(hit_id: int) -> str:
-    return base64.urlsafe_b64encode(f"h{hit_id}".encode()).decode().rstrip("=")
+def encode_cursor(item_id: int, kind: str = "h") -> str:
+    """An opaque keyset cursor: the last id seen, tagged with what it is an id of."""
+    return base64.urlsafe_b64encode(f"{kind}{item_id}".encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str) -> int:
-    """The hit id inside a cursor; ValueError when it is not one of ours."""
+def decode_cursor(cursor: str, kind: str = "h") -> int:
+    """The id inside a cursor; ValueError when it is not one of ours (for this `kind`)."""
     raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-    if not raw.startswith("h") or not raw[1:].isdigit():
+    if not raw.startswith(kind) or not raw[len(kind) :].isdigit():
         raise ValueError(f"invalid cursor {cursor!r}")
-    return int(raw[1:])
+    return int(raw[len(kind) :])
 
 
 def list_hits(
