@@ -176,12 +176,9 @@ async def serve(settings: Settings, *, roles: set[str], host: str, port: int) ->
             allow_private_networks=settings.allow_private_networks,
         )
 
-        async def send_webhook(job):  # type: ignore[no-untyped-def]
-            return await webhook.send(hook_client, job, limits=hook_limits, now=utcnow())
-
         dispatcher = Dispatcher(
             engine,
-            {"webhook": send_webhook},
+            {"webhook": webhook.make_sender(hook_client, hook_limits, utcnow)},
             owner=owner,
             config=DispatcherConfig(
                 poll_seconds=settings.dispatch_poll_seconds,

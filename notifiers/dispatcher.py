@@ -81,22 +81,27 @@ class Dispatcher:
     def wake(self) -> None:
         """Look for due deliveries now rather than at the next poll. Thread-safe, so that
         the ingest can call it right after its transaction commits."""
+        self._call_in_loop(self._wake.set)
+
+    def stop(self) -> None:
+        """Stop claiming; `run` returns once sends in flight are recorded. Thread-safe."""
+        self._call_in_loop(self._stop_now)
+
+    def _stop_now(self) -> None:
+        self._stop.set()
+        self._wake.set()
+
+    def _call_in_loop(self, func: Callable[[], None]) -> None:
         loop = self._loop
-        if loop is None or loop.is_closed():
-            return
         try:
             running = asyncio.get_running_loop()
         except RuntimeError:
             running = None
-        if running is loop:
-            self._wake.set()
-        else:
+        if loop is None or running is loop:
+            func()
+        elif not loop.is_closed():
             with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
-                loop.call_soon_threadsafe(self._wake.set)
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
+                loop.call_soon_threadsafe(func)
 
     async def run(self) -> None:
         """Dispatch until `stop` is called; then let sends in flight finish and record."""

@@ -9,6 +9,7 @@ import hashlib
 import hmac
 import json
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -82,6 +83,17 @@ def format(job: DeliveryJob) -> bytes:
             },
         }
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def make_sender(
+    client: httpx.AsyncClient, limits: WebhookLimits, clock: Callable[[], datetime]
+) -> Callable[[DeliveryJob], Awaitable[SendOutcome]]:
+    """The dispatcher's sender for webhooks, over one shared client."""
+
+    async def send_webhook(job: DeliveryJob) -> SendOutcome:
+        return await send(client, job, limits=limits, now=clock())
+
+    return send_webhook
 
 
 async def send(
