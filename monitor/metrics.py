@@ -11,3 +11,6 @@ FEED_POLLS = Counter(
     ["result"],
 )
 HITS = Counter("newswatch_hits", "Hits recorded by this process (new rule-article matches).")
+
+for _result in ("ok", "not_modified", "unchanged", "error"):
+    FEED_POLLS.labels(_result)  # exist from the start, reading 0

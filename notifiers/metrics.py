@@ -24,6 +24,10 @@ SEND_SECONDS = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
 
+# Series that exist from the start read 0 rather than "no data".
+for _status in ("sent", "retry", "dead"):
+    DELIVERIES.labels("webhook", _status)
+
 
 def record(channel: str, status: str, attempts: int) -> None:
     """Count one finished try; a delivery that is done (sent or dead) adds its attempts."""
