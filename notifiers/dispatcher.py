@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -24,7 +24,12 @@ from notifiers import metrics
 from notifiers.outcome import SendOutcome
 from notifiers.retry import RetryPolicy
 from store import session_scope
-from store.deliveries import claim_due_deliveries, mark_dead, mark_sent, schedule_retry
+from store.deliveries import (
+    claim_due_deliveries,
+    mark_dead,
+    mark_sent_many,
+    schedule_retry,
+)
 from store.values import DeliveryJob
 from store.webhooks import disable_webhook
 
@@ -41,7 +46,7 @@ class DispatcherConfig:
     lease_seconds: float = 120.0
     per_endpoint_concurrency: int = 4
     # Claimed but not yet finished, per endpoint: enough to keep its sends busy.
-    per_endpoint_queue: int = 32
+    per_endpoint_queue: int = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,6 +220,7 @@ class Dispatcher:
         """Write outcomes in batches: one transaction for all that finished meanwhile."""
         while True:
             batch = [await self._done.get()]
+            await asyncio.sleep(0.005)  # let the sends finishing with it join one commit
             while not self._done.empty() and len(batch) < 500:
                 batch.append(self._done.get_nowait())
             try:
@@ -261,11 +267,38 @@ class Dispatcher:
     def _record(self, batch: list[_Done]) -> datetime | None:
         """Commit a batch of outcomes; return the earliest retry it scheduled."""
         now = self.clock()
+        sent: dict[int | None, list[DeliveryJob]] = defaultdict(list)
+        failed = []
+        for done in batch:
+            if done.outcome.ok:
+                sent[done.outcome.status_code].append(done.job)
+            else:
+                failed.append(done)
         with session_scope(self.engine) as session:
-            dues = [self._record_one(session, d.job, d.outcome, now) for d in batch]
+            for status_code, jobs in sent.items():
+                marked = mark_sent_many(
+                    session=session,
+                    delivery_ids=[j.id for j in jobs],
+                    owner=self.owner,
+                    now=now,
+                    status_code=status_code,
+                )
+                for job in jobs:
+                    if job.id in marked:
+                        metrics.record(job.channel_kind, "sent", job.attempts + 1)
+                        log.info(
+                            "delivery.sent",
+                            delivery_id=job.id,
+                            kind=job.channel_kind,
+                            channel_id=job.channel_id,
+                            attempts=job.attempts + 1,
+                            status_code=status_code,
+                            ms=round((now - job.created_at).total_seconds() * 1000),
+                        )
+            dues = [self._record_failure(session, d.job, d.outcome, now) for d in failed]
         return min((d for d in dues if d is not None), default=None)
 
-    def _record_one(
+    def _record_failure(
         self, session: Session, job: DeliveryJob, outcome: SendOutcome, now: datetime
     ) -> datetime | None:
         attempts = job.attempts + 1
@@ -283,11 +316,6 @@ class Dispatcher:
             "now": now,
             "status_code": outcome.status_code,
         }
-        if outcome.ok:
-            if mark_sent(**common):
-                metrics.record(job.channel_kind, "sent", attempts)
-                bound.info("delivery.sent", ms=round((now - job.created_at).total_seconds() * 1000))
-            return None
         due = None
         delay = None if outcome.permanent else self.retry.delay(attempts, outcome.retry_after)
         if delay is None:

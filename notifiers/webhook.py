@@ -9,6 +9,7 @@ import hashlib
 import hmac
 import json
 import secrets
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -85,23 +86,53 @@ def format(job: DeliveryJob) -> bytes:
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
 
 
+class GuardCache:
+    """URLs that passed the SSRF guard in the last `ttl` seconds: a burst of sends to one
+    endpoint resolves its host once, not once per send. A refusal is never cached."""
+
+    def __init__(self, ttl: float = 5.0, size: int = 10_000) -> None:
+        self.ttl = ttl
+        self.size = size
+        self._passed: dict[tuple[str, bool], float] = {}
+
+    async def check(self, url: str, *, allow_private: bool) -> None:
+        key = (url, allow_private)
+        now = time.monotonic()
+        if self._passed.get(key, 0.0) > now:
+            return
+        await check_url(url, allow_private=allow_private)
+        if len(self._passed) >= self.size:
+            self._passed.clear()
+        self._passed[key] = now + self.ttl
+
+
 def make_sender(
     client: httpx.AsyncClient, limits: WebhookLimits, clock: Callable[[], datetime]
 ) -> Callable[[DeliveryJob], Awaitable[SendOutcome]]:
     """The dispatcher's sender for webhooks, over one shared client."""
 
+    guard = GuardCache()
+
     async def send_webhook(job: DeliveryJob) -> SendOutcome:
-        return await send(client, job, limits=limits, now=clock())
+        return await send(client, job, limits=limits, now=clock(), guard=guard)
 
     return send_webhook
 
 
 async def send(
-    client: httpx.AsyncClient, job: DeliveryJob, *, limits: WebhookLimits, now: datetime
+    client: httpx.AsyncClient,
+    job: DeliveryJob,
+    *,
+    limits: WebhookLimits,
+    now: datetime,
+    guard: GuardCache | None = None,
 ) -> SendOutcome:
-    """POST one delivery, signed afresh with the current timestamp."""
+    """POST one delivery, signed afresh with the current timestamp, after the SSRF guard."""
     try:
-        await check_url(job.webhook_url, allow_private=limits.allow_private_networks)
+        if guard is None:
+            await check_url(job.webhook_url, allow_private=limits.allow_private_networks)
+        else:
+            await guard.check(job.webhook_url, allow_private=limits.allow_private_networks)
     except BlockedURLError as exc:
         return SendOutcome(False, error=f"blocked: {exc}", permanent=True)
     body = format(job)

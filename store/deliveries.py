@@ -43,22 +43,37 @@ def claim_due_deliveries(
         .order_by(col(Delivery.next_attempt_at), col(Delivery.id))
         .limit(limit)
     )
-    if skip_channels:
-        stmt = stmt.where(
+    skip = (
+        [
             sa.tuple_(col(Delivery.channel_kind), col(Delivery.channel_id)).not_in(
                 list(skip_channels)
             )
-        )
+        ]
+        if skip_channels
+        else []
+    )
+    stmt = stmt.where(*skip)
     if per_channel is not None:
+        # Rank only the next few due rows by endpoint, so that the cost of a claim stays
+        # bounded however deep the backlog is.
+        candidates = (
+            select(
+                Delivery.id, Delivery.channel_kind, Delivery.channel_id, Delivery.next_attempt_at
+            )
+            .where(*due, *skip)
+            .order_by(col(Delivery.next_attempt_at), col(Delivery.id))
+            .limit(limit * 4)
+            .subquery()
+        )
         rank = (
             sa.func.row_number()
             .over(
-                partition_by=(col(Delivery.channel_kind), col(Delivery.channel_id)),
-                order_by=(col(Delivery.next_attempt_at), col(Delivery.id)),
+                partition_by=(candidates.c.channel_kind, candidates.c.channel_id),
+                order_by=(candidates.c.next_attempt_at, candidates.c.id),
             )
             .label("rank")
         )
-        ranked = select(col(Delivery.id).label("id"), rank).where(*due).subquery()
+        ranked = select(candidates.c.id, rank).subquery()
         # The due conditions stay on the locking query itself, so that PostgreSQL
         # re-checks them on rows another replica has just leased.
         stmt = stmt.where(
@@ -161,27 +176,51 @@ def _by_id(session: Session, table: Any, ids: list[int]) -> dict[int, Any]:
     return {row.id: row for row in session.exec(select(table).where(col(table.id).in_(ids)))}
 
 
-def _finish(session: Session, delivery_id: int, owner: str, values: dict[str, Any]) -> bool:
+def _finish(
+    session: Session, delivery_ids: Collection[int], owner: str, values: dict[str, Any]
+) -> set[int]:
+    """Apply `values` to the deliveries this owner still holds; return those updated."""
     # Only the lease holder finishes a delivery; a lease lost to expiry means another
     # process took over, and its outcome wins.
     stmt = (
         sa.update(Delivery)
         .where(
-            col(Delivery.id) == delivery_id,
+            col(Delivery.id).in_(list(delivery_ids)),
             col(Delivery.status) == PENDING,
             col(Delivery.lease_owner) == owner,
         )
         .values(lease_owner="", lease_expires_at=None, attempts=Delivery.attempts + 1, **values)
+        .returning(col(Delivery.id))
     )
-    return bool(session.execute(stmt).rowcount)  # type: ignore[attr-defined]
+    return set(session.execute(stmt).scalars())
 
 
 def mark_sent(
     *, session: Session, delivery_id: int, owner: str, now: datetime, status_code: int | None
 ) -> bool:
+    return bool(
+        mark_sent_many(
+            session=session,
+            delivery_ids=[delivery_id],
+            owner=owner,
+            now=now,
+            status_code=status_code,
+        )
+    )
+
+
+def mark_sent_many(
+    *,
+    session: Session,
+    delivery_ids: Collection[int],
+    owner: str,
+    now: datetime,
+    status_code: int | None,
+) -> set[int]:
+    """Mark many deliveries sent in one statement; return the ids this owner still held."""
     return _finish(
         session,
-        delivery_id,
+        delivery_ids,
         owner,
         {
             "status": SENT,
@@ -203,16 +242,18 @@ def schedule_retry(
     error: str,
     status_code: int | None,
 ) -> bool:
-    return _finish(
-        session,
-        delivery_id,
-        owner,
-        {
-            "next_attempt_at": next_attempt_at,
-            "updated_at": now,
-            "last_status_code": status_code,
-            "last_error": clip(error, 1000),
-        },
+    return bool(
+        _finish(
+            session,
+            [delivery_id],
+            owner,
+            {
+                "next_attempt_at": next_attempt_at,
+                "updated_at": now,
+                "last_status_code": status_code,
+                "last_error": clip(error, 1000),
+            },
+        )
     )
 
 
@@ -225,16 +266,18 @@ def mark_dead(
     error: str,
     status_code: int | None,
 ) -> bool:
-    return _finish(
-        session,
-        delivery_id,
-        owner,
-        {
-            "status": DEAD,
-            "updated_at": now,
-            "last_status_code": status_code,
-            "last_error": clip(error, 1000),
-        },
+    return bool(
+        _finish(
+            session,
+            [delivery_id],
+            owner,
+            {
+                "status": DEAD,
+                "updated_at": now,
+                "last_status_code": status_code,
+                "last_error": clip(error, 1000),
+            },
+        )
     )
 
 
