@@ -1,7 +1,8 @@
 """Delivery bench: hits committed to the database -> the real dispatcher -> signed POST ->
-a loopback receiver (in its own process). Hits are committed at a steady `--rate`, each
-commit waking the dispatcher as the ingest does, and latency runs from each hit's commit
-to its first receipt.
+a loopback receiver. Hits are committed at a steady `--rate` by another process (as a
+poller replica would), the dispatcher finds them by polling (`--poll-seconds`, the
+NEWSWATCH_DISPATCH_POLL_SECONDS setting), and latency runs from each hit's commit to its
+first receipt.
 
     python -m bench.deliver --hits 10000
 
@@ -131,9 +132,15 @@ def _setup(engine: Engine, hits: int, url: str, secret: str) -> tuple[int, int, 
     return rule.id or 0, hook.id or 0, [a.id for a in stored]
 
 
-def _produce(
-    engine: Engine, rule_id: int, article_ids: list[int], rate: float, wake: Any
-) -> dict[int, float]:
+def _producer(url: str, rule_id: int, article_ids: list[int], rate: float, conn: Any) -> None:
+    """In its own process, as a poller replica would be: commit the hits, report when."""
+    engine = create_engine(url)
+    conn.recv()  # go
+    conn.send(_produce(engine, rule_id, article_ids, rate))
+    engine.dispose()
+
+
+def _produce(engine: Engine, rule_id: int, article_ids: list[int], rate: float) -> dict[int, float]:
     """Commit hits (with their deliveries) in small transactions at `rate` per second."""
     tick = 0.02
     per_tick = max(1, round(rate * tick))
@@ -148,7 +155,6 @@ def _produce(
             ids = record_hits_and_enqueue(session=s, hits=batch, now=utcnow())
         at = time.time()
         committed.update((i, at) for i in ids)
-        wake()
     return committed
 
 
@@ -156,9 +162,10 @@ def _produce(
 
 
 class _Dispatching:
-    def __init__(self, engine: Engine, concurrency: int) -> None:
+    def __init__(self, engine: Engine, concurrency: int, poll_seconds: float) -> None:
         self.engine = engine
         self.concurrency = concurrency
+        self.poll_seconds = poll_seconds
         self.ready = threading.Event()
         self.dispatcher: Dispatcher | None = None
         self.thread = threading.Thread(target=lambda: asyncio.run(self._main()), daemon=True)
@@ -178,7 +185,9 @@ class _Dispatching:
                     )
                 },
                 owner="bench",
-                config=DispatcherConfig(per_endpoint_concurrency=self.concurrency),
+                config=DispatcherConfig(
+                    per_endpoint_concurrency=self.concurrency, poll_seconds=self.poll_seconds
+                ),
                 retry=RetryPolicy(scale=0.001),
                 clock=utcnow,
             )
@@ -209,7 +218,9 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def run(hits: int, *, rate: float, concurrency: int, database_url: str | None) -> dict[str, Any]:
+def run(
+    hits: int, *, rate: float, concurrency: int, poll_seconds: float, database_url: str | None
+) -> dict[str, Any]:
     secret = new_secret()
     ctx = multiprocessing.get_context("spawn")
     ours, theirs = ctx.Pipe()
@@ -218,13 +229,21 @@ def run(hits: int, *, rate: float, concurrency: int, database_url: str | None) -
     port = ours.recv()
     url = f"http://127.0.0.1:{port}/hook"
     with tempfile.TemporaryDirectory() as tmp:
-        engine = create_engine(database_url or f"sqlite:///{Path(tmp) / 'bench.db'}")
+        db_url = database_url or f"sqlite:///{Path(tmp) / 'bench.db'}"
+        engine = create_engine(db_url)
         try:
             upgrade(engine)
             rule_id, hook_id, article_ids = _setup(engine, hits, url, secret)
+            to_producer, producer_end = ctx.Pipe()
+            producer = ctx.Process(
+                target=_producer, args=(db_url, rule_id, article_ids, rate, producer_end)
+            )
+            producer.start()
             print(f"set up {len(article_ids)} articles; sending", file=sys.stderr)
-            with _Dispatching(engine, concurrency) as dispatcher:
-                committed = _produce(engine, rule_id, article_ids, rate, dispatcher.wake)
+            with _Dispatching(engine, concurrency, poll_seconds):
+                to_producer.send("go")
+                committed: dict[int, float] = to_producer.recv()
+                producer.join(30)
                 deadline = time.monotonic() + 60 + hits / 100
                 while _pending(engine) and time.monotonic() < deadline:
                     time.sleep(0.1)
@@ -259,7 +278,10 @@ def run(hits: int, *, rate: float, concurrency: int, database_url: str | None) -
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.deliver", description=__doc__)
     parser.add_argument("--hits", type=int, default=10_000)
-    parser.add_argument("--rate", type=float, default=1000, help="hits committed per second")
+    parser.add_argument("--rate", type=float, default=600, help="hits committed per second")
+    parser.add_argument(
+        "--poll-seconds", type=float, default=0.05, help="the dispatcher's poll interval"
+    )
     parser.add_argument("--concurrency", type=int, default=8, help="sends in flight per endpoint")
     parser.add_argument("--database-url", default=None, help="default: a temporary SQLite file")
     args = parser.parse_args(argv)
@@ -269,7 +291,11 @@ def main(argv: list[str] | None = None) -> None:
         logger_factory=structlog.PrintLoggerFactory(sys.stderr),
     )
     result = run(
-        args.hits, rate=args.rate, concurrency=args.concurrency, database_url=args.database_url
+        args.hits,
+        rate=args.rate,
+        concurrency=args.concurrency,
+        poll_seconds=args.poll_seconds,
+        database_url=args.database_url,
     )
     print(json.dumps(result))
 
