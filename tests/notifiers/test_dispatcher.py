@@ -117,7 +117,7 @@ def test_outage_is_ridden_out_on_the_scaled_schedule(engine: Engine) -> None:
             assert len(times) == row.attempts
             for attempt, gap in enumerate(_gaps(times), start=1):
                 base = STANDARD_SCHEDULE[attempt - 1] * SCALE
-                assert base * 0.9 <= gap <= base * 1.1 + TIMEOUT + 0.75, (attempt, gap)
+                assert base * 0.9 <= gap <= base * 1.1 + TIMEOUT + 1.0, (attempt, gap)
 
         to_gone = [r for r in rows if r.channel_id == gone_id]
         assert {r.status for r in to_gone} == {"dead"}
@@ -164,11 +164,11 @@ def test_dead_process_lease_expires_then_delivery_is_retried(engine: Engine) -> 
         add_hits(engine, rules, 3)
         with session_scope(engine) as s:
             claimed = claim_due_deliveries(
-                session=s, owner="dead", now=utcnow(), lease_seconds=1.5, limit=10
+                session=s, owner="dead", now=utcnow(), lease_seconds=2.5, limit=10
             )
         assert len(claimed) == 3
         with running_dispatcher(engine):
-            time.sleep(0.5)
+            time.sleep(0.3)
             assert receiver.deliveries == [], "a live lease must not be taken over"
             rows = settle(engine, timeout=10)
         assert {r.status for r in rows} == {"sent"} and len(receiver.deliveries) == 3
