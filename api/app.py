@@ -9,7 +9,7 @@ from sqlalchemy.engine import Engine
 from api.config import ApiConfig
 from api.errors import install_error_handlers
 from api.metrics import app_registry
-from api.routes import deliveries, feeds, health, hits, rules, users, webhooks
+from api.routes import deliveries, feeds, health, hits, rules, telegram, users, webhooks
 
 
 def create_app(
@@ -24,7 +24,7 @@ def create_app(
     app.state.engine = engine
     app.state.config = config or ApiConfig()
     app.state.registry = app_registry(engine, registry)
-    for module in (health, users, feeds, rules, hits, webhooks, deliveries):
+    for module in (health, users, feeds, rules, hits, webhooks, deliveries, telegram):
         app.include_router(module.router)
     install_error_handlers(app)
     return app

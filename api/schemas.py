@@ -79,7 +79,11 @@ def check_query(query: str) -> str:
     return query
 
 
-Query = Annotated[str, Field(min_length=1, max_length=MAX_LENGTH)]
+# No length bounds here: `check_query` refuses empty and over-long queries itself, so that
+# every refusal carries `ctx.position`.
+Query = Annotated[
+    str, Field(description=f"A rule (see the rule language); at most {MAX_LENGTH} characters.")
+]
 
 
 class RuleCreate(Strict):
@@ -136,6 +140,14 @@ class HitArticle(BaseModel):
     published_at: datetime | None
     feed_id: int
     feed_title: str
+
+
+class RulePreviewItem(BaseModel):
+    """A stored article that the rule matches: what it would have alerted."""
+
+    article: HitArticle
+    snippet: str
+    matched_terms: list[str]
 
 
 class HitPublic(BaseModel):
@@ -195,3 +207,12 @@ class DeliveryPublic(BaseModel):
 class DeliveryPage(BaseModel):
     items: list[DeliveryPublic]
     next_cursor: str | None
+
+
+# telegram ------------------------------------------------------------------------------
+
+
+class TelegramLinkCreated(BaseModel):
+    code: str = Field(description="Send `/start <code>` to the bot; works once, until expires_at.")
+    deep_link: str | None = Field(description="Opens the bot with the code; null when unknown.")
+    expires_at: datetime

@@ -110,12 +110,13 @@ async def _fetch(
         await check_url(url, allow_private=limits.allow_private_networks)
         try:
             async with client.stream("GET", url, headers=headers) as response:
+                # Before the redirect check: httpx counts every 3xx, 304 too, as a redirect.
+                if response.status_code == 304:
+                    return FetchResult(url, 304, b"", dict(response.headers))
                 if response.is_redirect:
                     location = response.headers.get("location", "")
                     url = str(response.url.join(location))
                     continue
-                if response.status_code == 304:
-                    return FetchResult(url, 304, b"", dict(response.headers))
                 if not response.is_success:
                     raise HTTPStatusError(
                         response.status_code,

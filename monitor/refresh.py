@@ -60,14 +60,16 @@ async def refresh_feed(claim: FeedClaim, ingest: Ingest) -> PollResult:
             last_modified=claim.last_modified,
         )
         if fetched.not_modified:
-            result = PollResult("not_modified", schedule.after_success(started, interval))
+            result = PollResult(
+                "not_modified", schedule.after_success(started, interval, claim.due_at)
+            )
             await asyncio.to_thread(_finish, ingest, claim, result, [], started)
             return result
         body_hash = hashlib.sha256(fetched.body).hexdigest()
         if body_hash == claim.body_hash:
             result = PollResult(
                 "unchanged",
-                schedule.after_success(started, interval),
+                schedule.after_success(started, interval, claim.due_at),
                 **_validators(fetched),
                 body_hash=body_hash,
             )
@@ -90,7 +92,7 @@ async def refresh_feed(claim: FeedClaim, ingest: Ingest) -> PollResult:
     articles = normalise(parsed, feed_url=fetched.url, fetched_at=started)
     result = PollResult(
         "ok",
-        schedule.after_success(started, interval),
+        schedule.after_success(started, interval, claim.due_at),
         **_validators(fetched),
         body_hash=body_hash,
         **_feed_meta(parsed),

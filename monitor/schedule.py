@@ -23,8 +23,13 @@ def base_interval(policy: PollPolicy, interval_seconds: int | None) -> int:
     return max(policy.min_interval_seconds, min(policy.max_interval_seconds, wanted))
 
 
-def after_success(now: datetime, interval_seconds: int) -> datetime:
-    return now + timedelta(seconds=interval_seconds)
+def after_success(now: datetime, interval_seconds: int, due: datetime | None = None) -> datetime:
+    """One interval after the poll was due, so that lateness does not add up over polls
+    (exactly one poll per interval); one interval from now when that time has passed."""
+    step = timedelta(seconds=interval_seconds)
+    if due is not None and due + step > now:
+        return due + step
+    return now + step
 
 
 def after_error(

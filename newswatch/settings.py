@@ -9,12 +9,27 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="NEWSWATCH_", extra="ignore")
+    # An empty variable counts as unset (compose passes `${VAR:-}` through as "").
+    model_config = SettingsConfigDict(
+        env_prefix="NEWSWATCH_", extra="ignore", env_ignore_empty=True
+    )
 
     database_url: str = "sqlite:///./newswatch.db"
+    # `newswatch run` defaults; the container image sets HOST to 0.0.0.0.
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=0, le=65535)
+    roles: str = "api,poller,dispatcher,bot"
     admin_token: SecretStr | None = None
     telegram_bot_token: SecretStr | None = None
     telegram_api_url: str = "https://api.telegram.org"
+    # Set: receive updates by webhook at this public URL (else long polling).
+    telegram_webhook_url: str = ""
+    telegram_webhook_secret: SecretStr | None = None
+    telegram_webhook_listen: str = "0.0.0.0"
+    telegram_webhook_port: int = Field(8443, ge=1, le=65535)
+    telegram_link_ttl_minutes: int = Field(60, ge=1)
+    telegram_messages_per_second: float = Field(27, ge=1, le=30)
+    telegram_lock_retry_seconds: float = Field(5, gt=0)
     allow_private_networks: bool = False
 
     poll_interval_seconds: int = Field(600, ge=1)
@@ -24,7 +39,7 @@ class Settings(BaseSettings):
     max_feed_bytes: int = Field(10 * 1024 * 1024, ge=1024)
     fetch_timeout_seconds: float = Field(20, gt=0)
     webhook_timeout_seconds: float = Field(15, gt=0)
-    webhook_concurrency: int = Field(default=8, ge=1)  # sends in flight per endpoint
+    webhook_concurrency: int = Field(default=4, ge=1)  # sends in flight per endpoint
 
     scheduler_tick_seconds: float = Field(5, gt=0)
     rules_sync_seconds: float = Field(2, gt=0)
@@ -36,6 +51,9 @@ class Settings(BaseSettings):
 
     db_pool_size: int = Field(10, ge=1)
     db_max_overflow: int = Field(10, ge=0)
+    db_pool_timeout_seconds: float = Field(30, gt=0)
+    db_pool_recycle_seconds: int = Field(1800, ge=-1)
+    db_connect_timeout_seconds: int = Field(10, ge=2)
 
     max_rules_per_user: int = Field(10_000, ge=1)
     log_format: str = Field("auto", pattern="^(auto|json|console)$")

@@ -23,11 +23,12 @@ from sqlmodel import Session
 from notifiers import metrics
 from notifiers.outcome import SendOutcome
 from notifiers.retry import RetryPolicy
-from store import session_scope
+from store import is_transient, session_scope
 from store.deliveries import (
     claim_due_deliveries,
     mark_dead,
     mark_sent_many,
+    release_delivery_leases,
     schedule_retry,
 )
 from store.values import DeliveryJob
@@ -78,8 +79,12 @@ class Dispatcher:
         self._stop = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._endpoint_limits: dict[Channel, asyncio.Semaphore] = {}
+        # Claimed and not yet recorded (for room per endpoint), and the tasks: those still
+        # waiting for their endpoint's slot, and those sending.
         self._in_flight: dict[int, DeliveryJob] = {}
         self._per_channel: Counter[Channel] = Counter()
+        self._queued: dict[int, asyncio.Task[None]] = {}
+        self._sending: set[asyncio.Task[None]] = set()
         self._done: asyncio.Queue[_Done] = asyncio.Queue()
         self._next_due: datetime | None = None
 
@@ -109,31 +114,80 @@ class Dispatcher:
                 loop.call_soon_threadsafe(func)
 
     async def run(self) -> None:
-        """Dispatch until `stop` is called; then let sends in flight finish and record."""
+        """Dispatch until `stop` is called; then let the sends started finish and record."""
         self._loop = asyncio.get_running_loop()
         recorder = asyncio.create_task(self._record_loop(), name="dispatch-recorder")
-        sends: set[asyncio.Task[None]] = set()
+        tasks: set[asyncio.Task[None]] = set()
+        failures = 0
         try:
             while not self._stop.is_set():
                 self._wake.clear()
                 try:
                     jobs = await self._claim_room()
-                except Exception:
-                    log.exception("dispatch.claim_failed")
-                    jobs = []
+                    failures = 0
+                except Exception as exc:
+                    # A database that is down or restarting: back off, then try again.
+                    if not is_transient(exc):
+                        log.exception("dispatch.failed")
+                    else:
+                        log.warning("dispatch.failed", error=f"{type(exc).__name__}: {exc}"[:300])
+                    jobs, failures = [], failures + 1
+                if self._stop.is_set():  # stopped while claiming: give the claims back
+                    await self._release([job.id for job in jobs])
+                    for job in jobs:
+                        self._forget_job(job)
+                    break
                 for job in jobs:
                     task = asyncio.create_task(self._deliver(job))
-                    sends.add(task)
-                    task.add_done_callback(sends.discard)
-                if not self._stop.is_set():
-                    await self._sleep()
-            if sends:
-                await asyncio.wait(sends)
+                    self._queued[job.id] = task
+                    tasks.add(task)
+                    task.add_done_callback(tasks.discard)
+                await self._sleep(failures)
+            if tasks:
+                await asyncio.wait(tasks)
             await self._done.join()
         finally:
             recorder.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await recorder
+
+    async def shutdown(self, timeout: float) -> None:
+        """Stop claiming, give back claimed deliveries not yet sending, let sends in flight
+        finish within `timeout` and record them, then cancel the rest and give their
+        leases back."""
+        self.stop()
+        queued = list(self._queued)
+        for delivery_id in queued:
+            self._queued.pop(delivery_id).cancel()
+        released = await self._release(queued)
+        sending = set(self._sending)
+        if sending:
+            _, late = await asyncio.wait(sending, timeout=timeout)
+            for task in late:
+                task.cancel()
+            if late:
+                await asyncio.wait(late, timeout=1.0)
+        with contextlib.suppress(TimeoutError):  # outcomes of finished sends first
+            await asyncio.wait_for(self._done.join(), timeout=2.0)
+        released += await self._release(None)
+        log.info("dispatch.stopped", released=released)
+
+    async def _release(self, delivery_ids: list[int] | None) -> int:
+        """Give leases back (all of this dispatcher's when None); best effort."""
+        if delivery_ids == []:
+            return 0
+
+        def release() -> int:
+            with session_scope(self.engine) as session:
+                return release_delivery_leases(
+                    session=session, owner=self.owner, delivery_ids=delivery_ids
+                )
+
+        try:
+            return await asyncio.to_thread(release)
+        except Exception:
+            log.exception("dispatch.release_failed")  # the leases expire by themselves
+            return 0
 
     async def dispatch_once(self) -> int:
         """Claim what there is room for, send it and record every outcome; return how many
@@ -142,12 +196,16 @@ class Dispatcher:
         jobs = await self._claim_room()
         if not jobs:
             return 0
-        await asyncio.gather(*(self._deliver(job) for job in jobs))
+        tasks = []
+        for job in jobs:
+            self._queued[job.id] = task = asyncio.create_task(self._deliver(job))
+            tasks.append(task)
+        await asyncio.gather(*tasks)
         batch = []
         while not self._done.empty():
             batch.append(self._done.get_nowait())
             self._done.task_done()
-        self._note_due(await asyncio.to_thread(self._record, batch))
+        await self._record_retrying(batch)
         self._forget(batch)
         return len(jobs)
 
@@ -179,10 +237,13 @@ class Dispatcher:
                 skip_channels=full,
             )
 
-    async def _sleep(self) -> None:
-        # Until the next poll, or sooner when a retry we scheduled falls due.
+    async def _sleep(self, failures: int = 0) -> None:
+        # Until the next poll (backing off while the database fails), or sooner when a
+        # retry we scheduled falls due.
         timeout = self.config.poll_seconds
-        if self._next_due is not None:
+        if failures:
+            timeout = min(timeout * 2**failures, max(5.0, timeout))
+        elif self._next_due is not None:
             until = (self._next_due - self.clock()).total_seconds()
             if until <= 0:
                 self._next_due = None
@@ -196,11 +257,26 @@ class Dispatcher:
         limit = self._endpoint_limits.setdefault(
             key, asyncio.Semaphore(self.config.per_endpoint_concurrency)
         )
-        async with limit:
-            started = time.perf_counter()
-            outcome = await self._send(job)
-            metrics.SEND_SECONDS.labels(job.channel_kind).observe(time.perf_counter() - started)
-        await self._done.put(_Done(job, outcome))
+        task = asyncio.current_task()
+        assert task is not None
+        outcome = None
+        try:
+            async with limit:
+                if self._queued.pop(job.id, None) is None:
+                    return  # given back by `shutdown` while waiting for a slot
+                self._sending.add(task)
+                try:
+                    started = time.perf_counter()
+                    outcome = await self._send(job)
+                    metrics.SEND_SECONDS.labels(job.channel_kind).observe(
+                        time.perf_counter() - started
+                    )
+                finally:
+                    self._sending.discard(task)
+            await self._done.put(_Done(job, outcome))
+        finally:
+            if outcome is None:  # cancelled: its lease is given back or runs out
+                self._forget_job(job)
 
     async def _send(self, job: DeliveryJob) -> SendOutcome:
         if not job.target_active:
@@ -224,40 +300,43 @@ class Dispatcher:
             while not self._done.empty() and len(batch) < 500:
                 batch.append(self._done.get_nowait())
             try:
-                await self._record_with_retry(batch)
+                await self._record_retrying(batch)
             finally:
                 self._forget(batch)
                 for _ in batch:
                     self._done.task_done()
 
-    async def _record_with_retry(self, batch: list[_Done]) -> None:
-        # Losing the database for a moment must not drop outcomes; if it never comes
-        # back, the leases expire and the deliveries are sent again (at least once).
-        for pause in (0.1, 0.5, 2.0, None):
+    async def _record_retrying(self, batch: list[_Done]) -> None:
+        # The sends have happened: recording them through a database blip avoids sending
+        # them again once the leases expire. Retries stop before the leases would.
+        delay, waited = 0.25, 0.0
+        while True:
             try:
                 self._note_due(await asyncio.to_thread(self._record, batch))
                 return
-            except Exception:
-                log.exception("dispatch.record_failed", deliveries=len(batch))
-                if pause is None:
+            except Exception as exc:
+                if not is_transient(exc) or waited + delay > self.config.lease_seconds / 2:
+                    log.exception("dispatch.record_failed", deliveries=len(batch))
                     return
-                await asyncio.sleep(pause)
+            await asyncio.sleep(delay)
+            waited += delay
+            delay = min(delay * 2, 5.0)
 
     def _forget(self, batch: list[_Done]) -> None:
-        queue = self.config.per_endpoint_queue
-        wake = False
         for done in batch:
-            job = done.job
-            if self._in_flight.pop(job.id, None) is None:
-                continue
-            key = (job.channel_kind, job.channel_id)
-            self._per_channel[key] -= 1
-            if self._per_channel[key] <= 0:
-                del self._per_channel[key]
-                wake = True
-            elif self._per_channel[key] == queue // 2:
-                wake = True
-        if wake or len(self._in_flight) <= self.config.batch_size // 2:
+            self._forget_job(done.job)
+
+    def _forget_job(self, job: DeliveryJob) -> None:
+        """Free the job's room; wake the loop when its endpoint (or the whole) has room."""
+        if self._in_flight.pop(job.id, None) is None:
+            return
+        key = (job.channel_kind, job.channel_id)
+        self._per_channel[key] -= 1
+        left = self._per_channel[key]
+        if left <= 0:
+            del self._per_channel[key]
+        roomy = left <= 0 or left == self.config.per_endpoint_queue // 2
+        if roomy or len(self._in_flight) <= self.config.batch_size // 2:
             self._wake.set()
 
     def _note_due(self, due: datetime | None) -> None:
@@ -317,14 +396,27 @@ class Dispatcher:
             "status_code": outcome.status_code,
         }
         due = None
-        delay = None if outcome.permanent else self.retry.delay(attempts, outcome.retry_after)
+        if outcome.deferred:  # never tried (a rate limit): not an attempt
+            delay: float | None = outcome.retry_after or 0.0
+        elif outcome.permanent:
+            delay = None
+        else:
+            delay = self.retry.delay(attempts, outcome.retry_after)
         if delay is None:
             if mark_dead(**common, error=outcome.error):
                 metrics.record(job.channel_kind, "dead", attempts)
                 bound.warning("delivery.dead", error=outcome.error)
         else:
             due = now + timedelta(seconds=delay)
-            if schedule_retry(**common, next_attempt_at=due, error=outcome.error):
+            if (
+                schedule_retry(
+                    **common,
+                    next_attempt_at=due,
+                    error=outcome.error,
+                    count_attempt=not outcome.deferred,
+                )
+                and not outcome.deferred
+            ):
                 metrics.record(job.channel_kind, "retry", attempts)
                 bound.info("delivery.retry", error=outcome.error, delay_s=round(delay, 3))
         if outcome.disable_target and job.channel_kind == "webhook":

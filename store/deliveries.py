@@ -177,9 +177,14 @@ def _by_id(session: Session, table: Any, ids: list[int]) -> dict[int, Any]:
 
 
 def _finish(
-    session: Session, delivery_ids: Collection[int], owner: str, values: dict[str, Any]
+    session: Session,
+    delivery_ids: Collection[int],
+    owner: str,
+    values: dict[str, Any],
+    count: bool = True,
 ) -> set[int]:
-    """Apply `values` to the deliveries this owner still holds; return those updated."""
+    """Apply `values` to the deliveries this owner still holds; return those updated.
+    `count` adds the try to `attempts` (a deferral that never tried does not)."""
     # Only the lease holder finishes a delivery; a lease lost to expiry means another
     # process took over, and its outcome wins.
     stmt = (
@@ -189,7 +194,12 @@ def _finish(
             col(Delivery.status) == PENDING,
             col(Delivery.lease_owner) == owner,
         )
-        .values(lease_owner="", lease_expires_at=None, attempts=Delivery.attempts + 1, **values)
+        .values(
+            lease_owner="",
+            lease_expires_at=None,
+            attempts=Delivery.attempts + (1 if count else 0),
+            **values,
+        )
         .returning(col(Delivery.id))
     )
     return set(session.execute(stmt).scalars())
@@ -241,7 +251,10 @@ def schedule_retry(
     next_attempt_at: datetime,
     error: str,
     status_code: int | None,
+    count_attempt: bool = True,
 ) -> bool:
+    """Release the lease until `next_attempt_at`; a deferral (`count_attempt=False`, the
+    send was never tried) does not use up one of the attempts."""
     return bool(
         _finish(
             session,
@@ -253,6 +266,7 @@ def schedule_retry(
                 "last_status_code": status_code,
                 "last_error": clip(error, 1000),
             },
+            count_attempt,
         )
     )
 
@@ -340,3 +354,18 @@ def redeliver(*, session: Session, delivery_id: int, now: datetime) -> bool:
         )
     )
     return bool(session.execute(stmt).rowcount)  # type: ignore[attr-defined]
+
+
+def release_delivery_leases(
+    *, session: Session, owner: str, delivery_ids: list[int] | None = None
+) -> int:
+    """Give back `owner`'s leases on pending deliveries (all, or only `delivery_ids`) without
+    counting an attempt, so that another dispatcher sends them at once."""
+    stmt = (
+        sa.update(Delivery)
+        .where(col(Delivery.status) == PENDING, col(Delivery.lease_owner) == owner)
+        .values(lease_owner="", lease_expires_at=None)
+    )
+    if delivery_ids is not None:
+        stmt = stmt.where(col(Delivery.id).in_(delivery_ids))
+    return int(session.execute(stmt).rowcount)  # type: ignore[attr-defined]
