@@ -5,16 +5,16 @@ from __future__ import annotations
 import binascii
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Response, status
+from fastapi import APIRouter, Query, Response, status
 
-from api.deps import ConfigDep, SessionDep, UserDep, field_error, not_found, utcnow
+from api.deps import ConfigDep, SessionDep, UserDep, field_error, keyset_page, not_found, utcnow
 from api.routes.deliveries import to_public as delivery_public
 from api.schemas import DeliveryPage, WebhookCreate, WebhookCreated, WebhookPublic
 from monitor.errors import BlockedURLError
 from monitor.guard import check_url
 from notifiers.webhook import new_secret, secret_bytes
 from store.deliveries import list_deliveries
-from store.hits import WEBHOOK, decode_cursor, encode_cursor, enqueue
+from store.hits import WEBHOOK, encode_cursor, enqueue
 from store.tables import Webhook
 from store.webhooks import create_webhook, delete_webhook, get_webhook, list_webhooks
 
@@ -123,17 +123,7 @@ def deliveries(
     limit: Annotated[int | None, Query(ge=1)] = None,
     cursor: Annotated[str | None, Query(max_length=100)] = None,
 ) -> DeliveryPage:
-    limit = limit or config.default_page_size
-    if limit > config.max_page_size:
-        raise HTTPException(
-            422, f"limit {limit} is over the maximum page size {config.max_page_size}"
-        )
-    before_id = None
-    if cursor:
-        try:
-            before_id = decode_cursor(cursor, DELIVERY_CURSOR)
-        except (ValueError, UnicodeDecodeError):
-            raise HTTPException(422, "invalid cursor") from None
+    limit, before_id = keyset_page(config, limit, cursor, DELIVERY_CURSOR)
     if get_webhook(session=session, webhook_id=webhook_id, user_id=user.id) is None:
         raise not_found("webhook", webhook_id)
     rows = list_deliveries(
