@@ -110,15 +110,18 @@ def test_kill_9_loses_nothing_and_doubles_nothing(db_url: str, tmp_path: Path) -
             assert api.post("/v1/feeds", json={"url": url}).status_code == 201
         stream.thread.start()
 
+        published_at_kill = []
         try:
             for _ in range(KILLS):
                 time.sleep(rng.uniform(0.2, 0.9))
                 service.kill()
+                published_at_kill.append(stream.published)
                 service.start()
         finally:
             stream.stop.set()
             stream.thread.join(10)
         assert stream.published == ARTICLES
+        assert sum(1 for n in published_at_kill if n < ARTICLES) >= 2, "kills missed the stream"
 
         def settled() -> bool:
             with engine.connect() as conn:
