@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 
 from store._sql import insert_ignore, insert_ignore_many
 from store.articles import first_feeds
-from store.tables import Article, Delivery, Hit, Rule, TelegramChat, Webhook
+from store.tables import Article, Hit, Rule, TelegramChat, Webhook, metadata
 from store.values import NewHit
 
 WEBHOOK = "webhook"
@@ -54,10 +54,10 @@ def record_hits_and_enqueue(
     # single write lock while it runs, so it has to be short.
     inserted = insert_ignore_many(
         session,
-        Hit.__table__,
+        metadata.tables["hits"],
         list(rows.values()),
         ["rule_id", "article_id"],
-        ["rule_id"],  # type: ignore[arg-type]
+        ["rule_id"],
     )
     new_ids: list[int] = []
     deliveries = []
@@ -76,7 +76,7 @@ def record_hits_and_enqueue(
     if deliveries:
         insert_ignore_many(
             session,
-            Delivery.__table__,  # type: ignore[arg-type]
+            metadata.tables["deliveries"],
             deliveries,
             ["hit_id", "channel_kind", "channel_id"],
         )
@@ -122,7 +122,7 @@ def enqueue(
     """Add one outbox row, due now. None when that (hit, channel) is already queued."""
     return insert_ignore(
         session,
-        Delivery.__table__,  # type: ignore[arg-type]
+        metadata.tables["deliveries"],
         _delivery_row(user_id, kind, channel_id, now, hit_id, event_type),
         ["hit_id", "channel_kind", "channel_id"],
     )
