@@ -16,7 +16,7 @@ import structlog
 from sqlalchemy.engine import Engine
 from standardwebhooks import Webhook, WebhookVerificationError
 
-from notifiers import RetryPolicy
+from notifiers import DispatcherConfig, RetryPolicy
 from notifiers.retry import STANDARD_SCHEDULE
 from store import session_scope
 from store.deliveries import claim_due_deliveries, mark_sent
@@ -220,3 +220,21 @@ def test_secrets_never_logged(engine: Engine) -> None:
     assert any(e["event"] == "delivery.dead" for e in logs)
     text = json.dumps(logs, default=str)
     assert secret not in text and secret.removeprefix("whsec_") not in text
+
+
+def test_wake_from_another_thread_sends_at_once(engine: Engine) -> None:
+    """Hits committed elsewhere are sent as soon as `wake` is called (from any thread),
+    not at the next poll."""
+    user_id, _ = make_user(engine, "u")
+    rules = add_rules(engine, user_id)
+    config = DispatcherConfig(poll_seconds=60, lease_seconds=30)
+    with WebhookReceiver() as receiver:
+        add_webhook(engine, user_id, receiver.url("/hook"))
+        with running_dispatcher(engine, config=config) as dispatcher:
+            time.sleep(0.2)  # its first look found nothing: it now sleeps for a minute
+            add_hits(engine, rules, 2)
+            started = time.monotonic()
+            threading.Thread(target=dispatcher.wake).start()
+            settle(engine, timeout=10)
+            assert time.monotonic() - started < 5
+    assert len(receiver.deliveries) == 2
