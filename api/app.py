@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
-from prometheus_client import REGISTRY, CollectorRegistry
+from prometheus_client import CollectorRegistry
 from sqlalchemy.engine import Engine
 
 from api.config import ApiConfig
 from api.errors import install_error_handlers
 from api.limits import BodySizeLimit
+from api.metrics import app_registry
 from api.openapi import install_openapi
-from api.routes import feeds, health, hits, rules, telegram, tokens, users, webhooks
+from api.routes import deliveries, feeds, health, hits, rules, telegram, tokens, users, webhooks
 
 
 def create_app(
@@ -24,8 +25,8 @@ def create_app(
     )
     app.state.engine = engine
     app.state.config = config or ApiConfig()
-    app.state.registry = registry or REGISTRY
-    for module in (health, users, feeds, rules, hits, webhooks, telegram):
+    app.state.registry = app_registry(engine, registry)
+    for module in (health, users, feeds, rules, hits, webhooks, deliveries, telegram):
         app.include_router(module.router)
     app.include_router(tokens.router)
     install_error_handlers(app)

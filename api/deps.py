@@ -14,6 +14,7 @@ from sqlmodel import Session
 from api.config import ApiConfig
 from api.tokens import hash_token
 from store import session_scope
+from store.hits import decode_cursor
 from store.tables import User
 from store.users import user_for_token
 
@@ -87,3 +88,20 @@ def field_error(
     if ctx:
         detail["ctx"] = ctx
     return HTTPException(422, [detail])
+
+
+def keyset_page(
+    config: ApiConfig, limit: int | None, cursor: str | None, kind: str = "h"
+) -> tuple[int, int | None]:
+    """A page's size and the id it continues before (from `cursor`), or a 422."""
+    limit = limit or config.default_page_size
+    if limit > config.max_page_size:
+        raise HTTPException(
+            422, f"limit {limit} is over the maximum page size {config.max_page_size}"
+        )
+    if not cursor:
+        return limit, None
+    try:
+        return limit, decode_cursor(cursor, kind)
+    except (ValueError, UnicodeDecodeError):
+        raise HTTPException(422, "invalid cursor") from None

@@ -464,6 +464,11 @@ class Health(BaseModel):
     detail: str | None = None
 
 
+class DeliveryPage(BaseModel):
+    items: list[DeliveryPublic]
+    next_cursor: str | None
+
+
 # telegram ------------------------------------------------------------------------------
 
 

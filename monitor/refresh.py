@@ -13,7 +13,7 @@ import httpx
 import structlog
 from sqlalchemy.engine import Engine
 
-from monitor import schedule
+from monitor import metrics, schedule
 from monitor.errors import FetchError, HTTPStatusError, ParseError
 from monitor.fetch import FetchLimits, FetchResult, fetch
 from monitor.matching import RuleMatcher, is_alertable
@@ -40,6 +40,8 @@ class Ingest:
     parse_limits: ParseLimits
     policy: PollPolicy
     clock: Callable[[], datetime]
+    # Called (from a worker thread) once new hits are committed: wakes the dispatcher.
+    on_hits: Callable[[], None] | None = None
 
 
 async def refresh_feed(claim: FeedClaim, ingest: Ingest) -> PollResult:
@@ -140,8 +142,13 @@ def _finish(
         finish_poll(
             session=session, feed_id=claim.id, owner=claim.lease_owner, now=now, result=result
         )
+    if hit_ids:
+        metrics.HITS.inc(len(hit_ids))
+        if ingest.on_hits is not None:
+            ingest.on_hits()
     for hit_id in hit_ids:  # one line per hit, after its commit
         log.info("hit.recorded", hit_id=hit_id, feed_id=claim.id, ms=_ms(ingest, now))
+    metrics.FEED_POLLS.labels(result.status).inc()
     return result
 
 

@@ -36,7 +36,6 @@ from notifiers import (
     Dispatcher,
     DispatcherConfig,
     RetryPolicy,
-    SendOutcome,
     WebhookLimits,
     webhook,
 )
@@ -52,7 +51,6 @@ from store import PoolConfig, create_engine, is_sqlite, is_transient, session_sc
 from store.health import ping
 from store.migrate import is_current, upgrade
 from store.users import ensure_admin, has_admin
-from store.values import DeliveryJob
 
 log = structlog.get_logger(__name__)
 
@@ -180,6 +178,7 @@ class Role:
     name: str
     stop: Callable[[float], Awaitable[None]]
     task: asyncio.Task[Any] | None = None
+    wake: Callable[[], None] | None = None  # the dispatcher's: new hits are committed
 
 
 def start_api(
@@ -205,7 +204,9 @@ def start_api(
     return Role("api", stop, task)
 
 
-async def start_poller(engine: Engine, settings: Settings, *, owner: str) -> Role:
+async def start_poller(
+    engine: Engine, settings: Settings, *, owner: str, on_hits: Callable[[], None] | None = None
+) -> Role:
     limits = fetch_limits(settings)
     client = make_client(limits)
     ingest = Ingest(
@@ -216,6 +217,7 @@ async def start_poller(engine: Engine, settings: Settings, *, owner: str) -> Rol
         parse_limits=ParseLimits(),
         policy=poll_policy(settings),
         clock=utcnow,
+        on_hits=on_hits,
     )
     poller = Poller(
         ingest,
@@ -244,17 +246,14 @@ def start_dispatcher(
         timeout_seconds=settings.webhook_timeout_seconds,
         allow_private_networks=settings.allow_private_networks,
     )
-
-    async def send_webhook(job: DeliveryJob) -> SendOutcome:
-        return await webhook.send(hook_client, job, limits=hook_limits, now=utcnow())
-
     dispatcher = Dispatcher(
         engine,
-        {"webhook": send_webhook, **(senders or {})},
+        {"webhook": webhook.make_sender(hook_client, hook_limits, utcnow), **(senders or {})},
         owner=owner,
         config=DispatcherConfig(
             poll_seconds=settings.dispatch_poll_seconds,
             lease_seconds=settings.dispatch_lease_seconds,
+            per_endpoint_concurrency=settings.webhook_concurrency,
         ),
         retry=RetryPolicy(scale=settings.retry_scale),
         clock=utcnow,
@@ -266,7 +265,7 @@ def start_dispatcher(
         await asyncio.wait([task], timeout=1.0)
         await hook_client.aclose()
 
-    return Role("dispatcher", stop, task)
+    return Role("dispatcher", stop, task, wake=dispatcher.wake)
 
 
 async def stop_roles(roles: list[Role], grace_seconds: float) -> None:
@@ -310,11 +309,17 @@ async def serve(settings: Settings, *, roles: set[str], host: str, port: int) ->
             clock=utcnow,
         )
     running: list[Role] = []
+
+    def wake_dispatcher() -> None:  # called by the ingest, from a worker thread
+        for role in running:
+            if role.wake is not None:
+                role.wake()
+
     if "api" in roles:
         username = telegram.username if telegram else ""
         running.append(start_api(engine, settings, host=host, port=port, bot_username=username))
     if "poller" in roles:
-        running.append(await start_poller(engine, settings, owner=owner))
+        running.append(await start_poller(engine, settings, owner=owner, on_hits=wake_dispatcher))
     if "dispatcher" in roles:
         senders = telegram.senders if telegram else {}
         running.append(start_dispatcher(engine, settings, owner=owner, senders=senders))

@@ -39,6 +39,7 @@ class Settings(BaseSettings):
     max_feed_bytes: int = Field(10 * 1024 * 1024, ge=1024)
     fetch_timeout_seconds: float = Field(20, gt=0)
     webhook_timeout_seconds: float = Field(15, gt=0)
+    webhook_concurrency: int = Field(default=4, ge=1)  # sends in flight per endpoint
 
     scheduler_tick_seconds: float = Field(5, gt=0)
     rules_sync_seconds: float = Field(2, gt=0)

@@ -3,11 +3,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
 import json
 import secrets
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -26,6 +29,7 @@ SECRET_PREFIX = "whsec_"
 class WebhookLimits:
     timeout_seconds: float = 15.0
     allow_private_networks: bool = False
+    max_response_bytes: int = 64 * 1024
 
 
 def new_secret() -> str:
@@ -82,12 +86,53 @@ def format(job: DeliveryJob) -> bytes:
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
 
 
+class GuardCache:
+    """URLs that passed the SSRF guard in the last `ttl` seconds: a burst of sends to one
+    endpoint resolves its host once, not once per send. A refusal is never cached."""
+
+    def __init__(self, ttl: float = 5.0, size: int = 10_000) -> None:
+        self.ttl = ttl
+        self.size = size
+        self._passed: dict[tuple[str, bool], float] = {}
+
+    async def check(self, url: str, *, allow_private: bool) -> None:
+        key = (url, allow_private)
+        now = time.monotonic()
+        if self._passed.get(key, 0.0) > now:
+            return
+        await check_url(url, allow_private=allow_private)
+        if len(self._passed) >= self.size:
+            self._passed.clear()
+        self._passed[key] = now + self.ttl
+
+
+def make_sender(
+    client: httpx.AsyncClient, limits: WebhookLimits, clock: Callable[[], datetime]
+) -> Callable[[DeliveryJob], Awaitable[SendOutcome]]:
+    """The dispatcher's sender for webhooks, over one shared client."""
+
+    guard = GuardCache()
+
+    async def send_webhook(job: DeliveryJob) -> SendOutcome:
+        return await send(client, job, limits=limits, now=clock(), guard=guard)
+
+    return send_webhook
+
+
 async def send(
-    client: httpx.AsyncClient, job: DeliveryJob, *, limits: WebhookLimits, now: datetime
+    client: httpx.AsyncClient,
+    job: DeliveryJob,
+    *,
+    limits: WebhookLimits,
+    now: datetime,
+    guard: GuardCache | None = None,
 ) -> SendOutcome:
-    """POST one delivery, signed afresh with the current timestamp."""
+    """POST one delivery, signed afresh with the current timestamp, after the SSRF guard."""
     try:
-        await check_url(job.webhook_url, allow_private=limits.allow_private_networks)
+        if guard is None:
+            await check_url(job.webhook_url, allow_private=limits.allow_private_networks)
+        else:
+            await guard.check(job.webhook_url, allow_private=limits.allow_private_networks)
     except BlockedURLError as exc:
         return SendOutcome(False, error=f"blocked: {exc}", permanent=True)
     body = format(job)
@@ -100,13 +145,35 @@ async def send(
         "webhook-signature": sign(job.webhook_secret, msg_id, timestamp, body),
     }
     try:
-        response = await client.post(
-            job.webhook_url, content=body, headers=headers, timeout=limits.timeout_seconds
-        )
-    except httpx.TimeoutException:
+        # One deadline for the whole try: httpx's timeouts are per read, so a receiver
+        # that drips bytes could otherwise hold a send (and its lease) for ever.
+        async with asyncio.timeout(limits.timeout_seconds):
+            async with client.stream(
+                "POST",
+                job.webhook_url,
+                content=body,
+                headers=headers,
+                timeout=limits.timeout_seconds,
+            ) as response:
+                await _drain(response, limits.max_response_bytes)
+    except (TimeoutError, httpx.TimeoutException):
         return SendOutcome(False, error=f"timed out after {limits.timeout_seconds:g} s")
     except httpx.HTTPError as exc:
         return SendOutcome(False, error=f"{type(exc).__name__}: {exc}"[:500])
+    return outcome_for(response, now)
+
+
+async def _drain(response: httpx.Response, max_bytes: int) -> None:
+    """Read a small answer so the connection can be reused; stop reading a large one."""
+    read = 0
+    async for chunk in response.aiter_raw():
+        read += len(chunk)
+        if read > max_bytes:
+            return
+
+
+def outcome_for(response: httpx.Response, now: datetime) -> SendOutcome:
+    """Any 2xx is success; 410 disables the endpoint; a redirect is a failure."""
     code = response.status_code
     if response.is_success:
         return SendOutcome(True, status_code=code)

@@ -24,6 +24,28 @@ def insert_ignore(
     return session.execute(stmt).scalar_one_or_none()
 
 
+def insert_ignore_many(
+    session: Session,
+    table: sa.Table,
+    rows: list[dict[str, Any]],
+    conflict: list[str],
+    returning: list[str] | None = None,
+) -> list[tuple[Any, ...]]:
+    """One multi-row INSERT … ON CONFLICT DO NOTHING; (id, *returning) of each new row."""
+    dialect = session.get_bind().dialect.name
+    module: Any = postgresql if dialect == "postgresql" else sqlite
+    out: list[tuple[Any, ...]] = []
+    for start in range(0, len(rows), 500):  # within SQLite's limit on bound parameters
+        stmt = (
+            module.insert(table)
+            .values(rows[start : start + 500])
+            .on_conflict_do_nothing(index_elements=conflict)
+            .returning(table.c.id, *(table.c[name] for name in returning or ()))
+        )
+        out += [tuple(row) for row in session.execute(stmt)]
+    return out
+
+
 def for_update_skip_locked(session: Session, stmt: sa.Select[Any]) -> sa.Select[Any]:
     """Row locks that other replicas skip, on PostgreSQL; SQLite has a single writer."""
     if session.get_bind().dialect.name == "postgresql":

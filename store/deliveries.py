@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -17,20 +19,66 @@ PENDING, SENT, DEAD = "pending", "sent", "dead"
 
 
 def claim_due_deliveries(
-    *, session: Session, owner: str, now: datetime, lease_seconds: float, limit: int
+    *,
+    session: Session,
+    owner: str,
+    now: datetime,
+    lease_seconds: float,
+    limit: int,
+    per_channel: int | None = None,
+    skip_channels: Collection[tuple[str, int]] = (),
 ) -> list[DeliveryJob]:
     """Lease up to `limit` due deliveries to `owner` and load what sending them needs.
-    A lease that expires (its process died mid-send) makes the delivery due again."""
+    A lease that expires (its process died mid-send) makes the delivery due again.
+    `per_channel` caps how many one endpoint gets in this claim, so that a slow endpoint's
+    backlog cannot fill the batch; `skip_channels` are endpoints the caller has no room for."""
+    due = (
+        col(Delivery.status) == PENDING,
+        col(Delivery.next_attempt_at) <= now,
+        sa.or_(col(Delivery.lease_expires_at).is_(None), col(Delivery.lease_expires_at) < now),
+    )
     stmt = (
         select(Delivery.id)
-        .where(
-            col(Delivery.status) == PENDING,
-            col(Delivery.next_attempt_at) <= now,
-            sa.or_(col(Delivery.lease_expires_at).is_(None), col(Delivery.lease_expires_at) < now),
-        )
+        .where(*due)
         .order_by(col(Delivery.next_attempt_at), col(Delivery.id))
         .limit(limit)
     )
+    skip = (
+        [
+            sa.tuple_(col(Delivery.channel_kind), col(Delivery.channel_id)).not_in(
+                list(skip_channels)
+            )
+        ]
+        if skip_channels
+        else []
+    )
+    stmt = stmt.where(*skip)
+    if per_channel is not None:
+        # Rank only the next few due rows by endpoint, so that the cost of a claim stays
+        # bounded however deep the backlog is.
+        candidates = (
+            select(
+                Delivery.id, Delivery.channel_kind, Delivery.channel_id, Delivery.next_attempt_at
+            )
+            .where(*due, *skip)
+            .order_by(col(Delivery.next_attempt_at), col(Delivery.id))
+            .limit(limit * 4)
+            .subquery()
+        )
+        rank = (
+            sa.func.row_number()
+            .over(
+                partition_by=(candidates.c.channel_kind, candidates.c.channel_id),
+                order_by=(candidates.c.next_attempt_at, candidates.c.id),
+            )
+            .label("rank")
+        )
+        ranked = select(candidates.c.id, rank).subquery()
+        # The due conditions stay on the locking query itself, so that PostgreSQL
+        # re-checks them on rows another replica has just leased.
+        stmt = stmt.where(
+            col(Delivery.id).in_(select(ranked.c.id).where(ranked.c.rank <= per_channel))
+        )
     ids = list(session.exec(for_update_skip_locked(session, stmt)))
     if not ids:
         return []
@@ -129,14 +177,20 @@ def _by_id(session: Session, table: Any, ids: list[int]) -> dict[int, Any]:
 
 
 def _finish(
-    session: Session, delivery_id: int, owner: str, values: dict[str, Any], count: bool = True
-) -> bool:
+    session: Session,
+    delivery_ids: Collection[int],
+    owner: str,
+    values: dict[str, Any],
+    count: bool = True,
+) -> set[int]:
+    """Apply `values` to the deliveries this owner still holds; return those updated.
+    `count` adds the try to `attempts` (a deferral that never tried does not)."""
     # Only the lease holder finishes a delivery; a lease lost to expiry means another
     # process took over, and its outcome wins.
     stmt = (
         sa.update(Delivery)
         .where(
-            col(Delivery.id) == delivery_id,
+            col(Delivery.id).in_(list(delivery_ids)),
             col(Delivery.status) == PENDING,
             col(Delivery.lease_owner) == owner,
         )
@@ -146,16 +200,37 @@ def _finish(
             attempts=Delivery.attempts + (1 if count else 0),
             **values,
         )
+        .returning(col(Delivery.id))
     )
-    return bool(session.execute(stmt).rowcount)  # type: ignore[attr-defined]
+    return set(session.execute(stmt).scalars())
 
 
 def mark_sent(
     *, session: Session, delivery_id: int, owner: str, now: datetime, status_code: int | None
 ) -> bool:
+    return bool(
+        mark_sent_many(
+            session=session,
+            delivery_ids=[delivery_id],
+            owner=owner,
+            now=now,
+            status_code=status_code,
+        )
+    )
+
+
+def mark_sent_many(
+    *,
+    session: Session,
+    delivery_ids: Collection[int],
+    owner: str,
+    now: datetime,
+    status_code: int | None,
+) -> set[int]:
+    """Mark many deliveries sent in one statement; return the ids this owner still held."""
     return _finish(
         session,
-        delivery_id,
+        delivery_ids,
         owner,
         {
             "status": SENT,
@@ -180,17 +255,19 @@ def schedule_retry(
 ) -> bool:
     """Release the lease until `next_attempt_at`; a deferral (`count_attempt=False`, the
     send was never tried) does not use up one of the attempts."""
-    return _finish(
-        session,
-        delivery_id,
-        owner,
-        {
-            "next_attempt_at": next_attempt_at,
-            "updated_at": now,
-            "last_status_code": status_code,
-            "last_error": clip(error, 1000),
-        },
-        count_attempt,
+    return bool(
+        _finish(
+            session,
+            [delivery_id],
+            owner,
+            {
+                "next_attempt_at": next_attempt_at,
+                "updated_at": now,
+                "last_status_code": status_code,
+                "last_error": clip(error, 1000),
+            },
+            count_attempt,
+        )
     )
 
 
@@ -203,16 +280,18 @@ def mark_dead(
     error: str,
     status_code: int | None,
 ) -> bool:
-    return _finish(
-        session,
-        delivery_id,
-        owner,
-        {
-            "status": DEAD,
-            "updated_at": now,
-            "last_status_code": status_code,
-            "last_error": clip(error, 1000),
-        },
+    return bool(
+        _finish(
+            session,
+            [delivery_id],
+            owner,
+            {
+                "status": DEAD,
+                "updated_at": now,
+                "last_status_code": status_code,
+                "last_error": clip(error, 1000),
+            },
+        )
     )
 
 
@@ -233,6 +312,48 @@ def list_deliveries(
 
 def pending_count(*, session: Session) -> int:
     return session.exec(select(sa.func.count()).where(col(Delivery.status) == PENDING)).one()
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxStats:
+    """How far behind the outbox is: pending deliveries and the oldest one's creation."""
+
+    pending: int
+    oldest_pending_at: datetime | None
+
+
+def outbox_stats(*, session: Session) -> OutboxStats:
+    """Pending deliveries and the creation time of the oldest (the index on status helps)."""
+    count, oldest = session.execute(
+        select(sa.func.count(), sa.func.min(col(Delivery.created_at))).where(
+            col(Delivery.status) == PENDING
+        )
+    ).one()
+    return OutboxStats(int(count), oldest)
+
+
+def get_delivery(*, session: Session, delivery_id: int, user_id: int) -> Delivery | None:
+    """A delivery, only if `user_id` owns it."""
+    delivery = session.get(Delivery, delivery_id)
+    if delivery is None or delivery.user_id != user_id:
+        return None
+    return delivery
+
+
+def redeliver(*, session: Session, delivery_id: int, now: datetime) -> bool:
+    """Make a dead delivery due again now (a retry by hand). False if it is not dead."""
+    stmt = (
+        sa.update(Delivery)
+        .where(col(Delivery.id) == delivery_id, col(Delivery.status) == DEAD)
+        .values(
+            status=PENDING,
+            next_attempt_at=now,
+            updated_at=now,
+            lease_owner="",
+            lease_expires_at=None,
+        )
+    )
+    return bool(session.execute(stmt).rowcount)  # type: ignore[attr-defined]
 
 
 def release_delivery_leases(

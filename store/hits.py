@@ -10,9 +10,9 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from store._sql import insert_ignore
+from store._sql import insert_ignore, insert_ignore_many
 from store.articles import first_feeds
-from store.tables import Article, Delivery, Hit, Rule, TelegramChat, Webhook
+from store.tables import Article, Hit, Rule, TelegramChat, Webhook, metadata
 from store.values import NewHit
 
 WEBHOOK = "webhook"
@@ -36,41 +36,50 @@ def record_hits_and_enqueue(
         ).all()
     )
     webhooks, chats = _channels(session, set(owners.values()))
+    rows = {
+        (h.rule_id, h.article_id): {
+            "rule_id": h.rule_id,
+            "article_id": h.article_id,
+            "user_id": owners[h.rule_id],
+            "snippet": h.snippet,
+            "matched_terms": list(h.matched_terms),
+            "created_at": now,
+        }
+        for h in hits
+        if h.rule_id in owners  # else deleted or disabled since the index last synced
+    }
+    if not rows:
+        return []
+    # One multi-row statement each for hits and deliveries: an ingest holds SQLite's
+    # single write lock while it runs, so it has to be short.
+    inserted = insert_ignore_many(
+        session,
+        metadata.tables["hits"],
+        list(rows.values()),
+        ["rule_id", "article_id"],
+        ["rule_id"],
+    )
     new_ids: list[int] = []
-    for hit in hits:
-        user_id = owners.get(hit.rule_id)
-        if user_id is None:
-            continue  # the rule was deleted or disabled since the index last synced
-        hit_id = insert_ignore(
-            session,
-            Hit.__table__,  # type: ignore[arg-type]
-            {
-                "rule_id": hit.rule_id,
-                "article_id": hit.article_id,
-                "user_id": user_id,
-                "snippet": hit.snippet,
-                "matched_terms": list(hit.matched_terms),
-                "created_at": now,
-            },
-            ["rule_id", "article_id"],
-        )
-        if hit_id is None:
-            continue
+    deliveries = []
+    for hit_id, rule_id in sorted(inserted):
         new_ids.append(hit_id)
+        user_id = owners[rule_id]
         targets = [
             (WEBHOOK, w.id)
             for w in webhooks[user_id]
-            if w.rule_ids is None or hit.rule_id in w.rule_ids
+            if w.rule_ids is None or rule_id in w.rule_ids
         ] + [(TELEGRAM, c.id) for c in chats[user_id]]
-        for kind, channel_id in targets:
-            enqueue(
-                session=session,
-                user_id=user_id,
-                kind=kind,
-                channel_id=channel_id or 0,
-                now=now,
-                hit_id=hit_id,
-            )
+        deliveries += [
+            _delivery_row(user_id, kind, channel_id or 0, now, hit_id, "hit.created")
+            for kind, channel_id in targets
+        ]
+    if deliveries:
+        insert_ignore_many(
+            session,
+            metadata.tables["deliveries"],
+            deliveries,
+            ["hit_id", "channel_kind", "channel_id"],
+        )
     return new_ids
 
 
@@ -113,23 +122,29 @@ def enqueue(
     """Add one outbox row, due now. None when that (hit, channel) is already queued."""
     return insert_ignore(
         session,
-        Delivery.__table__,  # type: ignore[arg-type]
-        {
-            "hit_id": hit_id,
-            "user_id": user_id,
-            "channel_kind": kind,
-            "channel_id": channel_id,
-            "event_type": event_type,
-            "status": "pending",
-            "attempts": 0,
-            "next_attempt_at": now,
-            "lease_owner": "",
-            "last_error": "",
-            "created_at": now,
-            "updated_at": now,
-        },
+        metadata.tables["deliveries"],
+        _delivery_row(user_id, kind, channel_id, now, hit_id, event_type),
         ["hit_id", "channel_kind", "channel_id"],
     )
+
+
+def _delivery_row(
+    user_id: int, kind: str, channel_id: int, now: datetime, hit_id: int | None, event_type: str
+) -> dict[str, object]:
+    return {
+        "hit_id": hit_id,
+        "user_id": user_id,
+        "channel_kind": kind,
+        "channel_id": channel_id,
+        "event_type": event_type,
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": now,
+        "lease_owner": "",
+        "last_error": "",
+        "created_at": now,
+        "updated_at": now,
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,16 +156,17 @@ class HitView:
     feed_title: str
 
 
-def encode_cursor(hit_id: int) -> str:
-    return base64.urlsafe_b64encode(f"h{hit_id}".encode()).decode().rstrip("=")
+def encode_cursor(item_id: int, kind: str = "h") -> str:
+    """An opaque keyset cursor: the last id seen, tagged with what it is an id of."""
+    return base64.urlsafe_b64encode(f"{kind}{item_id}".encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str) -> int:
-    """The hit id inside a cursor; ValueError when it is not one of ours."""
+def decode_cursor(cursor: str, kind: str = "h") -> int:
+    """The id inside a cursor; ValueError when it is not one of ours (for this `kind`)."""
     raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-    if not raw.startswith("h") or not raw[1:].isdigit():
+    if not raw.startswith(kind) or not raw[len(kind) :].isdigit():
         raise ValueError(f"invalid cursor {cursor!r}")
-    return int(raw[1:])
+    return int(raw[len(kind) :])
 
 
 def list_hits(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
@@ -116,7 +116,7 @@ class DeliveryJob:
     # The target: a webhook (url, secret) or a Telegram chat (chat_id).
     target_active: bool
     webhook_url: str = ""
-    webhook_secret: str = ""
+    webhook_secret: str = field(default="", repr=False)  # never in a log line
     chat_id: int = 0
     # The hit, absent for a ping.
     hit_id: int | None = None

@@ -6,10 +6,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query
 
-from api.deps import ConfigDep, SessionDep, UserDep
+from api.deps import ConfigDep, SessionDep, UserDep, keyset_page
 from api.params import Cursor, Since
 from api.schemas import HitArticle, HitPage, HitPublic
-from store.hits import decode_cursor, encode_cursor, list_hits
+from store.hits import encode_cursor, list_hits
 
 router = APIRouter(prefix="/v1/hits", tags=["hits"])
 
@@ -24,17 +24,7 @@ def list_(
     limit: Annotated[int | None, Query(ge=1)] = None,
     cursor: Cursor = None,
 ) -> HitPage:
-    limit = limit or config.default_page_size
-    if limit > config.max_page_size:
-        raise HTTPException(
-            422, f"limit {limit} is over the maximum page size {config.max_page_size}"
-        )
-    before_id = None
-    if cursor:
-        try:
-            before_id = decode_cursor(cursor)
-        except (ValueError, UnicodeDecodeError):
-            raise HTTPException(422, "invalid cursor") from None
+    limit, before_id = keyset_page(config, limit, cursor)
     if since is not None and since.tzinfo is None:
         raise HTTPException(422, "since needs a timezone, e.g. 2026-11-27T12:00:00Z")
     rows = list_hits(

@@ -7,17 +7,19 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from api.deps import ConfigDep, SessionDep, UserDep, field_error, not_found, utcnow
-from api.schemas import DeliveryPublic, Queued, WebhookCreate, WebhookCreated, WebhookPublic
+from api.deps import ConfigDep, SessionDep, UserDep, field_error, keyset_page, not_found, utcnow
+from api.routes.deliveries import to_public as delivery_public
+from api.schemas import DeliveryPage, Queued, WebhookCreate, WebhookCreated, WebhookPublic
 from monitor.errors import BlockedURLError
 from monitor.guard import check_url
 from notifiers.webhook import new_secret, secret_bytes
 from store.deliveries import list_deliveries
-from store.hits import WEBHOOK, enqueue
+from store.hits import WEBHOOK, encode_cursor, enqueue
 from store.tables import Webhook
 from store.webhooks import create_webhook, delete_webhook, get_webhook, list_webhooks
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
+DELIVERY_CURSOR = "d"
 
 
 def to_public(webhook: Webhook) -> WebhookPublic:
@@ -111,32 +113,25 @@ def test(webhook_id: int, session: SessionDep, user: UserDep) -> Queued:
 
 @router.get(
     "/{webhook_id}/deliveries",
-    response_model=list[DeliveryPublic],
-    summary="Recent deliveries to this webhook, newest first",
+    response_model=DeliveryPage,
+    summary="Deliveries to this webhook, newest first, with keyset pagination",
 )
 def deliveries(
     webhook_id: int,
     session: SessionDep,
     user: UserDep,
     config: ConfigDep,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-) -> list[DeliveryPublic]:
+    limit: Annotated[int | None, Query(ge=1)] = None,
+    cursor: Annotated[str | None, Query(max_length=100)] = None,
+) -> DeliveryPage:
+    limit, before_id = keyset_page(config, limit, cursor, DELIVERY_CURSOR)
     if get_webhook(session=session, webhook_id=webhook_id, user_id=user.id) is None:
         raise not_found("webhook", webhook_id)
-    rows = list_deliveries(session=session, kind=WEBHOOK, channel_id=webhook_id, limit=limit)
-    return [
-        DeliveryPublic(
-            id=d.id or 0,
-            event_type=d.event_type,
-            hit_id=d.hit_id,
-            status=d.status,
-            attempts=d.attempts,
-            last_status_code=d.last_status_code,
-            last_error=d.last_error,
-            created_at=d.created_at,
-            updated_at=d.updated_at,
-            next_attempt_at=d.next_attempt_at if d.status == "pending" else None,
-            sent_at=d.sent_at,
-        )
-        for d in rows
-    ]
+    rows = list_deliveries(
+        session=session, kind=WEBHOOK, channel_id=webhook_id, limit=limit + 1, before_id=before_id
+    )
+    items = [delivery_public(d) for d in rows[:limit]]
+    more = len(rows) > limit
+    return DeliveryPage(
+        items=items, next_cursor=encode_cursor(items[-1].id, DELIVERY_CURSOR) if more else None
+    )

@@ -26,6 +26,7 @@ MUST_COVER = {
     ("POST", "/v1/webhooks/{webhook_id}/test"),
     ("GET", "/v1/webhooks/{webhook_id}/deliveries"),
     ("DELETE", "/v1/tokens/{token_id}"),
+    ("POST", "/v1/deliveries/{delivery_id}/retry"),
 }
 ADMIN_ONLY = {("POST", "/v1/users"), ("DELETE", "/v1/feeds/{feed_id}")}
 

@@ -24,7 +24,7 @@ def _wait_polled(api, feed_id: int, after: str | None) -> dict:  # type: ignore[
 
 def _settled(api, webhook_id: int) -> list[dict]:  # type: ignore[no-untyped-def]
     def done():  # type: ignore[no-untyped-def]
-        rows = api.get(f"/v1/webhooks/{webhook_id}/deliveries").json()
+        rows = api.get(f"/v1/webhooks/{webhook_id}/deliveries").json()["items"]
         return rows if all(r["status"] != "pending" for r in rows) else None
 
     return wait_until(done, message="no pending deliveries")  # type: ignore[no-any-return]
