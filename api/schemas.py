@@ -465,6 +465,31 @@ class Health(BaseModel):
 
 
 class DeliveryPage(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "items": [
+                        {
+                            "id": 12,
+                            "event_type": "hit.created",
+                            "hit_id": 41,
+                            "status": "sent",
+                            "attempts": 1,
+                            "last_status_code": 200,
+                            "last_error": "",
+                            "created_at": "2026-11-27T12:00:00Z",
+                            "updated_at": "2026-11-27T12:00:01Z",
+                            "next_attempt_at": None,
+                            "sent_at": "2026-11-27T12:00:01Z",
+                        }
+                    ],
+                    "next_cursor": "ZDEy",
+                }
+            ]
+        }
+    )
+
     items: list[DeliveryPublic]
     next_cursor: str | None
 
