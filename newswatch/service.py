@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import multiprocessing
 import os
 import secrets
 import signal
 import socket
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
+from concurrent.futures import Executor, ProcessPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -28,6 +30,8 @@ from monitor import (
     SchedulerConfig,
 )
 from monitor.fetch import make_client
+from monitor.guard import Guard
+from monitor.recorder import StateRecorder
 from newswatch.settings import Settings
 from notifiers import Dispatcher, DispatcherConfig, RetryPolicy, WebhookLimits, webhook
 from store import PoolConfig, create_engine, is_sqlite, session_scope
@@ -83,10 +87,13 @@ def api_config(settings: Settings) -> ApiConfig:
 
 
 def fetch_limits(settings: Settings) -> FetchLimits:
+    allowlist = tuple(e.strip() for e in settings.fetch_allowlist.split(",") if e.strip())
     return FetchLimits(
         max_bytes=settings.max_feed_bytes,
         timeout_seconds=settings.fetch_timeout_seconds,
         allow_private_networks=settings.allow_private_networks,
+        max_per_host=settings.fetch_max_per_host,
+        guard=Guard(allow_private=settings.allow_private_networks, allowlist=allowlist),
     )
 
 
@@ -96,6 +103,13 @@ def poll_policy(settings: Settings) -> PollPolicy:
         min_interval_seconds=settings.min_poll_interval_seconds,
         alert_max_age=timedelta(hours=settings.alert_max_age_hours),
     )
+
+
+def _shutdown_pool(pool: Executor) -> Callable[[], Awaitable[None]]:
+    async def close() -> None:
+        await asyncio.to_thread(pool.shutdown, wait=True, cancel_futures=True)
+
+    return close
 
 
 class _Server(uvicorn.Server):
@@ -142,6 +156,13 @@ async def serve(settings: Settings, *, roles: set[str], host: str, port: int) ->
         limits = fetch_limits(settings)
         client = make_client(limits)
         closers.append(client.aclose)
+        parse_pool = None
+        if settings.parse_workers:
+            # spawn: forking a process that already runs threads can copy held locks.
+            parse_pool = ProcessPoolExecutor(
+                settings.parse_workers, mp_context=multiprocessing.get_context("spawn")
+            )
+            closers.append(_shutdown_pool(parse_pool))
         ingest = Ingest(
             engine=engine,
             client=client,
@@ -150,6 +171,8 @@ async def serve(settings: Settings, *, roles: set[str], host: str, port: int) ->
             parse_limits=ParseLimits(),
             policy=poll_policy(settings),
             clock=utcnow,
+            parse_pool=parse_pool,
+            recorder=StateRecorder(engine),
         )
         poller = Poller(
             ingest,
