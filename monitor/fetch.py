@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import ssl
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -58,7 +59,7 @@ class FetchResult:
         return self.status_code == 304
 
 
-def make_client(limits: FetchLimits) -> httpx.AsyncClient:
+def make_client(limits: FetchLimits, *, verify: ssl.SSLContext | bool = True) -> httpx.AsyncClient:
     """The one shared client: keep-alive, the guard at dial time, no automatic redirects
     (`fetch` checks each hop) and no automatic decoding (`fetch` decodes under the cap)."""
     pool = httpx.Limits(
@@ -68,7 +69,11 @@ def make_client(limits: FetchLimits) -> httpx.AsyncClient:
     )
     return httpx.AsyncClient(
         transport=GuardedTransport(
-            limits.effective_guard, per_host=limits.max_per_host, limits=pool, retries=0
+            limits.effective_guard,
+            per_host=limits.max_per_host,
+            limits=pool,
+            retries=0,
+            verify=verify,
         ),
         follow_redirects=False,
         timeout=httpx.Timeout(
@@ -146,6 +151,8 @@ async def _fetch(
                 return FetchResult(url, response.status_code, body, dict(response.headers))
         except httpx.TimeoutException as exc:
             raise FetchTimeoutError(f"timed out: {type(exc).__name__}") from None
+        except httpx.InvalidURL as exc:
+            raise BlockedURLError(f"invalid URL {url!r}: {exc}") from None
         except httpx.HTTPError as exc:
             raise FetchError(f"{type(exc).__name__}: {exc}") from None
     raise TooManyRedirectsError(f"more than {limits.max_redirects} redirects")
@@ -174,5 +181,6 @@ async def _read_capped(response: httpx.Response, max_bytes: int) -> bytes:
         raw_size += len(chunk)
         if raw_size > max_bytes:
             raise TooLargeError(f"body exceeds the {max_bytes}-byte limit")
-        body += decoder.feed(chunk)
+        for piece in decoder.feed(chunk):
+            body += piece
     return bytes(body)
