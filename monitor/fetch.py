@@ -22,6 +22,7 @@ from monitor.errors import (
 from monitor.guard import Guard, check_scheme
 from monitor.transport import GuardedTransport
 
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
 USER_AGENT = "newswatch/0.1 (+https://github.com/newswatch/newswatch; feed monitor)"
 
 
@@ -136,11 +137,11 @@ async def _fetch(
         check_scheme(url)  # the addresses are checked when the connection is made
         try:
             async with client.stream("GET", url, headers=headers) as response:
-                if response.is_redirect:
-                    url = _redirect_target(url, response)
-                    continue
                 if response.status_code == 304:
                     return FetchResult(url, 304, b"", dict(response.headers))
+                if response.status_code in _REDIRECTS:
+                    url = _redirect_target(url, response)
+                    continue
                 if not response.is_success:
                     raise HTTPStatusError(
                         response.status_code,

@@ -81,7 +81,7 @@ def _parse_xml(body: bytes, headers: dict[str, str], limits: ParseLimits) -> Par
         resolve_relative_uris=False,
     )
     feed = result.get("feed", {})
-    if not result.get("version") and not result.entries:
+    if not result.get("version") and not result.entries and not (feed and not result.bozo):
         reason = result.get("bozo_exception")
         raise ParseError(f"not a feed: {reason}" if reason else "not a feed")
     language = clip(feed.get("language"), 35)
@@ -109,5 +109,6 @@ def _entry(raw: dict, language: str, limits: ParseLimits) -> ParsedEntry:  # typ
         content=text(content, limits.max_content_chars),
         author=clip(raw.get("author"), 500),
         language=clip((raw.get("title_detail") or {}).get("language") or language, 35),
-        published_at=_utc(raw.get("published_parsed") or raw.get("updated_parsed")),
+        # dict.get: FeedParserDict.get would fall back between the two with a warning.
+        published_at=_utc(dict.get(raw, "published_parsed") or dict.get(raw, "updated_parsed")),
     )

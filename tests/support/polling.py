@@ -11,6 +11,7 @@ import httpx
 from sqlalchemy.engine import Engine
 
 from monitor import FetchLimits, Ingest, ParseLimits, PollPolicy, RuleMatcher, refresh_feed
+from monitor.recorder import StateRecorder
 from store import session_scope
 from store.feeds import add_feed, claim_due_feeds, get_feed, request_poll
 from store.tables import Feed
@@ -50,6 +51,7 @@ def make_ingest(
     clock: Callable[[], datetime] | None = None,
     parse_pool: Executor | None = None,
     policy: PollPolicy | None = None,
+    recorder: StateRecorder | None = None,
 ) -> Ingest:
     return Ingest(
         engine=engine,
@@ -60,6 +62,7 @@ def make_ingest(
         policy=policy or PollPolicy(),
         clock=clock or (lambda: datetime.now(UTC)),
         parse_pool=parse_pool,
+        recorder=recorder,
     )
 
 
