@@ -139,3 +139,22 @@ async def check_url(
 ) -> list[str]:
     """Check a URL (feed or webhook) with `guard`, or a default guard; return its addresses."""
     return await (guard or Guard(allow_private=allow_private)).check_url(url)
+
+
+async def check_urls(
+    urls: list[str], guard: Guard, *, concurrency: int = 20, timeout_seconds: float = 10.0
+) -> list[str]:
+    """Check many URLs at once; for each, '' when allowed, else why not."""
+    semaphore = asyncio.Semaphore(concurrency)
+
+    async def one(url: str) -> str:
+        async with semaphore:
+            try:
+                await asyncio.wait_for(guard.check_url(url), timeout_seconds)
+            except BlockedURLError as exc:
+                return str(exc)
+            except TimeoutError:
+                return f"could not resolve within {timeout_seconds:g} s"
+            return ""
+
+    return list(await asyncio.gather(*(one(url) for url in urls)))

@@ -82,12 +82,17 @@ def ensure_admin_token(engine: Engine, settings: Settings) -> str | None:
 def api_config(settings: Settings) -> ApiConfig:
     return ApiConfig(
         allow_private_networks=settings.allow_private_networks,
+        fetch_allowlist=_allowlist(settings),
         max_rules_per_user=settings.max_rules_per_user,
     )
 
 
+def _allowlist(settings: Settings) -> tuple[str, ...]:
+    return tuple(e.strip() for e in settings.fetch_allowlist.split(",") if e.strip())
+
+
 def fetch_limits(settings: Settings) -> FetchLimits:
-    allowlist = tuple(e.strip() for e in settings.fetch_allowlist.split(",") if e.strip())
+    allowlist = _allowlist(settings)
     return FetchLimits(
         max_bytes=settings.max_feed_bytes,
         timeout_seconds=settings.fetch_timeout_seconds,

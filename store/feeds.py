@@ -75,6 +75,16 @@ def list_feeds(*, session: Session, limit: int = 1000, after_id: int = 0) -> lis
     return [FeedWithCount(f, counts.get(f.id or 0, 0)) for f in feeds]
 
 
+def all_feeds(*, session: Session, page: int = 1000) -> list[FeedWithCount]:
+    """Every feed, in id order (read a page at a time)."""
+    out: list[FeedWithCount] = []
+    while True:
+        rows = list_feeds(session=session, limit=page, after_id=out[-1].feed.id or 0 if out else 0)
+        out += rows
+        if len(rows) < page:
+            return out
+
+
 def _article_counts(session: Session, feed_ids: list[int]) -> dict[int, int]:
     if not feed_ids:
         return {}
