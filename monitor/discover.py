@@ -9,7 +9,8 @@ from urllib.parse import urljoin
 import httpx
 
 from monitor.errors import BlockedURLError, FetchError, MonitorError, ParseError
-from monitor.fetch import FetchLimits, fetch
+from monitor.fetch import FetchLimits, fetch, make_client
+from monitor.guard import Guard
 from monitor.parse import parse_feed
 
 FEED_TYPES = (
@@ -76,3 +77,20 @@ async def discover(client: httpx.AsyncClient, url: str, *, limits: FetchLimits) 
     except MonitorError:
         raise ParseError(f"{url} is not a feed and advertises none") from None
     return url
+
+
+async def resolve_feed_url(url: str, guard: Guard, *, timeout_seconds: float = 10.0) -> str:
+    """Check `url` with the guard and discover the feed behind it; the URL to store.
+    Raises `BlockedURLError` or `ParseError`."""
+    await guard.check_url(url)
+    limits = FetchLimits(
+        max_bytes=2 * 1024 * 1024,
+        timeout_seconds=timeout_seconds,
+        connect_timeout_seconds=min(5.0, timeout_seconds),
+        guard=guard,
+    )
+    async with make_client(limits) as client:
+        found = await discover(client, url, limits=limits)
+    if found != url:
+        await guard.check_url(found)
+    return found

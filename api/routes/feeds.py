@@ -9,9 +9,8 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from api.config import ApiConfig
 from api.deps import AdminDep, ConfigDep, SessionDep, UserDep, field_error, not_found, utcnow
 from api.schemas import FeedCreate, FeedImportResult, FeedPublic, FeedUpdate, InvalidFeed
-from monitor.discover import discover
+from monitor.discover import resolve_feed_url
 from monitor.errors import BlockedURLError, ParseError
-from monitor.fetch import FetchLimits, make_client
 from monitor.guard import Guard, check_urls
 from monitor.opml import Subscription, read_opml, write_opml
 from store.feeds import (
@@ -58,12 +57,10 @@ async def create(
 ) -> FeedPublic:
     # Release the transaction (SQLite's write lock) while the page is fetched.
     session.commit()
-    guard = _guard(config)
     try:
-        await guard.check_url(body.url)
-        url = await _discover(body.url, guard, config)
-        if url != body.url:
-            await guard.check_url(url)
+        url = await resolve_feed_url(
+            body.url, _guard(config), timeout_seconds=config.discovery_timeout_seconds
+        )
     except BlockedURLError as exc:
         raise field_error("url", str(exc), "url_blocked") from None
     except ParseError as exc:
@@ -85,17 +82,6 @@ async def create(
 
 def _guard(config: ApiConfig) -> Guard:
     return Guard(allow_private=config.allow_private_networks, allowlist=config.fetch_allowlist)
-
-
-async def _discover(url: str, guard: Guard, config: ApiConfig) -> str:
-    limits = FetchLimits(
-        max_bytes=2 * 1024 * 1024,
-        timeout_seconds=config.discovery_timeout_seconds,
-        connect_timeout_seconds=min(5.0, config.discovery_timeout_seconds),
-        guard=guard,
-    )
-    async with make_client(limits) as client:
-        return await discover(client, url, limits=limits)
 
 
 @router.post(
