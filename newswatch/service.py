@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import multiprocessing
 import os
 import secrets
 import signal
 import socket
 from collections.abc import Awaitable, Callable, Iterator
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -31,6 +30,7 @@ from monitor import (
 )
 from monitor.fetch import make_client
 from monitor.guard import Guard
+from monitor.pool import make_parse_pool
 from monitor.recorder import StateRecorder
 from newswatch.settings import Settings
 from notifiers import Dispatcher, DispatcherConfig, RetryPolicy, WebhookLimits, webhook
@@ -163,10 +163,7 @@ async def serve(settings: Settings, *, roles: set[str], host: str, port: int) ->
         closers.append(client.aclose)
         parse_pool = None
         if settings.parse_workers:
-            # spawn: forking a process that already runs threads can copy held locks.
-            parse_pool = ProcessPoolExecutor(
-                settings.parse_workers, mp_context=multiprocessing.get_context("spawn")
-            )
+            parse_pool = make_parse_pool(settings.parse_workers)
             closers.append(_shutdown_pool(parse_pool))
         ingest = Ingest(
             engine=engine,

@@ -24,6 +24,27 @@ def insert_ignore(
     return session.execute(stmt).scalar_one_or_none()
 
 
+def insert_ignore_many(
+    session: Session,
+    table: sa.Table,
+    rows: list[dict[str, Any]],
+    conflict: list[str],
+    returning: tuple[str, ...],
+) -> list[tuple[Any, ...]]:
+    """Insert many rows, skipping duplicates; return `returning` of the rows inserted.
+    One statement compiled once and sent as a batch ("insertmanyvalues")."""
+    if not rows:
+        return []
+    dialect = session.get_bind().dialect.name
+    module: Any = postgresql if dialect == "postgresql" else sqlite
+    stmt = (
+        module.insert(table)
+        .on_conflict_do_nothing(index_elements=conflict)
+        .returning(*(table.c[name] for name in returning))
+    )
+    return [tuple(row) for row in session.execute(stmt, rows)]
+
+
 def for_update_skip_locked(session: Session, stmt: sa.Select[Any]) -> sa.Select[Any]:
     """Row locks that other replicas skip, on PostgreSQL; SQLite has a single writer."""
     if session.get_bind().dialect.name == "postgresql":
