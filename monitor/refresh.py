@@ -24,10 +24,10 @@ from monitor.parse import ParsedFeed, ParseLimits
 from monitor.recorder import StateRecorder
 from monitor.schedule import PollPolicy
 from store import session_scope
-from store.articles import insert_new_articles
+from store.articles import insert_new_articles, unseen_item_keys
 from store.feeds import finish_poll
 from store.hits import record_hits_and_enqueue
-from store.values import FeedClaim, PollResult
+from store.values import FeedClaim, NewHit, PollResult, StoredArticle
 
 log = structlog.get_logger(__name__)
 
@@ -184,20 +184,16 @@ async def _record(
 def _store_and_match(
     ingest: Ingest, claim: FeedClaim, result: PollResult, articles: list[Article], now: datetime
 ) -> PollResult:
-    """The one transaction: new articles, their hits and deliveries, and the feed's state."""
-    hit_count = 0
+    """Match the articles the feed has not shown before, then ONE transaction: new
+    articles, the hits of those truly new, their deliveries, and the feed's state.
+    Matching happens before the transaction, so no write lock waits on it."""
+    hits_by_key = _match_unseen(ingest, claim, result, articles, now)
     with session_scope(ingest.engine) as session:
         new = insert_new_articles(session=session, feed_id=claim.id, articles=articles, now=now)
         hits = [
-            hit
+            dataclasses.replace(hit, article_id=article.id)
             for article in new
-            if is_alertable(article, now=now, max_age=ingest.policy.alert_max_age)
-            for hit in ingest.matcher.hits(
-                article,
-                feed_id=claim.id,
-                feed_title=result.title or claim.title,
-                feed_url=claim.url,
-            )
+            for hit in hits_by_key.get(article.item_key, ())
         ]
         hit_count = len(record_hits_and_enqueue(session=session, hits=hits, now=now))
         if new:
@@ -208,6 +204,43 @@ def _store_and_match(
     if hit_count:
         log.info("hits.recorded", feed_id=claim.id, hits=hit_count)
     return result
+
+
+def _match_unseen(
+    ingest: Ingest, claim: FeedClaim, result: PollResult, articles: list[Article], now: datetime
+) -> dict[str, list[NewHit]]:
+    """Hits of the recent articles whose keys the feed has not stored, by item key."""
+    if not articles or not len(ingest.matcher):
+        return {}
+    with session_scope(ingest.engine, readonly=True) as session:
+        unseen = unseen_item_keys(
+            session=session, feed_id=claim.id, item_keys=[a.item_key for a in articles]
+        )
+    out: dict[str, list[NewHit]] = {}
+    for article in articles:
+        if article.item_key not in unseen or article.item_key in out:
+            continue
+        stored = _unsaved(article, now)
+        if is_alertable(stored, now=now, max_age=ingest.policy.alert_max_age):
+            out[article.item_key] = ingest.matcher.hits(
+                stored, feed_id=claim.id, feed_title=result.title or claim.title, feed_url=claim.url
+            )
+    return out
+
+
+def _unsaved(article: Article, now: datetime) -> StoredArticle:
+    """The article as matching sees it, before it has an id."""
+    return StoredArticle(
+        id=0,
+        url=article.url,
+        title=article.title,
+        summary=article.summary,
+        content=article.content,
+        language=article.language,
+        published_at=article.published_at,
+        fetched_at=now,
+        item_key=article.item_key,
+    )
 
 
 def _validators(fetched: FetchResult) -> dict[str, str]:

@@ -19,7 +19,17 @@ def url_hash(canonical_url: str) -> str | None:
     return hashlib.sha256(canonical_url.encode()).hexdigest() if canonical_url else None
 
 
-def _stored_row(article_id: int, row: dict[str, Any]) -> StoredArticle:
+def unseen_item_keys(*, session: Session, feed_id: int, item_keys: Sequence[str]) -> set[str]:
+    """The keys this feed has not stored yet (a read: candidates to match before writing)."""
+    known = session.exec(
+        select(FeedArticle.item_key).where(
+            FeedArticle.feed_id == feed_id, col(FeedArticle.item_key).in_(item_keys)
+        )
+    )
+    return set(item_keys) - set(known)
+
+
+def _stored_row(article_id: int, row: dict[str, Any], item_key: str) -> StoredArticle:
     return StoredArticle(
         id=article_id,
         url=row["url"],
@@ -29,6 +39,7 @@ def _stored_row(article_id: int, row: dict[str, Any]) -> StoredArticle:
         language=row["language"],
         published_at=row["published_at"],
         fetched_at=row["fetched_at"],
+        item_key=item_key,
     )
 
 
@@ -76,7 +87,7 @@ def insert_new_articles(
     conflict = ["feed_id", "item_key"]
     linked = {key for (key,) in insert_ignore_many(session, table, links, conflict, ("item_key",))}
     return [
-        _stored_row(ids[id(rows[key])][0], rows[key])
+        _stored_row(ids[id(rows[key])][0], rows[key], key)
         for key in rows
         if key in new_keys and key in linked
     ]
