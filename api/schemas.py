@@ -90,7 +90,11 @@ def check_query(query: str) -> str:
     return query
 
 
-Query = Annotated[str, Field(min_length=1, max_length=MAX_LENGTH)]
+# No length bounds here: `check_query` refuses empty and over-long queries itself, so that
+# every refusal carries `ctx.position`.
+Query = Annotated[
+    str, Field(description=f"A rule (see the rule language); at most {MAX_LENGTH} characters.")
+]
 
 
 class RuleCreate(Strict):
@@ -147,6 +151,14 @@ class HitArticle(BaseModel):
     published_at: datetime | None
     feed_id: int
     feed_title: str
+
+
+class RulePreviewItem(BaseModel):
+    """A stored article that the rule matches: what it would have alerted."""
+
+    article: HitArticle
+    snippet: str
+    matched_terms: list[str]
 
 
 class HitPublic(BaseModel):

@@ -137,6 +137,7 @@ async def _fetch(
         check_scheme(url)  # the addresses are checked when the connection is made
         try:
             async with client.stream("GET", url, headers=headers) as response:
+                # Before the redirect check: httpx counts every 3xx, 304 too, as a redirect.
                 if response.status_code == 304:
                     return FetchResult(url, 304, b"", dict(response.headers))
                 if response.status_code in _REDIRECTS:

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import gc
 import threading
 from datetime import datetime, timedelta
 
 import structlog
 
-from rules import Document, RuleIndex, RuleSyntaxError, parse
+from rules import Document, RuleIndex, RuleSyntaxError, analyse, parse
 from store.values import NewHit, RuleRow, StoredArticle
 
 log = structlog.get_logger(__name__)
+_BULK = 10_000  # rule rows in one sync from which the index is treated as a bulk load
 
 
 def is_alertable(article: StoredArticle, *, now: datetime, max_age: timedelta) -> bool:
@@ -20,12 +22,11 @@ def is_alertable(article: StoredArticle, *, now: datetime, max_age: timedelta) -
 
 
 class RuleMatcher:
-    """A `RuleIndex` plus each rule's feed scope. Thread-safe: ingest threads match while
-    the sync task applies changes."""
+    """The process's `RuleIndex`, feed scopes included. Thread-safe: ingest threads match
+    while the sync task applies changes."""
 
     def __init__(self) -> None:
         self._index = RuleIndex()
-        self._scopes: dict[int, frozenset[int] | None] = {}
         self._lock = threading.Lock()
         self.watermark: datetime | None = None
 
@@ -34,6 +35,18 @@ class RuleMatcher:
 
     def apply(self, rows: list[RuleRow]) -> int:
         """Apply rule rows from `store.rules.rules_changed_since`; return how many changed."""
+        if len(rows) < _BULK or not gc.isenabled():
+            return self._apply(rows)
+        # A bulk load makes millions of long-lived objects: the cyclic GC would rescan them
+        # over and over while loading, and later in the middle of matching.
+        gc.disable()
+        try:
+            return self._apply(rows)
+        finally:
+            gc.freeze()
+            gc.enable()
+
+    def _apply(self, rows: list[RuleRow]) -> int:
         changed = 0
         with self._lock:
             for row in rows:
@@ -42,14 +55,11 @@ class RuleMatcher:
                         query = parse(row.query)
                     except RuleSyntaxError as exc:  # saved by an older version, or edited by hand
                         log.warning("rule.unparseable", rule_id=row.id, error=str(exc))
+                        self._index.remove(row.id)  # never keep matching an older version
                         continue
-                    self._index.add(row.id, query)
-                    self._scopes[row.id] = (
-                        frozenset(row.feed_ids) if row.feed_ids is not None else None
-                    )
-                elif row.id in self._scopes:
+                    self._index.add(row.id, query, feed_ids=row.feed_ids)
+                elif row.id in self._index:
                     self._index.remove(row.id)
-                    del self._scopes[row.id]
                 else:
                     continue
                 changed += 1
@@ -62,17 +72,14 @@ class RuleMatcher:
     ) -> list[NewHit]:
         """The rules this article matches, within their feed scope."""
         doc = Document(
+            feed_id=feed_id,
             title=article.title,
             text=f"{article.summary}\n{article.content}" if article.content else article.summary,
             url=article.url,
             feed=f"{feed_title} {feed_url}",
             lang=article.language,
         )
+        analysed = analyse(doc)  # outside the lock: it needs no rule
         with self._lock:
-            found = self._index.match(doc)
-            scopes = {h.rule_id: self._scopes.get(h.rule_id) for h in found}
-        return [
-            NewHit(h.rule_id, article.id, h.snippet, h.matched_terms)
-            for h in found
-            if scopes[h.rule_id] is None or feed_id in scopes[h.rule_id]  # type: ignore[operator]
-        ]
+            found = self._index.match(analysed)
+        return [NewHit(h.rule_id, article.id, h.snippet, h.matched_terms) for h in found]

@@ -79,7 +79,7 @@ async def refresh_feed(claim: FeedClaim, ingest: Ingest) -> PollResult:
     interval = _interval(ingest, claim, fetched, started, parsed, articles)
     result = PollResult(
         "ok",
-        schedule.after_success(started, interval),
+        schedule.after_success(started, interval, claim.due_at),
         effective_interval_seconds=interval,
         **_validators(fetched),
         body_hash=body_hash,
@@ -143,12 +143,12 @@ def _unchanged(
     if fetched.not_modified:
         return PollResult(
             "not_modified",
-            schedule.after_success(now, interval),
+            schedule.after_success(now, interval, claim.due_at),
             effective_interval_seconds=interval,
         )
     return PollResult(
         "unchanged",
-        schedule.after_success(now, interval),
+        schedule.after_success(now, interval, claim.due_at),
         effective_interval_seconds=interval,
         **_validators(fetched),
         body_hash=body_hash,

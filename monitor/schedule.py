@@ -1,7 +1,7 @@
 """When to poll a feed next. Pure: `now` is passed in.
 
 The interval follows how often the feed publishes (the mean gap between its recent
-entries), within bounds; it is never shorter than what the server asks for (RSS `<ttl>`,
+entries), from the default up to a bound for quiet feeds; it is never shorter than what the server asks for (RSS `<ttl>`,
 `Cache-Control: max-age`, `Expires`). Errors back off exponentially, up to a day.
 """
 
@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 
 _MAX_AGE = re.compile(r"(?:^|[,\s])(?:s-maxage|max-age)\s*=\s*\"?(\d{1,10})")
 _WINDOW = timedelta(days=7)
+_MIN_DATED = 3
 
 
 @dataclass(frozen=True)
@@ -38,21 +39,18 @@ def base_interval(policy: PollPolicy, interval_seconds: int | None) -> int:
 def adaptive_interval(
     policy: PollPolicy, published: Iterable[datetime | None], now: datetime
 ) -> int:
-    """The mean gap between the entries of the last week, within bounds; the default
-    interval when the feed dates nothing, the adaptive maximum when it is quiet."""
+    """The mean gap between the feed's entries of the last week, from the default interval
+    (never faster: the operator's default is the politeness floor) up to the adaptive
+    maximum for quiet feeds. Too few dated entries to tell: the default."""
     dates = sorted(p for p in published if p is not None and p <= now)
-    if not dates:
+    if len(dates) < _MIN_DATED:
         return policy.default_interval_seconds
     recent = [d for d in dates if now - d <= _WINDOW]
-    if not recent:
-        return policy.max_adaptive_interval_seconds
-    span = (
-        (now - recent[0]).total_seconds()
-        if len(recent) == 1
-        else ((recent[-1] - recent[0]).total_seconds())
-    )
-    gap = span / max(1, len(recent) - 1)
-    return int(_clamp(gap, policy.min_interval_seconds, policy.max_adaptive_interval_seconds))
+    high = max(policy.default_interval_seconds, policy.max_adaptive_interval_seconds)
+    if len(recent) < 2:
+        return high
+    gap = (recent[-1] - recent[0]).total_seconds() / (len(recent) - 1)
+    return _clamp(gap, policy.default_interval_seconds, high)
 
 
 def cache_lifetime(headers: Mapping[str, str], now: datetime) -> float | None:
@@ -87,8 +85,13 @@ def polite_interval(
     return _clamp(wanted, policy.min_interval_seconds, policy.max_interval_seconds)
 
 
-def after_success(now: datetime, interval_seconds: int) -> datetime:
-    return now + timedelta(seconds=interval_seconds)
+def after_success(now: datetime, interval_seconds: int, due: datetime | None = None) -> datetime:
+    """One interval after the poll was due, so that lateness does not add up over polls
+    (exactly one poll per interval); one interval from now when that time has passed."""
+    step = timedelta(seconds=interval_seconds)
+    if due is not None and due + step > now:
+        return due + step
+    return now + step
 
 
 def after_error(

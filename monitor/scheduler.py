@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from datetime import datetime
 
 import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from monitor.refresh import Ingest, refresh_feed
-from store import session_scope
-from store.feeds import claim_due_feeds
+from store import is_transient, session_scope
+from store.feeds import claim_due_feeds, release_feed_leases
 from store.rules import rules_changed_since
+from store.values import FeedClaim
 
 log = structlog.get_logger(__name__)
 
@@ -25,8 +27,17 @@ class SchedulerConfig:
     lease_seconds: float = 300.0
 
 
+def _log_crash(task: asyncio.Task[int]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("poll.cycle_crashed", error=repr(task.exception()))
+
+
 class Poller:
-    """Claims due feeds (shared fairly between replicas) and polls them."""
+    """Claims due feeds (shared fairly between replicas) and polls them.
+
+    The poll work runs in the poller's own task, not in APScheduler's: the scheduler's
+    shutdown cancels the jobs it runs, which would abandon polls in flight with their
+    leases held. `stop` instead lets them finish, and gives back what it cannot finish."""
 
     def __init__(self, ingest: Ingest, config: SchedulerConfig, *, owner: str) -> None:
         self.ingest = ingest
@@ -34,7 +45,11 @@ class Poller:
         self.owner = owner
         self._scheduler = AsyncIOScheduler()
         self._semaphore = asyncio.Semaphore(config.concurrency)
-        self._in_flight: set[asyncio.Task[object]] = set()
+        self._min_batch = max(1, config.concurrency // 2)
+        self._cycle: asyncio.Task[int] | None = None
+        # Claimed feeds waiting for a concurrency slot, and polls under way.
+        self._queued: dict[int, asyncio.Task[None]] = {}
+        self._in_flight: set[asyncio.Task[None]] = set()
         self._stopping = False
 
     def sync_rules(self) -> int:
@@ -52,44 +67,97 @@ class Poller:
         if changed:
             log.info("rules.synced", changed=changed, rules=len(self.ingest.matcher))
 
+    async def _tick_job(self) -> None:
+        # One poll cycle at a time; a tick that finds one running does nothing.
+        if not self._stopping and (self._cycle is None or self._cycle.done()):
+            self._cycle = asyncio.create_task(self.tick(), name="poll-cycle")
+            self._cycle.add_done_callback(_log_crash)
+
     async def tick(self) -> int:
-        """Claim due feeds and poll them; return how many were polled."""
-        if self._stopping:
-            return 0
+        """Claim due feeds as slots free up and poll them, until none is due and none is
+        in flight; return how many were polled. Claiming no more than the free slots means
+        a lease starts when its poll can start, not while it waits behind others."""
+        loop = asyncio.get_running_loop()
+        active: set[asyncio.Task[None]] = set()
+        polled, retry_at = 0, 0.0
+        while not self._stopping:
+            free = self.config.concurrency - len(active)
+            # Claim in batches (half the slots at least) rather than one feed per free slot.
+            if free > 0 and loop.time() >= retry_at and (not active or free >= self._min_batch):
+                limit = min(free, self.config.batch_size)
+                claims = await self._claim_batch(limit)
+                if self._stopping:  # stopped while claiming: give the claims back
+                    await self._release([c.id for c in claims])
+                    break
+                for claim in claims:
+                    task = asyncio.create_task(self._poll(claim))
+                    self._queued[claim.id] = task
+                    active.add(task)
+                if len(claims) < limit:  # nothing more is due: look again a tick later
+                    retry_at = loop.time() + self.config.tick_seconds
+            if not active:
+                break
+            timeout = retry_at - loop.time() if retry_at > loop.time() else None
+            done, active = await asyncio.wait(
+                active, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+            )
+            polled += len(done)
+        # Stopping: the polls in flight finish, or `stop` cancels them.
+        await asyncio.gather(*active, return_exceptions=True)
+        return polled + len(active)
+
+    async def _claim_batch(self, limit: int) -> list[FeedClaim]:
         try:
             # Rules committed before this claim must take part in it.
             await asyncio.to_thread(self.sync_rules)
-            claims = await asyncio.to_thread(self._claim, self.ingest.clock())
-        except Exception:
-            log.exception("poll.claim_failed")
-            return 0
-        if not claims:
-            return 0
+            return await asyncio.to_thread(self._claim, self.ingest.clock(), limit)
+        except Exception as exc:
+            # A database that is down or restarting: the next tick tries again.
+            if not is_transient(exc):
+                log.exception("poll.claim_failed")
+            else:
+                log.warning("poll.claim_failed", error=f"{type(exc).__name__}: {exc}"[:300])
+            return []
 
-        async def one(claim):  # type: ignore[no-untyped-def]
-            async with self._semaphore:
-                try:
-                    await refresh_feed(claim, self.ingest)
-                except Exception:
-                    log.exception("poll.crashed", feed_id=claim.id)
+    async def _poll(self, claim: FeedClaim) -> None:
+        async with self._semaphore:
+            if self._queued.pop(claim.id, None) is None:
+                return  # released by `stop` while waiting for a slot
+            task = asyncio.current_task()
+            assert task is not None
+            self._in_flight.add(task)
+            try:
+                await refresh_feed(claim, self.ingest)
+            except Exception:
+                # The lease stays until it expires: a back-off for a feed that crashes us.
+                log.exception("poll.crashed", feed_id=claim.id)
+            finally:
+                self._in_flight.discard(task)
 
-        tasks = [asyncio.create_task(one(c)) for c in claims]
-        self._in_flight.update(tasks)
-        try:
-            await asyncio.gather(*tasks)
-        finally:
-            self._in_flight.difference_update(tasks)
-        return len(claims)
-
-    def _claim(self, now):  # type: ignore[no-untyped-def]
+    def _claim(self, now: datetime, limit: int) -> list[FeedClaim]:
         with session_scope(self.ingest.engine) as session:
             return claim_due_feeds(
                 session=session,
                 owner=self.owner,
                 now=now,
                 lease_seconds=self.config.lease_seconds,
-                limit=self.config.batch_size,
+                limit=limit,
             )
+
+    async def _release(self, feed_ids: list[int] | None) -> int:
+        """Give leases back (all of this poller's when `feed_ids` is None); best effort."""
+        if feed_ids == []:
+            return 0
+
+        def release() -> int:
+            with session_scope(self.ingest.engine) as session:
+                return release_feed_leases(session=session, owner=self.owner, feed_ids=feed_ids)
+
+        try:
+            return await asyncio.to_thread(release)
+        except Exception:
+            log.exception("poll.release_failed")  # the leases expire by themselves
+            return 0
 
     async def start(self) -> None:
         await self._sync_rules_job()
@@ -102,7 +170,7 @@ class Poller:
             id="rules-sync",
         )
         self._scheduler.add_job(
-            self.tick,
+            self._tick_job,
             "interval",
             seconds=self.config.tick_seconds,
             max_instances=1,
@@ -112,9 +180,21 @@ class Poller:
         self._scheduler.start()
 
     async def stop(self, timeout: float = 10.0) -> None:
-        """Stop claiming; let polls in flight finish within `timeout`."""
+        """Stop claiming, give back claimed feeds not yet started, let polls in flight
+        finish within `timeout`, then cancel the rest and give their leases back."""
         self._stopping = True
         if self._scheduler.running:
             self._scheduler.shutdown(wait=False)
-        if self._in_flight:
-            await asyncio.wait(list(self._in_flight), timeout=timeout)
+        queued = list(self._queued)
+        for feed_id in queued:
+            self._queued.pop(feed_id).cancel()
+        released = await self._release(queued)
+        cycle = self._cycle
+        if cycle is not None and not cycle.done():
+            await asyncio.wait([cycle], timeout=timeout)
+            if not cycle.done():
+                for task in list(self._in_flight):
+                    task.cancel()
+                await asyncio.wait([cycle], timeout=1.0)
+                released += await self._release(None)
+        log.info("poll.stopped", released=released)

@@ -30,34 +30,51 @@ def _setup() -> None:
 
 @app.command()
 def run(
-    host: Annotated[str, typer.Option(help="Address the API listens on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port the API listens on.")] = 8000,
+    host: Annotated[
+        str | None, typer.Option(help="Address the API listens on [default: NEWSWATCH_HOST].")
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option(help="Port the API listens on [default: NEWSWATCH_PORT].")
+    ] = None,
     role: Annotated[
-        str, typer.Option(help="Comma-separated roles: api,poller,dispatcher,bot.")
-    ] = "api,poller,dispatcher,bot",
+        str | None,
+        typer.Option(
+            help="Comma-separated roles: api,poller,dispatcher,bot [default: NEWSWATCH_ROLES, all]."
+        ),
+    ] = None,
 ) -> None:
     """Run the service (all roles by default). Migrates SQLite by itself."""
     from newswatch.service import ROLES, serve
 
     _setup()
-    roles = {r.strip() for r in role.split(",") if r.strip()}
+    settings = get_settings()
+    roles = {r.strip() for r in (role or settings.roles).split(",") if r.strip()}
     unknown = roles - set(ROLES)
     if unknown or not roles:
         raise typer.BadParameter(
             f"unknown role(s) {sorted(unknown)}; choose from {', '.join(ROLES)}",
             param_hint="--role",
         )
-    raise typer.Exit(asyncio.run(serve(get_settings(), roles=roles, host=host, port=port)))
+    code = asyncio.run(
+        serve(
+            settings,
+            roles=roles,
+            host=host or settings.host,
+            port=settings.port if port is None else port,
+        )
+    )
+    raise typer.Exit(code)
 
 
 @app.command()
 def migrate() -> None:
     """Bring the database schema up to date (the upgrade path between versions)."""
-    from newswatch.service import build_engine
+    from newswatch.service import STARTUP_DB_WAIT_SECONDS, build_engine, wait_for_database
     from store.migrate import current_revision, upgrade
 
     _setup()
     engine = build_engine(get_settings())
+    wait_for_database(engine, wait_seconds=STARTUP_DB_WAIT_SECONDS)
     before = current_revision(engine)
     upgrade(engine)
     after = current_revision(engine)

@@ -8,9 +8,11 @@ import os
 import secrets
 import signal
 import socket
+import time
 from collections.abc import Awaitable, Callable, Iterator
-from concurrent.futures import Executor
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import structlog
@@ -33,14 +35,24 @@ from monitor.guard import Guard
 from monitor.pool import make_parse_pool
 from monitor.recorder import StateRecorder
 from newswatch.settings import Settings
-from notifiers import Dispatcher, DispatcherConfig, RetryPolicy, WebhookLimits, webhook
-from store import PoolConfig, create_engine, is_sqlite, session_scope
+from notifiers import (
+    Dispatcher,
+    DispatcherConfig,
+    RetryPolicy,
+    SendOutcome,
+    WebhookLimits,
+    webhook,
+)
+from store import PoolConfig, create_engine, is_sqlite, is_transient, session_scope
+from store.health import ping
 from store.migrate import is_current, upgrade
 from store.users import ensure_admin, has_admin
+from store.values import DeliveryJob
 
 log = structlog.get_logger(__name__)
 
 ROLES = ("api", "poller", "dispatcher", "bot")
+STARTUP_DB_WAIT_SECONDS = 60.0
 
 
 def utcnow() -> datetime:
@@ -50,7 +62,13 @@ def utcnow() -> datetime:
 def build_engine(settings: Settings) -> Engine:
     return create_engine(
         settings.database_url,
-        pool=PoolConfig(size=settings.db_pool_size, max_overflow=settings.db_max_overflow),
+        pool=PoolConfig(
+            size=settings.db_pool_size,
+            max_overflow=settings.db_max_overflow,
+            timeout_seconds=settings.db_pool_timeout_seconds,
+            recycle_seconds=settings.db_pool_recycle_seconds,
+            connect_timeout_seconds=settings.db_connect_timeout_seconds,
+        ),
     )
 
 
@@ -110,11 +128,24 @@ def poll_policy(settings: Settings) -> PollPolicy:
     )
 
 
-def _shutdown_pool(pool: Executor) -> Callable[[], Awaitable[None]]:
-    async def close() -> None:
-        await asyncio.to_thread(pool.shutdown, wait=True, cancel_futures=True)
+def wait_for_database(engine: Engine, *, wait_seconds: float) -> None:
+    """Return once the database answers; a container may start before its database does.
+    Raises the last error after `wait_seconds`, or at once for an error not cured by waiting."""
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        try:
+            ping(engine)
+            return
+        except Exception as exc:
+            if not is_transient(exc) or time.monotonic() > deadline:
+                raise
+            log.warning("database.unavailable", error=f"{type(exc).__name__}: {exc}"[:300])
+        time.sleep(1.0)
 
-    return close
+
+def lease_owner_id() -> str:
+    """This process's name on the leases it holds: host, pid and a nonce (fits 64 chars)."""
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(3)}"
 
 
 class _Server(uvicorn.Server):
@@ -125,117 +156,158 @@ class _Server(uvicorn.Server):
         yield
 
 
+@dataclass
+class Role:
+    """A running role: its main task (if it has one) and how to stop it within a timeout."""
+
+    name: str
+    stop: Callable[[float], Awaitable[None]]
+    task: asyncio.Task[Any] | None = None
+
+
+def start_api(engine: Engine, settings: Settings, *, host: str, port: int) -> Role:
+    config = uvicorn.Config(
+        create_app(engine=engine, config=api_config(settings)),
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        lifespan="off",
+        # Requests in flight get the grace period, then their connections are closed.
+        timeout_graceful_shutdown=max(1, int(settings.shutdown_grace_seconds)),
+    )
+    server = _Server(config)
+    task = asyncio.create_task(server.serve(), name="api")
+
+    async def stop(timeout: float) -> None:
+        server.should_exit = True
+        await asyncio.wait([task], timeout=timeout)
+
+    return Role("api", stop, task)
+
+
+async def start_poller(engine: Engine, settings: Settings, *, owner: str) -> Role:
+    limits = fetch_limits(settings)
+    client = make_client(limits)
+    parse_pool = make_parse_pool(settings.parse_workers) if settings.parse_workers else None
+    ingest = Ingest(
+        engine=engine,
+        client=client,
+        matcher=RuleMatcher(),
+        fetch_limits=limits,
+        parse_limits=ParseLimits(),
+        policy=poll_policy(settings),
+        clock=utcnow,
+        parse_pool=parse_pool,
+        recorder=StateRecorder(engine),
+    )
+    poller = Poller(
+        ingest,
+        SchedulerConfig(
+            tick_seconds=settings.scheduler_tick_seconds,
+            rules_sync_seconds=settings.rules_sync_seconds,
+            concurrency=settings.poll_concurrency,
+            lease_seconds=settings.poll_lease_seconds,
+        ),
+        owner=owner,
+    )
+    await poller.start()
+
+    async def stop(timeout: float) -> None:
+        await poller.stop(timeout=timeout)
+        await client.aclose()
+        if parse_pool is not None:
+            await asyncio.to_thread(parse_pool.shutdown, wait=True, cancel_futures=True)
+
+    return Role("poller", stop)
+
+
+def start_dispatcher(engine: Engine, settings: Settings, *, owner: str) -> Role:
+    hook_client = httpx.AsyncClient(follow_redirects=False, trust_env=False)
+    hook_limits = WebhookLimits(
+        timeout_seconds=settings.webhook_timeout_seconds,
+        allow_private_networks=settings.allow_private_networks,
+    )
+
+    async def send_webhook(job: DeliveryJob) -> SendOutcome:
+        return await webhook.send(hook_client, job, limits=hook_limits, now=utcnow())
+
+    dispatcher = Dispatcher(
+        engine,
+        {"webhook": send_webhook},
+        owner=owner,
+        config=DispatcherConfig(
+            poll_seconds=settings.dispatch_poll_seconds,
+            lease_seconds=settings.dispatch_lease_seconds,
+        ),
+        retry=RetryPolicy(scale=settings.retry_scale),
+        clock=utcnow,
+    )
+    task = asyncio.create_task(dispatcher.run(), name="dispatcher")
+
+    async def stop(timeout: float) -> None:
+        await dispatcher.shutdown(timeout)
+        await asyncio.wait([task], timeout=1.0)
+        await hook_client.aclose()
+
+    return Role("dispatcher", stop, task)
+
+
+async def stop_roles(roles: list[Role], grace_seconds: float) -> None:
+    """Stop every role at once: each stops claiming, then finishes or gives back its work
+    in flight within the grace period."""
+    # Keep a little of the grace period for giving leases back and closing connections.
+    for_work = grace_seconds - min(1.0, grace_seconds / 4)
+    await asyncio.gather(*(role.stop(for_work) for role in roles))
+
+
 async def serve(settings: Settings, *, roles: set[str], host: str, port: int) -> int:
     """Run the given roles until SIGTERM/SIGINT, then shut down gracefully. Returns 0."""
     engine = build_engine(settings)
     if is_sqlite(engine):
         await asyncio.to_thread(upgrade, engine)
-    elif not await asyncio.to_thread(is_current, engine):
-        log.error("schema.not_current", hint="run `newswatch migrate` first")
-        return 2
+    else:
+        await asyncio.to_thread(wait_for_database, engine, wait_seconds=STARTUP_DB_WAIT_SECONDS)
+        if not await asyncio.to_thread(is_current, engine):
+            log.error("schema.not_current", hint="run `newswatch migrate` first")
+            return 2
     generated = await asyncio.to_thread(ensure_admin_token, engine, settings)
     if generated:
         print(f"Generated admin token (shown once, store it now): {generated}", flush=True)
 
-    owner = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+    owner = lease_owner_id()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
 
-    tasks: list[asyncio.Task[object]] = []
-    closers = []
-    server = poller = dispatcher = None
+    running: list[Role] = []
     if "api" in roles:
-        config = uvicorn.Config(
-            create_app(engine=engine, config=api_config(settings)),
-            host=host,
-            port=port,
-            log_config=None,
-            access_log=False,
-            lifespan="off",
-        )
-        server = _Server(config)
-        tasks.append(asyncio.create_task(server.serve(), name="api"))
+        running.append(start_api(engine, settings, host=host, port=port))
     if "poller" in roles:
-        limits = fetch_limits(settings)
-        client = make_client(limits)
-        closers.append(client.aclose)
-        parse_pool = None
-        if settings.parse_workers:
-            parse_pool = make_parse_pool(settings.parse_workers)
-            closers.append(_shutdown_pool(parse_pool))
-        ingest = Ingest(
-            engine=engine,
-            client=client,
-            matcher=RuleMatcher(),
-            fetch_limits=limits,
-            parse_limits=ParseLimits(),
-            policy=poll_policy(settings),
-            clock=utcnow,
-            parse_pool=parse_pool,
-            recorder=StateRecorder(engine),
-        )
-        poller = Poller(
-            ingest,
-            SchedulerConfig(
-                tick_seconds=settings.scheduler_tick_seconds,
-                rules_sync_seconds=settings.rules_sync_seconds,
-                concurrency=settings.poll_concurrency,
-                lease_seconds=settings.poll_lease_seconds,
-            ),
-            owner=owner,
-        )
-        await poller.start()
+        running.append(await start_poller(engine, settings, owner=owner))
     if "dispatcher" in roles:
-        hook_client = httpx.AsyncClient(follow_redirects=False, trust_env=False)
-        closers.append(hook_client.aclose)
-        hook_limits = WebhookLimits(
-            timeout_seconds=settings.webhook_timeout_seconds,
-            allow_private_networks=settings.allow_private_networks,
-        )
-
-        async def send_webhook(job):  # type: ignore[no-untyped-def]
-            return await webhook.send(hook_client, job, limits=hook_limits, now=utcnow())
-
-        dispatcher = Dispatcher(
-            engine,
-            {"webhook": send_webhook},
-            owner=owner,
-            config=DispatcherConfig(
-                poll_seconds=settings.dispatch_poll_seconds,
-                lease_seconds=settings.dispatch_lease_seconds,
-            ),
-            retry=RetryPolicy(scale=settings.retry_scale),
-            clock=utcnow,
-        )
-        tasks.append(asyncio.create_task(dispatcher.run(), name="dispatcher"))
+        running.append(start_dispatcher(engine, settings, owner=owner))
     if "bot" in roles and settings.telegram_bot_token is None:
         log.info("bot.off", reason="NEWSWATCH_TELEGRAM_BOT_TOKEN is not set")
     log.info(
         "service.started",
         roles=sorted(roles),
         owner=owner,
-        api=f"http://{host}:{port}" if server else None,
+        api=f"http://{host}:{port}" if "api" in roles else None,
     )
 
+    tasks = [role.task for role in running if role.task is not None]
     stopped = asyncio.create_task(stop.wait())
     done, _ = await asyncio.wait([stopped, *tasks], return_when=asyncio.FIRST_COMPLETED)
-    crashed = [t for t in done if t is not stopped and t.exception() is not None]
+    # A role that ends by itself, even without an error, is a failure: stop the others
+    # and exit non-zero, so that the container is restarted.
+    crashed = [t for t in done if t is not stopped]
     for task in crashed:
         log.error("role.crashed", role=task.get_name(), error=repr(task.exception()))
 
     log.info("service.stopping", grace_s=settings.shutdown_grace_seconds)
-    if poller is not None:
-        await poller.stop(timeout=settings.shutdown_grace_seconds)
-    if dispatcher is not None:
-        dispatcher.stop()
-    if server is not None:
-        server.should_exit = True
-    if tasks:
-        await asyncio.wait(tasks, timeout=settings.shutdown_grace_seconds)
-    for close in closers:
-        await close()
+    await stop_roles(running, settings.shutdown_grace_seconds)
     stopped.cancel()
     engine.dispose()
     log.info("service.stopped")

@@ -9,9 +9,16 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="NEWSWATCH_", extra="ignore")
+    # An empty variable counts as unset (compose passes `${VAR:-}` through as "").
+    model_config = SettingsConfigDict(
+        env_prefix="NEWSWATCH_", extra="ignore", env_ignore_empty=True
+    )
 
     database_url: str = "sqlite:///./newswatch.db"
+    # `newswatch run` defaults; the container image sets HOST to 0.0.0.0.
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=0, le=65535)
+    roles: str = "api,poller,dispatcher,bot"
     admin_token: SecretStr | None = None
     telegram_bot_token: SecretStr | None = None
     telegram_api_url: str = "https://api.telegram.org"
@@ -40,6 +47,9 @@ class Settings(BaseSettings):
 
     db_pool_size: int = Field(10, ge=1)
     db_max_overflow: int = Field(10, ge=0)
+    db_pool_timeout_seconds: float = Field(30, gt=0)
+    db_pool_recycle_seconds: int = Field(1800, ge=-1)
+    db_connect_timeout_seconds: int = Field(10, ge=2)
 
     max_rules_per_user: int = Field(10_000, ge=1)
     log_format: str = Field("auto", pattern="^(auto|json|console)$")

@@ -14,8 +14,14 @@ from sqlalchemy.engine import Engine
 
 from notifiers.outcome import SendOutcome
 from notifiers.retry import RetryPolicy
-from store import session_scope
-from store.deliveries import claim_due_deliveries, mark_dead, mark_sent, schedule_retry
+from store import is_transient, session_scope
+from store.deliveries import (
+    claim_due_deliveries,
+    mark_dead,
+    mark_sent,
+    release_delivery_leases,
+    schedule_retry,
+)
 from store.values import DeliveryJob
 from store.webhooks import disable_webhook
 
@@ -54,6 +60,10 @@ class Dispatcher:
         self._wake = asyncio.Event()
         self._stop = asyncio.Event()
         self._endpoint_limits: dict[tuple[str, int], asyncio.Semaphore] = {}
+        # Claimed deliveries waiting for their endpoint's slot, and sends under way.
+        self._queued: dict[int, asyncio.Task[None]] = {}
+        self._in_flight: set[asyncio.Task[None]] = set()
+        self._batch: asyncio.Task[int] | None = None
 
     def wake(self) -> None:
         """Look for due deliveries now rather than at the next poll."""
@@ -61,28 +71,79 @@ class Dispatcher:
 
     async def run(self) -> None:
         """Dispatch until `stop` is called."""
+        failures = 0
         while not self._stop.is_set():
+            self._batch = asyncio.create_task(self.dispatch_once(), name="dispatch-batch")
             try:
-                sent = await self.dispatch_once()
-            except Exception:
-                log.exception("dispatch.failed")
-                sent = 0
+                sent = await self._batch
+                failures = 0
+            except Exception as exc:
+                # A database that is down or restarting: back off, then try again.
+                if not is_transient(exc):
+                    log.exception("dispatch.failed")
+                else:
+                    log.warning("dispatch.failed", error=f"{type(exc).__name__}: {exc}"[:300])
+                sent, failures = 0, failures + 1
             if sent:
                 continue
+            wait = min(self.config.poll_seconds * 2**failures, max(5.0, self.config.poll_seconds))
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self.config.poll_seconds)
+                await asyncio.wait_for(self._wake.wait(), timeout=wait)
             self._wake.clear()
 
     def stop(self) -> None:
+        """Stop claiming; `shutdown` also waits for the deliveries in flight."""
         self._stop.set()
         self._wake.set()
+
+    async def shutdown(self, timeout: float) -> None:
+        """Stop claiming, give back claimed deliveries not yet sent, let sends in flight
+        finish within `timeout`, then cancel the rest and give their leases back."""
+        self.stop()
+        queued = list(self._queued)
+        for delivery_id in queued:
+            self._queued.pop(delivery_id).cancel()
+        released = await self._release(queued)
+        batch = self._batch
+        if batch is not None and not batch.done():
+            await asyncio.wait([batch], timeout=timeout)
+            if not batch.done():
+                for task in list(self._in_flight):
+                    task.cancel()
+                await asyncio.wait([batch], timeout=1.0)
+                released += await self._release(None)
+        log.info("dispatch.stopped", released=released)
 
     async def dispatch_once(self) -> int:
         """Claim one batch and send it; return how many deliveries were handled."""
         jobs = await asyncio.to_thread(self._claim)
-        if jobs:
-            await asyncio.gather(*(self._deliver(job) for job in jobs))
+        if self._stop.is_set():  # stopped while claiming: give the claims back
+            await self._release([job.id for job in jobs])
+            return 0
+        tasks = []
+        for job in jobs:
+            task = asyncio.create_task(self._deliver(job))
+            self._queued[job.id] = task
+            tasks.append(task)
+        await asyncio.gather(*tasks, return_exceptions=True)
         return len(jobs)
+
+    async def _release(self, delivery_ids: list[int] | None) -> int:
+        """Give leases back (all of this dispatcher's when None); best effort."""
+        if delivery_ids == []:
+            return 0
+
+        def release() -> int:
+            with session_scope(self.engine) as session:
+                return release_delivery_leases(
+                    session=session, owner=self.owner, delivery_ids=delivery_ids
+                )
+
+        try:
+            return await asyncio.to_thread(release)
+        except Exception:
+            log.exception("dispatch.release_failed")  # the leases expire by themselves
+            return 0
 
     def _claim(self) -> list[DeliveryJob]:
         with session_scope(self.engine) as session:
@@ -100,8 +161,32 @@ class Dispatcher:
             key, asyncio.Semaphore(self.config.per_endpoint_concurrency)
         )
         async with limit:
-            outcome = await self._send(job)
-        await asyncio.to_thread(self._record, job, outcome)
+            if self._queued.pop(job.id, None) is None:
+                return  # released by `shutdown` while waiting for a slot
+            task = asyncio.current_task()
+            assert task is not None
+            self._in_flight.add(task)
+            try:
+                outcome = await self._send(job)
+            finally:
+                self._in_flight.discard(task)
+        await self._record_retrying(job, outcome)
+
+    async def _record_retrying(self, job: DeliveryJob, outcome: SendOutcome) -> None:
+        # The send has happened: recording it through a database blip avoids sending it
+        # again once the lease expires. Retries stop before the lease would.
+        delay, waited = 0.25, 0.0
+        while True:
+            try:
+                await asyncio.to_thread(self._record, job, outcome)
+                return
+            except Exception as exc:
+                if not is_transient(exc) or waited + delay > self.config.lease_seconds / 2:
+                    log.exception("delivery.record_failed", delivery_id=job.id)
+                    return
+            await asyncio.sleep(delay)
+            waited += delay
+            delay = min(delay * 2, 5.0)
 
     async def _send(self, job: DeliveryJob) -> SendOutcome:
         if not job.target_active:

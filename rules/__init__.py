@@ -3,23 +3,25 @@
 Pure: no I/O, no database, no clock. Everything not exported here is private.
 """
 
-from rules.ast import Query
-from rules.document import Document
+from rules.document import Analysed, Document, analyse
 from rules.errors import RuleError, RuleSyntaxError
 from rules.evaluate import evaluate
 from rules.index import RuleHit, RuleIndex
 from rules.parser import parse
+from rules.query import Query
 from rules.snippet import MARK_CLOSE, MARK_OPEN
 
 __all__ = [
     "MARK_CLOSE",
     "MARK_OPEN",
+    "Analysed",
     "Document",
     "Query",
     "RuleError",
     "RuleHit",
     "RuleIndex",
     "RuleSyntaxError",
+    "analyse",
     "evaluate",
     "parse",
 ]

@@ -5,18 +5,33 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 DEFAULT_FIELD = "text"
+FIELDS = ("title", "text", "url", "feed", "lang")
+DEFAULT_NEAR = 10
+MAX_NEAR = 100
 
 
 @dataclass(frozen=True, slots=True)
 class Term:
-    word: str  # folded
+    """A folded word. `prefix` matches words starting with it; an unspaced word (Han, kana,
+    Thai) matches as a substring of a run."""
+
+    word: str
     field: str = DEFAULT_FIELD
+    prefix: bool = False
+    unspaced: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class Phrase:
-    words: tuple[str, ...]  # folded
+    words: tuple[str, ...]  # folded, at least two
     field: str = DEFAULT_FIELD
+
+
+@dataclass(frozen=True, slots=True)
+class Lang:
+    """`lang:zh` matches the languages `zh`, `zh-cn`, `zh-tw`..."""
+
+    code: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,12 +49,42 @@ class Or:
     children: tuple[Node, ...]
 
 
-Node = Term | Phrase | Not | And | Or
-
-
 @dataclass(frozen=True, slots=True)
-class Query:
-    """A parsed rule: its source text and its tree."""
+class Near:
+    """Both sides occur at most `distance` words apart; `ordered` puts `right` after `left`."""
 
-    source: str
-    root: Node
+    left: Node
+    right: Node
+    distance: int = DEFAULT_NEAR
+    ordered: bool = False
+
+
+Leaf = Term | Phrase | Lang
+Node = Term | Phrase | Lang | Not | And | Or | Near
+
+
+def label(leaf: Leaf) -> str:
+    """How a leaf is named in `matched_terms`."""
+    if isinstance(leaf, Term):
+        return leaf.word + ("*" if leaf.prefix else "")
+    if isinstance(leaf, Phrase):
+        return " ".join(leaf.words)
+    return f"lang:{leaf.code}"
+
+
+def positive_leaves(node: Node) -> list[Leaf]:
+    """The leaves outside any NOT: the ones a match is explained by."""
+    if isinstance(node, Term | Phrase | Lang):
+        return [node]
+    if isinstance(node, Not):
+        return []
+    if isinstance(node, Near):
+        return positive_leaves(node.left) + positive_leaves(node.right)
+    return [leaf for c in node.children for leaf in positive_leaves(c)]
+
+
+def top_level_parts(node: Node) -> list[Node]:
+    """A root OR split into its alternatives, each indexed on its own."""
+    if isinstance(node, Or):
+        return [part for c in node.children for part in top_level_parts(c)]
+    return [node]

@@ -1,142 +1,174 @@
-"""Recursive-descent parser for the rule language (see DESIGN.md)."""
+"""Recursive-descent parser for the rule language (grammar in DESIGN.md).
+
+Precedence is NOT > NEAR > AND > OR; juxtaposition means AND; only upper-case words are
+operators."""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
-from rules.ast import And, Node, Not, Or, Phrase, Query, Term
+from rules.ast import DEFAULT_FIELD, And, Lang, Near, Node, Not, Or, Phrase, Term
 from rules.errors import RuleSyntaxError
-from rules.text import fold, tokenize
+from rules.lexer import Lexeme, lex
+from rules.query import Query
+from rules.text import fold, is_unspaced, words
 
 MAX_LENGTH = 20_000
 MAX_DEPTH = 50
-
-_LEXEME = re.compile(
-    r'\s*(?:(?P<lparen>\()|(?P<rparen>\))|(?P<phrase>"[^"]*"?)|(?P<minus>-)(?=\S)|(?P<word>[^\s()"]+))'
-)
-_OPERATORS = {"AND", "OR", "NOT"}
+MIN_PREFIX = 3
+_LANG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+_STARTS_TERM = frozenset({"word", "phrase", "lparen", "minus", "field"})
 
 
-@dataclass(frozen=True, slots=True)
-class _Lexeme:
-    kind: str  # lparen rparen phrase minus word op end
-    text: str
-    position: int
-
-
-def _lex(source: str) -> list[_Lexeme]:
-    out: list[_Lexeme] = []
-    pos = 0
-    while True:
-        m = _LEXEME.match(source, pos)
-        if m is None or m.end() == pos:
-            rest = source[pos:]
-            if rest.strip():
-                raise RuleSyntaxError("unexpected character", query=source, position=pos)
-            out.append(_Lexeme("end", "", len(source)))
-            return out
-        kind = m.lastgroup or "word"
-        text = m.group(kind)
-        start = m.start(kind)
-        if kind == "word" and text in _OPERATORS:
-            kind = "op"
-        if kind == "phrase" and (len(text) < 2 or not text.endswith('"')):
-            raise RuleSyntaxError("unterminated phrase", query=source, position=start)
-        out.append(_Lexeme(kind, text, start))
-        pos = m.end()
+def _words_node(folded: list[str], field: str) -> Node:
+    """Consecutive unspaced words join into one substring; several words make a phrase."""
+    merged: list[str] = []
+    for w in folded:
+        if merged and is_unspaced(w) and is_unspaced(merged[-1]):
+            merged[-1] += w
+        else:
+            merged.append(w)
+    if len(merged) == 1:
+        return Term(merged[0], field, unspaced=is_unspaced(merged[0]))
+    return Phrase(tuple(merged), field)
 
 
 class _Parser:
     def __init__(self, source: str) -> None:
         self.source = source
-        self.lexemes = _lex(source)
+        self.lexemes = lex(source)
         self.i = 0
 
-    def peek(self) -> _Lexeme:
+    def peek(self) -> Lexeme:
         return self.lexemes[self.i]
 
-    def take(self) -> _Lexeme:
+    def take(self) -> Lexeme:
         lexeme = self.lexemes[self.i]
         self.i += 1
         return lexeme
 
-    def error(self, message: str, lexeme: _Lexeme) -> RuleSyntaxError:
+    def error(self, message: str, lexeme: Lexeme) -> RuleSyntaxError:
         return RuleSyntaxError(message, query=self.source, position=lexeme.position)
 
+    def deeper(self, depth: int, lexeme: Lexeme) -> int:
+        if depth >= MAX_DEPTH:
+            raise self.error(f"nested more than {MAX_DEPTH} levels deep", lexeme)
+        return depth + 1
+
     def parse(self) -> Node:
-        node = self.or_expr(0)
+        node = self.or_expr(0, DEFAULT_FIELD)
         end = self.peek()
         if end.kind == "rparen":
-            raise self.error("unbalanced ')'", end)
-        if end.kind != "end":
+            raise self.error("unbalanced ')': no '(' before it", end)
+        if end.kind != "end":  # pragma: no cover - and_expr consumes everything else
             raise self.error(f"unexpected {end.text!r}", end)
         return node
 
-    def or_expr(self, depth: int) -> Node:
-        children = [self.and_expr(depth)]
+    def or_expr(self, depth: int, field: str) -> Node:
+        children = [self.and_expr(depth, field, None)]
         while self.peek().kind == "op" and self.peek().text == "OR":
             op = self.take()
-            children.append(self.and_expr(depth, after=op))
+            children.append(self.and_expr(depth, field, op))
         return children[0] if len(children) == 1 else Or(tuple(children))
 
-    def and_expr(self, depth: int, after: _Lexeme | None = None) -> Node:
-        children = [self.unary(depth, after)]
+    def and_expr(self, depth: int, field: str, after: Lexeme | None) -> Node:
+        children = [self.unary(depth, field, after)]
         while True:
             nxt = self.peek()
             if nxt.kind == "op" and nxt.text == "AND":
-                op = self.take()
-                children.append(self.unary(depth, op))
-            elif nxt.kind in ("word", "phrase", "lparen", "minus") or (
-                nxt.kind == "op" and nxt.text == "NOT"
-            ):
-                children.append(self.unary(depth, None))
+                children.append(self.unary(depth, field, self.take()))
+            elif nxt.kind in _STARTS_TERM or (nxt.kind == "op" and nxt.text == "NOT"):
+                children.append(self.unary(depth, field, None))
             else:
                 break
         return children[0] if len(children) == 1 else And(tuple(children))
 
-    def unary(self, depth: int, after: _Lexeme | None) -> Node:
+    def unary(self, depth: int, field: str, after: Lexeme | None) -> Node:
         nxt = self.peek()
         if nxt.kind == "minus" or (nxt.kind == "op" and nxt.text == "NOT"):
             op = self.take()
-            return Not(self.unary(depth, op))
-        return self.primary(depth, after)
+            return Not(self.unary(self.deeper(depth, op), field, op))
+        return self.near(depth, field, after)
 
-    def primary(self, depth: int, after: _Lexeme | None) -> Node:
-        if depth > MAX_DEPTH:
-            raise self.error(f"nested more than {MAX_DEPTH} levels deep", self.peek())
+    def near(self, depth: int, field: str, after: Lexeme | None) -> Node:
+        node = self.primary(depth, field, after)
+        while self.peek().kind == "near":
+            op = self.take()
+            depth = self.deeper(depth, op)
+            self.check_positional(node, op)
+            right = self.primary(depth, field, op)
+            self.check_positional(right, op)
+            node = Near(node, right, op.distance, op.ordered)
+        return node
+
+    def check_positional(self, node: Node, op: Lexeme) -> None:
+        """NEAR compares word positions, which only title and text words have."""
+        if isinstance(node, Term | Phrase) and node.field not in ("text", "title"):
+            raise self.error(f"{op.text} works on title and text words, not {node.field}:", op)
+        if isinstance(node, Lang | Not):
+            raise self.error(f"{op.text} cannot take a NOT or lang: operand", op)
+        if isinstance(node, And | Or):
+            for child in node.children:
+                self.check_positional(child, op)
+        if isinstance(node, Near):
+            self.check_positional(node.left, op)
+            self.check_positional(node.right, op)
+
+    def primary(self, depth: int, field: str, after: Lexeme | None) -> Node:
         lexeme = self.take()
         if lexeme.kind == "lparen":
-            node = self.or_expr(depth + 1)
-            close = self.take()
-            if close.kind != "rparen":
-                raise RuleSyntaxError(
-                    "unbalanced '(': expected ')'", query=self.source, position=lexeme.position
-                )
+            node = self.or_expr(self.deeper(depth, lexeme), field)
+            if self.take().kind != "rparen":
+                raise self.error("unbalanced '(': expected ')'", lexeme)
             return node
+        if lexeme.kind == "field":
+            return self.primary(self.deeper(depth, lexeme), lexeme.text, lexeme)
+        if field == "lang" and lexeme.kind == "word":
+            code = lexeme.text.lower().replace("_", "-")
+            if not _LANG.fullmatch(code):
+                raise self.error(
+                    f"lang: needs a language code like id or zh-CN, not {code!r}", lexeme
+                )
+            return Lang(code)
+        if field == "lang" and lexeme.kind == "phrase":
+            raise self.error("lang: needs a language code, not a phrase", lexeme)
         if lexeme.kind == "phrase":
-            words = tuple(t.text for t in tokenize(lexeme.text[1:-1]))
-            if not words:
-                raise self.error("empty phrase", lexeme)
-            return Term(words[0]) if len(words) == 1 else Phrase(words)
+            folded = words(lexeme.text[1:-1])
+            if not folded:
+                raise self.error("empty phrase: it has no letters or digits", lexeme)
+            return _words_node(folded, field)
         if lexeme.kind == "word":
-            words = tuple(t.text for t in tokenize(lexeme.text))
-            if not words:
-                raise self.error(f"{lexeme.text!r} has no letters or digits", lexeme)
-            return Term(words[0]) if len(words) == 1 else Phrase(words)
-        what = f"after {after.text}" if after is not None and after.text else "here"
-        found = "the end" if lexeme.kind == "end" else repr(lexeme.text)
-        raise self.error(f"expected a term {what}, found {found}", lexeme)
+            return self.word(lexeme, field)
+        what = f" after {after.text}" if after is not None else ""
+        found = "" if after is not None else f", found {lexeme.text or 'the end'!r}"
+        raise self.error(f"expected a term{what}{found}", lexeme)
+
+    def word(self, lexeme: Lexeme, field: str) -> Node:
+        text = lexeme.text
+        if not text.endswith("*"):
+            folded = words(text)
+            if not folded:
+                raise self.error(f"{text!r} has no letters or digits", lexeme)
+            return _words_node(folded, field)
+        folded = words(text[:-1])
+        if len(folded) != 1 or len(folded[0]) < MIN_PREFIX or not text[:-1].strip("*"):
+            raise self.error(
+                f"a prefix needs one word of at least {MIN_PREFIX} letters before '*', "
+                f"not {text!r}",
+                lexeme,
+            )
+        unspaced = is_unspaced(folded[0])
+        return Term(folded[0], field, prefix=not unspaced, unspaced=unspaced)
 
 
 def _has_positive(node: Node) -> bool:
-    if isinstance(node, Term | Phrase):
-        return True
     if isinstance(node, Not):
         return False
     if isinstance(node, And):
         return any(_has_positive(c) for c in node.children)
-    return all(_has_positive(c) for c in node.children)
+    if isinstance(node, Or):
+        return all(_has_positive(c) for c in node.children)
+    return True  # leaves, and NEAR (whose operands hold no NOT)
 
 
 def parse(source: str) -> Query:

@@ -222,3 +222,18 @@ def list_deliveries(
 
 def pending_count(*, session: Session) -> int:
     return session.exec(select(sa.func.count()).where(col(Delivery.status) == PENDING)).one()
+
+
+def release_delivery_leases(
+    *, session: Session, owner: str, delivery_ids: list[int] | None = None
+) -> int:
+    """Give back `owner`'s leases on pending deliveries (all, or only `delivery_ids`) without
+    counting an attempt, so that another dispatcher sends them at once."""
+    stmt = (
+        sa.update(Delivery)
+        .where(col(Delivery.status) == PENDING, col(Delivery.lease_owner) == owner)
+        .values(lease_owner="", lease_expires_at=None)
+    )
+    if delivery_ids is not None:
+        stmt = stmt.where(col(Delivery.id).in_(delivery_ids))
+    return int(session.execute(stmt).rowcount)  # type: ignore[attr-defined]

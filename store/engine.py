@@ -20,6 +20,7 @@ class PoolConfig:
     max_overflow: int = 10
     timeout_seconds: float = 30.0
     recycle_seconds: int = 1800
+    connect_timeout_seconds: int = 10
 
 
 def normalise_url(url: str) -> str:
@@ -58,6 +59,15 @@ def create_engine(url: str, *, pool: PoolConfig | None = None, echo: bool = Fals
         pool_recycle=pool.recycle_seconds,
         # A PostgreSQL restart leaves dead sockets in the pool; test them before use.
         pool_pre_ping=True,
+        # An unreachable server fails a checkout quickly instead of hanging a worker thread.
+        connect_args={"connect_timeout": max(2, pool.connect_timeout_seconds)},
+    )
+
+
+def is_transient(exc: BaseException) -> bool:
+    """True for errors a retry may cure: a dropped or refused database connection."""
+    return isinstance(exc, sa.exc.OperationalError | sa.exc.InterfaceError) or bool(
+        getattr(exc, "connection_invalidated", False)
     )
 
 

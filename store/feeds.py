@@ -65,6 +65,14 @@ def get_feed(*, session: Session, feed_id: int) -> FeedWithCount | None:
     return FeedWithCount(feed, _article_counts(session, [feed_id]).get(feed_id, 0))
 
 
+def feed_urls(*, session: Session, feed_ids: list[int]) -> dict[int, str]:
+    """The URL of each of these feeds."""
+    if not feed_ids:
+        return {}
+    rows = session.exec(select(Feed.id, Feed.url).where(col(Feed.id).in_(feed_ids)))
+    return {feed_id: url for feed_id, url in rows if feed_id is not None}
+
+
 def list_feeds(*, session: Session, limit: int = 1000, after_id: int = 0) -> list[FeedWithCount]:
     feeds = list(
         session.exec(
@@ -156,6 +164,7 @@ def claim_due_feeds(
                 last_polled_at=feed.last_polled_at,
                 lease_owner=owner,
                 lease_expires_at=expires,
+                due_at=feed.next_poll_at,
             )
         )
     session.flush()
@@ -208,3 +217,16 @@ def finish_polls(
         finish_poll(session=session, feed_id=feed_id, owner=owner, now=now, result=result)
         for feed_id, owner, now, result in polls
     )
+
+
+def release_feed_leases(*, session: Session, owner: str, feed_ids: list[int] | None = None) -> int:
+    """Give back `owner`'s leases (all, or only `feed_ids`) so that another poller may claim
+    them at once; the feeds stay due. Returns how many were released."""
+    stmt = (
+        sa.update(Feed)
+        .where(col(Feed.lease_owner) == owner)
+        .values(lease_owner="", lease_expires_at=None)
+    )
+    if feed_ids is not None:
+        stmt = stmt.where(col(Feed.id).in_(feed_ids))
+    return int(session.execute(stmt).rowcount)  # type: ignore[attr-defined]

@@ -71,6 +71,8 @@ class FeedClaim:
     last_polled_at: datetime | None
     lease_owner: str
     lease_expires_at: datetime
+    # When this poll was due: the next one is due an interval later (a steady cadence).
+    due_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,5 @@
-"""When to poll next: adaptive intervals, politeness headers, and error backoff. Pure."""
+"""When to poll next: adaptive intervals, politeness headers, error backoff, and a steady
+cadence from the time a poll was due. Pure."""
 
 from __future__ import annotations
 
@@ -20,10 +21,11 @@ def _every(minutes: float, count: int) -> list[datetime]:
 @pytest.mark.parametrize(
     ("published", "expected"),
     [
-        (_every(15, 20), 900),  # a busy feed: its mean gap
-        (_every(0.1, 50), 60),  # never below the minimum
+        (_every(15, 20), 900),  # a feed every 15 minutes: its mean gap
+        (_every(0.1, 50), 600),  # never faster than the default
         (_every(60 * 24, 7), 4 * 3600),  # a daily feed: up to the adaptive maximum
-        ([NOW - timedelta(days=30)], 4 * 3600),  # quiet for a month
+        (_every(60 * 24 * 30, 3), 4 * 3600),  # quiet for a month
+        ([NOW - timedelta(days=30)], 600),  # one dated entry tells nothing
         ([None, None], 600),  # undated: the default
         ([], 600),
     ],
@@ -83,3 +85,23 @@ def test_error_backoff(errors: int, retry_after: float | None, expected: int) ->
     """Doubling per error, capped at 24 h; a longer Retry-After wins, also capped."""
     due = schedule.after_error(NOW, POLICY, 600, errors, retry_after)
     assert due == NOW + timedelta(seconds=expected)
+
+
+T = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("due", "started", "expected"),
+    [
+        (None, T, T + timedelta(seconds=60)),  # no due time known: from now
+        (T, T + timedelta(seconds=3), T + timedelta(seconds=60)),  # late start: same cadence
+        (T, T + timedelta(seconds=59), T + timedelta(seconds=60)),  # very late, still ahead
+        (T, T + timedelta(seconds=61), T + timedelta(seconds=121)),  # past: from now
+        (T, T + timedelta(seconds=60), T + timedelta(seconds=120)),  # exactly due: from now
+    ],
+)
+def test_next_poll_is_one_interval_after_it_was_due(
+    due: datetime | None, started: datetime, expected: datetime
+) -> None:
+    """Lateness does not add up poll after poll; a poll late by a whole interval restarts."""
+    assert schedule.after_success(started, 60, due) == expected

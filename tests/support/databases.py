@@ -9,12 +9,17 @@ import uuid
 from pathlib import Path
 
 import psycopg
+import pytest
 from sqlalchemy.engine import make_url
 
 from store import create_engine
 from store.migrate import upgrade
 
 DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/newswatch_test"
+
+# For tests of several processes on one database (replicas, leases): the `db_url` and
+# `engine` fixtures on PostgreSQL alone, skipped with the usual reason without a server.
+POSTGRES_ONLY = pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
 
 
 def postgres_admin_url() -> tuple[str | None, str]:

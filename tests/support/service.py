@@ -111,8 +111,16 @@ class ServiceProcess:
         return client
 
     def terminate(self, timeout: float = 30.0) -> int:
+        self.signal(signal.SIGTERM)
+        return self.wait(timeout)
+
+    def signal(self, sig: int) -> None:
         assert self.proc is not None
-        self.proc.send_signal(signal.SIGTERM)
+        self.proc.send_signal(sig)
+
+    def wait(self, timeout: float) -> int:
+        """The exit code, once the process has ended."""
+        assert self.proc is not None
         return self.proc.wait(timeout)
 
     def kill(self) -> None:
