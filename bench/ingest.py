@@ -147,8 +147,9 @@ class TimedPool(Executor):
         outer: Future[Any] = Future()
 
         def done(f: Future[Any]) -> None:
-            if f.exception() is not None:
-                outer.set_exception(f.exception())  # type: ignore[arg-type]
+            error = f.exception()
+            if error is not None:
+                outer.set_exception(error)
                 return
             result, seconds = f.result()
             with self._lock:

@@ -31,7 +31,8 @@ def parse_date(value: Any) -> datetime | None:
     if parsed is None:
         return None
     try:
-        return datetime(*parsed[:6], tzinfo=UTC)
+        year, month, day, hour, minute, second = parsed[:6]
+        return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
     except ValueError:
         return None
 
@@ -63,7 +64,8 @@ def _entry(item: dict[str, Any], language: str, limits: ParseLimits) -> ParsedEn
 
 def _from_rss_in_json(rss: dict[str, Any]) -> dict[str, Any]:
     """Dave Winer's RSS-in-JSON (an RSS 2.0 channel as JSON), mapped to JSON Feed fields."""
-    channel = rss.get("channel") if isinstance(rss.get("channel"), dict) else {}
+    found = rss.get("channel")
+    channel: dict[str, Any] = found if isinstance(found, dict) else {}
     items = channel.get("item") or []
     items = items if isinstance(items, list) else [items]
     return {

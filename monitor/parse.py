@@ -14,6 +14,7 @@ import io
 import re
 import time
 from datetime import UTC, datetime
+from typing import Any
 
 import feedparser
 
@@ -97,7 +98,7 @@ def _parse_xml(body: bytes, headers: dict[str, str], limits: ParseLimits) -> Par
     )
 
 
-def _entry(raw: dict, language: str, limits: ParseLimits) -> ParsedEntry:  # type: ignore[type-arg]
+def _entry(raw: dict[str, Any], language: str, limits: ParseLimits) -> ParsedEntry:
     content = ""
     if raw.get("content"):
         content = " ".join(str(c.get("value", "")) for c in raw["content"][:5])

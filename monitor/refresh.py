@@ -10,6 +10,7 @@ from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import httpx
 import structlog
@@ -243,12 +244,12 @@ def _unsaved(article: Article, now: datetime) -> StoredArticle:
     )
 
 
-def _validators(fetched: FetchResult) -> dict[str, str]:
+def _validators(fetched: FetchResult) -> dict[str, Any]:
     return {
         "etag": fetched.headers.get("etag", ""),
         "last_modified": fetched.headers.get("last-modified", ""),
     }
 
 
-def _feed_meta(parsed: ParsedFeed) -> dict[str, str]:
+def _feed_meta(parsed: ParsedFeed) -> dict[str, Any]:
     return {"title": parsed.title, "site_url": parsed.link, "language": parsed.language}

@@ -80,7 +80,7 @@ class GuardedTransport(httpx.AsyncHTTPTransport):
         super().__init__(**kwargs)
         # httpx exposes no hook for the network backend; its pool reads this attribute
         # each time it opens a connection.
-        self._pool._network_backend = GuardedBackend(guard)  # type: ignore[union-attr]
+        self._pool._network_backend = GuardedBackend(guard)
         self._per_host = per_host
         # One entry per host ever fetched: bounded by the feed catalogue.
         self._hosts: dict[str, asyncio.Semaphore] = {}

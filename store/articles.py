@@ -83,7 +83,7 @@ def insert_new_articles(
         {"feed_id": feed_id, "article_id": ids[id(row)][0], "item_key": key, "first_seen_at": now}
         for key, row in rows.items()
     ]
-    table: sa.Table = FeedArticle.__table__  # type: ignore[assignment]
+    table: sa.Table = FeedArticle.__table__  # type: ignore[attr-defined]
     conflict = ["feed_id", "item_key"]
     linked = {key for (key,) in insert_ignore_many(session, table, links, conflict, ("item_key",))}
     return [
@@ -112,31 +112,23 @@ def _row(article: ArticleLike, now: datetime) -> dict[str, Any]:
 def _insert_articles(session: Session, rows: list[dict[str, Any]]) -> dict[int, tuple[int, bool]]:
     """Insert article rows; map each row (by identity) to (article id, newly inserted?).
     A canonical URL stored earlier, through another feed, links to that article instead."""
-    table = Article.__table__
+    table: sa.Table = Article.__table__  # type: ignore[attr-defined]
     out: dict[int, tuple[int, bool]] = {}
     hashed = [r for r in rows if r["url_hash"] is not None]
     for row in rows:
         if row["url_hash"] is None:  # no canonical URL: nothing to collide with
-            out[id(row)] = (insert_ignore(session, table, row, ["id"]) or 0, True)  # type: ignore[arg-type]
+            out[id(row)] = (insert_ignore(session, table, row, ["id"]) or 0, True)
     by_hash: dict[str, dict[str, Any]] = {}
     for row in hashed:
         by_hash.setdefault(row["url_hash"], row)  # the first of a batch's twins is the new one
     if not by_hash:
         return out
-    existing = dict(
-        session.execute(
-            sa.select(Article.url_hash, Article.id).where(col(Article.url_hash).in_(by_hash))
-        ).all()
-    )
+    existing: dict[str, int] = dict(_ids_by_hash(session, list(by_hash)))
     to_insert = [row for h, row in by_hash.items() if h not in existing]
     inserted = _insert_by_url(session, to_insert)
     missing = [h for h in by_hash if h not in existing and h not in inserted]
     if missing:  # another writer stored them a moment ago
-        existing.update(
-            session.execute(
-                sa.select(Article.url_hash, Article.id).where(col(Article.url_hash).in_(missing))
-            ).all()
-        )
+        existing.update(_ids_by_hash(session, missing))
     for row in hashed:
         h = row["url_hash"]
         new = h in inserted and by_hash[h] is row
@@ -144,9 +136,15 @@ def _insert_articles(session: Session, rows: list[dict[str, Any]]) -> dict[int, 
     return out
 
 
+def _ids_by_hash(session: Session, hashes: list[str]) -> list[tuple[str, int]]:
+    table: sa.Table = Article.__table__  # type: ignore[attr-defined]
+    stmt = sa.select(table.c.url_hash, table.c.id).where(table.c.url_hash.in_(hashes))
+    return [(h, i) for h, i in session.execute(stmt)]
+
+
 def _insert_by_url(session: Session, rows: list[dict[str, Any]]) -> dict[str, int]:
     """Insert rows that have a URL hash; map the hashes actually inserted to their ids."""
-    table: sa.Table = Article.__table__  # type: ignore[assignment]
+    table: sa.Table = Article.__table__  # type: ignore[attr-defined]
     return dict(insert_ignore_many(session, table, rows, ["url_hash"], ("url_hash", "id")))
 
 

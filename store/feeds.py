@@ -149,7 +149,7 @@ def claim_due_feeds(
 ) -> list[FeedClaim]:
     """Lease up to `limit` due feeds to `owner`. Replicas skip each other's locked rows.
     One SELECT and one UPDATE, whatever `limit` is."""
-    table: sa.Table = Feed.__table__  # type: ignore[assignment]
+    table: sa.Table = Feed.__table__  # type: ignore[attr-defined]
     stmt = (
         sa.select(*(table.c[name] for name in _CLAIM_COLUMNS))
         .where(
