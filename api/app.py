@@ -8,7 +8,7 @@ from sqlalchemy.engine import Engine
 
 from api.config import ApiConfig
 from api.errors import install_error_handlers
-from api.routes import feeds, health, hits, rules, users, webhooks
+from api.routes import feeds, health, hits, rules, telegram, users, webhooks
 
 
 def create_app(
@@ -23,7 +23,7 @@ def create_app(
     app.state.engine = engine
     app.state.config = config or ApiConfig()
     app.state.registry = registry or REGISTRY
-    for module in (health, users, feeds, rules, hits, webhooks):
+    for module in (health, users, feeds, rules, hits, webhooks, telegram):
         app.include_router(module.router)
     install_error_handlers(app)
     return app

@@ -16,3 +16,4 @@ class ApiConfig:
     default_page_size: int = 50
     max_rules_per_user: int = 10_000
     telegram_bot_username: str = ""
+    telegram_link_ttl_seconds: int = 3600

@@ -213,3 +213,12 @@ class DeliveryPublic(BaseModel):
     updated_at: datetime
     next_attempt_at: datetime | None
     sent_at: datetime | None
+
+
+# telegram ------------------------------------------------------------------------------
+
+
+class TelegramLinkCreated(BaseModel):
+    code: str = Field(description="Send `/start <code>` to the bot; works once, until expires_at.")
+    deep_link: str | None = Field(description="Opens the bot with the code; null when unknown.")
+    expires_at: datetime

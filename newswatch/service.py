@@ -43,6 +43,14 @@ from notifiers import (
     WebhookLimits,
     webhook,
 )
+from notifiers.dispatcher import Sender
+from notifiers.telegram import (
+    CommandConfig,
+    TelegramConfig,
+    TelegramLimits,
+    TelegramRole,
+    start_telegram,
+)
 from store import PoolConfig, create_engine, is_sqlite, is_transient, session_scope
 from store.health import ping
 from store.migrate import is_current, upgrade
@@ -97,11 +105,28 @@ def ensure_admin_token(engine: Engine, settings: Settings) -> str | None:
         return token
 
 
-def api_config(settings: Settings) -> ApiConfig:
+def api_config(settings: Settings, *, bot_username: str = "") -> ApiConfig:
     return ApiConfig(
         allow_private_networks=settings.allow_private_networks,
         fetch_allowlist=_allowlist(settings),
         max_rules_per_user=settings.max_rules_per_user,
+        telegram_bot_username=bot_username,
+        telegram_link_ttl_seconds=settings.telegram_link_ttl_minutes * 60,
+    )
+
+
+def telegram_config(settings: Settings, token: str) -> TelegramConfig:
+    secret = settings.telegram_webhook_secret
+    return TelegramConfig(
+        token=token,
+        api_url=settings.telegram_api_url,
+        webhook_url=settings.telegram_webhook_url,
+        webhook_secret=secret.get_secret_value() if secret else "",
+        webhook_listen=settings.telegram_webhook_listen,
+        webhook_port=settings.telegram_webhook_port,
+        lock_retry_seconds=settings.telegram_lock_retry_seconds,
+        limits=TelegramLimits(messages_per_second=settings.telegram_messages_per_second),
+        commands=CommandConfig(max_rules_per_user=settings.max_rules_per_user),
     )
 
 
@@ -165,9 +190,11 @@ class Role:
     task: asyncio.Task[Any] | None = None
 
 
-def start_api(engine: Engine, settings: Settings, *, host: str, port: int) -> Role:
+def start_api(
+    engine: Engine, settings: Settings, *, host: str, port: int, bot_username: str = ""
+) -> Role:
     config = uvicorn.Config(
-        create_app(engine=engine, config=api_config(settings)),
+        create_app(engine=engine, config=api_config(settings, bot_username=bot_username)),
         host=host,
         port=port,
         log_config=None,
@@ -222,7 +249,9 @@ async def start_poller(engine: Engine, settings: Settings, *, owner: str) -> Rol
     return Role("poller", stop)
 
 
-def start_dispatcher(engine: Engine, settings: Settings, *, owner: str) -> Role:
+def start_dispatcher(
+    engine: Engine, settings: Settings, *, owner: str, senders: dict[str, Sender] | None = None
+) -> Role:
     hook_client = httpx.AsyncClient(follow_redirects=False, trust_env=False)
     hook_limits = WebhookLimits(
         timeout_seconds=settings.webhook_timeout_seconds,
@@ -234,7 +263,7 @@ def start_dispatcher(engine: Engine, settings: Settings, *, owner: str) -> Role:
 
     dispatcher = Dispatcher(
         engine,
-        {"webhook": send_webhook},
+        {"webhook": send_webhook, **(senders or {})},
         owner=owner,
         config=DispatcherConfig(
             poll_seconds=settings.dispatch_poll_seconds,
@@ -281,15 +310,27 @@ async def serve(settings: Settings, *, roles: set[str], host: str, port: int) ->
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
 
+    telegram: TelegramRole | None = None
+    if settings.telegram_bot_token is None:
+        log.info("bot.off", reason="NEWSWATCH_TELEGRAM_BOT_TOKEN is not set")
+    elif roles & {"api", "bot", "dispatcher"}:
+        token = settings.telegram_bot_token.get_secret_value()
+        telegram = await start_telegram(
+            engine,
+            telegram_config(settings, token),
+            receive="bot" in roles,
+            send="dispatcher" in roles,
+            clock=utcnow,
+        )
     running: list[Role] = []
     if "api" in roles:
-        running.append(start_api(engine, settings, host=host, port=port))
+        username = telegram.username if telegram else ""
+        running.append(start_api(engine, settings, host=host, port=port, bot_username=username))
     if "poller" in roles:
         running.append(await start_poller(engine, settings, owner=owner))
     if "dispatcher" in roles:
-        running.append(start_dispatcher(engine, settings, owner=owner))
-    if "bot" in roles and settings.telegram_bot_token is None:
-        log.info("bot.off", reason="NEWSWATCH_TELEGRAM_BOT_TOKEN is not set")
+        senders = telegram.senders if telegram else {}
+        running.append(start_dispatcher(engine, settings, owner=owner, senders=senders))
     log.info(
         "service.started",
         roles=sorted(roles),
@@ -308,6 +349,8 @@ async def serve(settings: Settings, *, roles: set[str], host: str, port: int) ->
 
     log.info("service.stopping", grace_s=settings.shutdown_grace_seconds)
     await stop_roles(running, settings.shutdown_grace_seconds)
+    if telegram is not None:  # after the dispatcher, which sends through its client
+        await telegram.stop()
     stopped.cancel()
     engine.dispose()
     log.info("service.stopped")

@@ -22,6 +22,14 @@ class Settings(BaseSettings):
     admin_token: SecretStr | None = None
     telegram_bot_token: SecretStr | None = None
     telegram_api_url: str = "https://api.telegram.org"
+    # Set: receive updates by webhook at this public URL (else long polling).
+    telegram_webhook_url: str = ""
+    telegram_webhook_secret: SecretStr | None = None
+    telegram_webhook_listen: str = "0.0.0.0"
+    telegram_webhook_port: int = Field(8443, ge=1, le=65535)
+    telegram_link_ttl_minutes: int = Field(60, ge=1)
+    telegram_messages_per_second: float = Field(27, ge=1, le=30)
+    telegram_lock_retry_seconds: float = Field(5, gt=0)
     allow_private_networks: bool = False
 
     poll_interval_seconds: int = Field(600, ge=1)

@@ -223,7 +223,12 @@ class Dispatcher:
                 )
                 bound.info("delivery.sent", ms=round((now - job.created_at).total_seconds() * 1000))
                 return
-            delay = None if outcome.permanent else self.retry.delay(attempts, outcome.retry_after)
+            if outcome.deferred:
+                delay: float | None = outcome.retry_after or 0.0
+            elif outcome.permanent:
+                delay = None
+            else:
+                delay = self.retry.delay(attempts, outcome.retry_after)
             if delay is None:
                 mark_dead(
                     session=session,
@@ -243,6 +248,7 @@ class Dispatcher:
                     next_attempt_at=now + timedelta(seconds=delay),
                     error=outcome.error,
                     status_code=outcome.status_code,
+                    count_attempt=not outcome.deferred,
                 )
                 bound.info("delivery.retry", error=outcome.error, delay_s=round(delay, 3))
             if outcome.disable_target and job.channel_kind == "webhook":

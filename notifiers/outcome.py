@@ -15,3 +15,6 @@ class SendOutcome:
     disable_target: bool = False
     # This delivery can never succeed; do not retry it.
     permanent: bool = False
+    # Not tried at all (a rate limit said wait): retry after exactly `retry_after` seconds,
+    # and do not count it as an attempt.
+    deferred: bool = False

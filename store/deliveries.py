@@ -128,7 +128,9 @@ def _by_id(session: Session, table: Any, ids: list[int]) -> dict[int, Any]:
     return {row.id: row for row in session.exec(select(table).where(col(table.id).in_(ids)))}
 
 
-def _finish(session: Session, delivery_id: int, owner: str, values: dict[str, Any]) -> bool:
+def _finish(
+    session: Session, delivery_id: int, owner: str, values: dict[str, Any], count: bool = True
+) -> bool:
     # Only the lease holder finishes a delivery; a lease lost to expiry means another
     # process took over, and its outcome wins.
     stmt = (
@@ -138,7 +140,12 @@ def _finish(session: Session, delivery_id: int, owner: str, values: dict[str, An
             col(Delivery.status) == PENDING,
             col(Delivery.lease_owner) == owner,
         )
-        .values(lease_owner="", lease_expires_at=None, attempts=Delivery.attempts + 1, **values)
+        .values(
+            lease_owner="",
+            lease_expires_at=None,
+            attempts=Delivery.attempts + (1 if count else 0),
+            **values,
+        )
     )
     return bool(session.execute(stmt).rowcount)  # type: ignore[attr-defined]
 
@@ -169,7 +176,10 @@ def schedule_retry(
     next_attempt_at: datetime,
     error: str,
     status_code: int | None,
+    count_attempt: bool = True,
 ) -> bool:
+    """Release the lease until `next_attempt_at`; a deferral (`count_attempt=False`, the
+    send was never tried) does not use up one of the attempts."""
     return _finish(
         session,
         delivery_id,
@@ -180,6 +190,7 @@ def schedule_retry(
             "last_status_code": status_code,
             "last_error": clip(error, 1000),
         },
+        count_attempt,
     )
 
 

@@ -1,0 +1,34 @@
+"""Link codes that tie a Telegram chat to the calling API user."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+from fastapi import APIRouter, status
+
+from api.deps import ConfigDep, SessionDep, UserDep, utcnow
+from api.schemas import TelegramLinkCreated
+from store.telegram import create_link
+
+router = APIRouter(prefix="/v1/telegram", tags=["telegram"])
+
+
+@router.post(
+    "/links",
+    status_code=status.HTTP_201_CREATED,
+    response_model=TelegramLinkCreated,
+    summary="A one-time code: `/start <code>` in the bot links that chat to you",
+)
+def create(session: SessionDep, user: UserDep, config: ConfigDep) -> TelegramLinkCreated:
+    now = utcnow()
+    expires_at = now + timedelta(seconds=config.telegram_link_ttl_seconds)
+    # Telegram deep-link parameters allow up to 64 characters of [A-Za-z0-9_-].
+    code = secrets.token_urlsafe(24)
+    create_link(session=session, user_id=user.id or 0, code=code, now=now, expires_at=expires_at)
+    username = config.telegram_bot_username
+    return TelegramLinkCreated(
+        code=code,
+        deep_link=f"https://t.me/{username}?start={code}" if username else None,
+        expires_at=expires_at,
+    )

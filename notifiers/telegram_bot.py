@@ -1,0 +1,322 @@
+"""The Telegram bot's commands: /start [code], /help, /watch, /rules, /unwatch, /test,
+/pause and /resume, with inline buttons where they save typing."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TypeVar
+
+import structlog
+from sqlalchemy.engine import Engine
+from telegram import (
+    BotCommand,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    Update,
+)
+from telegram.constants import ParseMode
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+)
+
+from notifiers.telegram_format import escape, fit, marked, title_line, when
+from notifiers.telegram_send import bot_base_url
+from rules import Document, RuleIndex, RuleSyntaxError, parse
+from store import session_scope
+from store.articles import recent_articles
+from store.rules import count_rules, create_rule, delete_rule, get_rule, list_rules
+from store.telegram import ChatState, ensure_chat, redeem_link, set_paused
+
+log = structlog.get_logger(__name__)
+
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+T = TypeVar("T")
+
+COMMANDS = (
+    ("start", "Start, or link this chat with a code from the API"),
+    ("help", "What the bot can do"),
+    ("watch", "Watch a rule, e.g. /watch ByteDance AND Huawei"),
+    ("rules", "List your rules"),
+    ("unwatch", "Stop a rule: /unwatch <id>"),
+    ("test", "Newest stored articles a query matches"),
+    ("pause", "Pause alerts to this chat"),
+    ("resume", "Resume alerts"),
+)
+
+HELP = (
+    "I send an alert when a news article matches one of your rules.\n\n"
+    "/watch <code>ByteDance AND Huawei</code> saves a rule. Rules use AND, OR, NOT, "
+    '"phrases", prefix*, NEAR/n and title: or lang: fields.\n'
+    "/rules lists your rules, /unwatch <code>id</code> removes one.\n"
+    "/test <code>query</code> shows the newest stored articles that match.\n"
+    "/pause and /resume stop and restart alerts to this chat."
+)
+
+
+@dataclass(frozen=True)
+class CommandConfig:
+    max_rules_per_user: int = 10_000
+    test_scan_articles: int = 2_000
+    test_results: int = 5
+    rules_listed: int = 50
+
+
+def build_application(token: str, api_url: str) -> Application:
+    """A python-telegram-bot Application talking to the Bot API at `api_url`."""
+    return (
+        ApplicationBuilder()
+        .token(token)
+        .base_url(bot_base_url(api_url))
+        .get_updates_read_timeout(30)
+        .build()
+    )
+
+
+async def register_commands(app: Application) -> None:
+    await app.bot.set_my_commands([BotCommand(name, text) for name, text in COMMANDS])
+
+
+class Commands:
+    """The command handlers, on an engine; every reply is HTML."""
+
+    def __init__(
+        self, engine: Engine, config: CommandConfig, clock: Callable[[], datetime]
+    ) -> None:
+        self.engine = engine
+        self.config = config
+        self.clock = clock
+
+    def install(self, app: Application) -> None:
+        for name, handler in (
+            ("start", self.start),
+            ("help", self.help),
+            ("watch", self.watch),
+            ("rules", self.rules),
+            ("unwatch", self.unwatch),
+            ("test", self.test),
+            ("pause", self.pause),
+            ("resume", self.resume),
+        ):
+            app.add_handler(CommandHandler(name, handler))
+        app.add_handler(CallbackQueryHandler(self.button))
+        app.add_error_handler(self._error)
+
+    async def _error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        log.error("telegram.handler_failed", error=repr(context.error))
+
+    # -- helpers ----------------------------------------------------------------------
+
+    async def _db(self, fn: Callable[..., T], **kwargs: object) -> T:
+        """Run one store function in its own transaction, off the event loop."""
+
+        def run() -> T:
+            with session_scope(self.engine) as session:
+                return fn(session=session, **kwargs)
+
+        return await asyncio.to_thread(run)
+
+    async def _chat(self, update: Update, *, reactivate: bool = False) -> ChatState:
+        chat = update.effective_chat
+        assert chat is not None
+        return await self._db(
+            ensure_chat,
+            chat_id=chat.id,
+            title=chat.title or chat.full_name or chat.username or "",
+            chat_type=chat.type,
+            now=self.clock(),
+            reactivate=reactivate,
+        )
+
+    async def _reply(
+        self, update: Update, text: str, buttons: list[list[InlineKeyboardButton]] | None = None
+    ) -> None:
+        chat = update.effective_chat
+        assert chat is not None
+        await chat.send_message(
+            text,
+            parse_mode=ParseMode.HTML,
+            reply_markup=InlineKeyboardMarkup(buttons) if buttons else None,
+            link_preview_options=NO_PREVIEW,
+        )
+
+    # -- commands ---------------------------------------------------------------------
+
+    async def start(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        state = await self._chat(update, reactivate=True)
+        code = (context.args or [""])[0]
+        if code:
+            user = await self._db(
+                redeem_link,
+                code=code,
+                chat_id=state.chat_id,
+                now=self.clock(),
+            )
+            if user is None:
+                await self._reply(update, "That link code is unknown, used or expired.")
+                return
+            await self._reply(
+                update, f"✅ Linked: this chat now gets the alerts of <b>{escape(user.name)}</b>."
+            )
+            return
+        await self._reply(update, "👋 Welcome to newswatch.\n\n" + HELP)
+
+    async def help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        await self._reply(update, HELP)
+
+    async def watch(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = self._query(update)
+        if not query:
+            await self._reply(update, "Usage: /watch <code>ByteDance AND Huawei</code>")
+            return
+        try:
+            parse(query)
+        except RuleSyntaxError as exc:
+            await self._reply(update, syntax_error(exc))
+            return
+        state = await self._chat(update)
+        count = await self._db(count_rules, user_id=state.user_id)
+        if count >= self.config.max_rules_per_user:
+            await self._reply(update, "You have reached the rule limit; /unwatch one first.")
+            return
+        rule = await self._db(
+            create_rule, user_id=state.user_id, name=query[:200], query=query, now=self.clock()
+        )
+        rule_id = rule.id
+        await self._reply(
+            update,
+            f"✅ Watching rule #{rule_id}: <code>{escape(query)}</code>",
+            [
+                [
+                    InlineKeyboardButton("Test it", callback_data=f"test:{rule_id}"),
+                    InlineKeyboardButton("Unwatch", callback_data=f"unwatch:{rule_id}"),
+                ]
+            ],
+        )
+
+    async def rules(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        state = await self._chat(update)
+        rows = await self._db(list_rules, user_id=state.user_id, limit=self.config.rules_listed)
+        if not rows:
+            await self._reply(update, "No rules yet. Try /watch <code>ByteDance AND Huawei</code>")
+            return
+        lines = [f"#{r.id} <code>{escape(r.query[:300])}</code>" for r in rows]
+        buttons = [
+            [InlineKeyboardButton(f"Unwatch #{r.id}", callback_data=f"unwatch:{r.id}")]
+            for r in rows[:20]
+        ]
+        await self._reply(update, "Your rules:\n" + "\n".join(lines), buttons)
+
+    async def unwatch(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        arg = (context.args or [""])[0].lstrip("#")
+        if not arg.isdigit():
+            await self._reply(update, "Usage: /unwatch <code>id</code> (see /rules)")
+            return
+        await self._unwatch(update, int(arg))
+
+    async def _unwatch(self, update: Update, rule_id: int) -> None:
+        state = await self._chat(update)
+        deleted = await self._db(
+            delete_rule, rule_id=rule_id, user_id=state.user_id, now=self.clock()
+        )
+        await self._reply(
+            update, f"🗑 Rule #{rule_id} removed." if deleted else f"No rule #{rule_id} here."
+        )
+
+    async def test(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = self._query(update)
+        if not query:
+            await self._reply(update, "Usage: /test <code>ByteDance AND Huawei</code>")
+            return
+        await self._test(update, query)
+
+    async def _test(self, update: Update, query: str) -> None:
+        try:
+            parsed = parse(query)
+        except RuleSyntaxError as exc:
+            await self._reply(update, syntax_error(exc))
+            return
+        rows = await self._db(recent_articles, limit=self.config.test_scan_articles)
+        index = RuleIndex()
+        index.add(0, parsed)
+        found = []
+        for article, _feed_id, feed_title in rows:
+            doc = Document(
+                title=article.title,
+                text=f"{article.summary}\n{article.content}"
+                if article.content
+                else article.summary,
+                url=article.url,
+                feed=feed_title,
+                lang=article.language,
+            )
+            hits = index.match(doc)
+            if hits:
+                found.append((article, feed_title, hits[0].snippet))
+                if len(found) >= self.config.test_results:
+                    break
+        if not found:
+            await self._reply(update, f"No stored article matches <code>{escape(query)}</code>.")
+            return
+        parts = [f"Newest matches for <code>{escape(query[:300])}</code>:"]
+        for article, feed_title, snippet in found:
+            source = " · ".join(
+                x for x in (escape(feed_title[:100]), when(article.published_at)) if x
+            )
+            parts.append(
+                f"\n{title_line(article.title[:300], article.url)}\n<i>{source}</i>\n"
+                f"{fit(snippet, 400, marked)}"
+            )
+        await self._reply(update, "\n".join(parts))
+
+    async def pause(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        await self._pause(update, True)
+
+    async def resume(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        await self._pause(update, False)
+
+    async def _pause(self, update: Update, paused: bool) -> None:
+        state = await self._chat(update)
+        await self._db(set_paused, chat_id=state.chat_id, paused=paused, now=self.clock())
+        if paused:
+            text, label, data = "⏸ Alerts paused.", "Resume", "resume"
+        else:
+            text, label, data = "▶️ Alerts resumed.", "Pause", "pause"
+        await self._reply(update, text, [[InlineKeyboardButton(label, callback_data=data)]])
+
+    async def button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        if query is None:
+            return
+        await query.answer()
+        action, _, arg = (query.data or "").partition(":")
+        if action == "unwatch" and arg.isdigit():
+            await self._unwatch(update, int(arg))
+        elif action == "test" and arg.isdigit():
+            state = await self._chat(update)
+            rule = await self._db(get_rule, rule_id=int(arg), user_id=state.user_id)
+            if rule is None:
+                await self._reply(update, f"No rule #{arg} here.")
+            else:
+                await self._test(update, rule.query)
+        elif action in ("pause", "resume"):
+            await self._pause(update, action == "pause")
+
+    @staticmethod
+    def _query(update: Update) -> str:
+        """The text after the command, with its own spacing kept."""
+        text = (update.effective_message.text if update.effective_message else None) or ""
+        parts = text.split(None, 1)
+        return parts[1].strip() if len(parts) > 1 else ""
+
+
+def syntax_error(exc: RuleSyntaxError) -> str:
+    """A refused query, with a caret under the bad spot in monospace."""
+    return f"❌ {escape(exc.message)} at position {exc.position}:\n<pre>{escape(exc.caret())}</pre>"

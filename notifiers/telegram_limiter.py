@@ -1,0 +1,140 @@
+"""Telegram's flood limits, kept in process: about 30 messages/s in all, 1/s per chat and
+20/min per group, plus each chat's own `RetryAfter`. A wait that would be long is not
+spent here (it would hold up the dispatcher's batch) but handed back as `Deferred`."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from notifiers.errors import NotifierError
+
+
+@dataclass(frozen=True)
+class TelegramLimits:
+    # A little under Telegram's numbers, so that jitter on the way never adds up to more.
+    messages_per_second: float = 27.0
+    chat_interval_seconds: float = 1.2
+    group_interval_seconds: float = 3.2  # 20 per minute
+    max_wait_seconds: float = 5.0
+    timeout_seconds: float = 15.0
+
+
+class Deferred(NotifierError):
+    """The chat is not free for `retry_after` seconds; try again through the outbox."""
+
+    def __init__(self, chat_id: int, retry_after: float) -> None:
+        self.retry_after = retry_after
+        super().__init__(f"chat {chat_id} is rate limited for {retry_after:.1f} s")
+
+
+def is_group(chat_id: int) -> bool:
+    """Groups, supergroups and channels have negative ids in the Bot API."""
+    return chat_id < 0
+
+
+class ChatLimiter:
+    """Hands out send slots: one chat at a time per chat, spaced; all chats share a paced
+    global queue, so a slow chat waits alone and never blocks the others."""
+
+    def __init__(
+        self,
+        limits: TelegramLimits,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+    ) -> None:
+        self.limits = limits
+        self._clock = clock
+        self._sleep = sleep
+        self._global = asyncio.Lock()
+        self._global_next = 0.0
+        self._chat_locks: dict[int, asyncio.Lock] = {}
+        self._chat_next: dict[int, float] = {}
+        self._waiting: dict[int, int] = {}
+        self._flooded: dict[int, float] = {}
+        self._recent: deque[float] = deque(maxlen=max(1, int(limits.messages_per_second)))
+
+    def interval(self, chat_id: int) -> float:
+        return (
+            self.limits.group_interval_seconds
+            if is_group(chat_id)
+            else self.limits.chat_interval_seconds
+        )
+
+    def retry_after(self, chat_id: int, seconds: float) -> None:
+        """Telegram said: nothing to this chat for `seconds`. Its messages go back to the
+        outbox meanwhile, so that waiting for this one chat holds up no other."""
+        until = self._clock() + seconds
+        self._chat_next[chat_id] = max(self._chat_next.get(chat_id, 0.0), until)
+        self._flooded[chat_id] = max(self._flooded.get(chat_id, 0.0), until)
+
+    def _flood_wait(self, chat_id: int) -> float:
+        until = self._flooded.get(chat_id)
+        if until is None:
+            return 0.0
+        left = until - self._clock()
+        if left <= 0:
+            del self._flooded[chat_id]
+        return max(0.0, left)
+
+    def expected_wait(self, chat_id: int) -> float:
+        """How long a new message to this chat would queue, by the current backlog."""
+        ready = max(0.0, self._chat_next.get(chat_id, 0.0) - self._clock())
+        return ready + self._waiting.get(chat_id, 0) * self.interval(chat_id)
+
+    async def _global_turn(self) -> float:
+        """Wait for the next global slot (the caller holds the global lock); return now."""
+        rate = self.limits.messages_per_second
+        interval = 1.0 / rate
+        while True:
+            now = self._clock()
+            wait = self._global_next - now
+            if len(self._recent) >= int(rate):  # a hard cap on any one-second window
+                wait = max(wait, self._recent[0] + 1.0 - now)
+            if wait <= 0:
+                break
+            await self._sleep(wait)
+        # Pace from the slot, not from a late wake-up, so that the rate holds; but never
+        # closer than half a slot, so that a stall does not turn into a burst.
+        self._global_next = max(self._global_next + interval, now + interval / 2)
+        self._recent.append(now)
+        return now
+
+    @asynccontextmanager
+    async def slot(self, chat_id: int) -> AsyncIterator[None]:
+        """Wait for this chat's turn and a global one; raise Deferred rather than wait long."""
+        expected = self.expected_wait(chat_id)
+        if self._flood_wait(chat_id) or expected > self.limits.max_wait_seconds:
+            raise Deferred(chat_id, expected)
+        lock = self._chat_locks.setdefault(chat_id, asyncio.Lock())
+        self._waiting[chat_id] = self._waiting.get(chat_id, 0) + 1
+        try:
+            await lock.acquire()
+        finally:
+            self._waiting[chat_id] -= 1
+        try:
+            while (wait := self._chat_next.get(chat_id, 0.0) - self._clock()) > 0:
+                if self._flood_wait(chat_id):  # a RetryAfter came while this one queued
+                    raise Deferred(
+                        chat_id, wait + self._waiting.get(chat_id, 0) * self.interval(chat_id)
+                    )
+                await self._sleep(wait)
+            async with self._global:
+                now = await self._global_turn()
+            self._chat_next[chat_id] = max(
+                self._chat_next.get(chat_id, 0.0), now + self.interval(chat_id)
+            )
+            yield
+        finally:
+            lock.release()
+            if not self._waiting.get(chat_id):
+                self._waiting.pop(chat_id, None)
+                self._chat_locks.pop(chat_id, None)
+            if len(self._chat_next) > 10_000:  # forget chats whose spacing has passed
+                now = self._clock()
+                self._chat_next = {c: t for c, t in self._chat_next.items() if t > now}

@@ -1,0 +1,253 @@
+"""The bot's commands, webhook mode and single receiver, in process: the real
+python-telegram-bot Application against the fake Bot API."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy.engine import Engine
+from sqlmodel import select
+
+from notifiers.telegram import SECRET_HEADER, TelegramConfig, TelegramRole
+from rules import RuleSyntaxError, parse
+from store import create_engine, session_scope
+from store.tables import TelegramChat
+from store.telegram import create_link, deactivate_chat
+from tests.conftest import make_user
+from tests.support.fake_telegram import TOKEN, FakeTelegram, Sent
+from tests.support.service import free_port
+from tests.support.telegram_world import seed_alerts
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+@asynccontextmanager
+async def bot(engine: Engine, fake: FakeTelegram, **config: Any) -> AsyncIterator[TelegramRole]:
+    role = TelegramRole(
+        engine,
+        TelegramConfig(
+            token=TOKEN,
+            api_url=fake.api_url,
+            poll_timeout_seconds=1,
+            lock_retry_seconds=0.2,
+            **config,
+        ),
+        now,
+    )
+    await role.start(receive=True, send=False)
+    try:
+        yield role
+    finally:
+        await role.stop()
+
+
+async def until(predicate: Callable[[], Any], timeout: float = 10.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while not (value := predicate()):
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.05)
+    return value
+
+
+async def ask(fake: FakeTelegram, chat: int, text: str, *, button: bool = False) -> Sent:
+    """Write to the bot (or press a button) and wait for its next message to the chat."""
+    before = len(fake.sent(chat))
+    if button:
+        fake.callback(chat, text)
+    else:
+        fake.message(chat, text)
+    return (await until(lambda: fake.sent(chat)[before:]))[0]  # type: ignore[no-any-return]
+
+
+def chat_row(engine: Engine, chat_id: int) -> TelegramChat:
+    with session_scope(engine, readonly=True) as session:
+        return session.exec(select(TelegramChat).where(TelegramChat.chat_id == chat_id)).one()
+
+
+def buttons(sent: Sent) -> list[str]:
+    rows = (sent.reply_markup or {}).get("inline_keyboard", [])
+    return [b["callback_data"] for row in rows for b in row]
+
+
+BAD_QUERIES = ["ByteDance AND (Huawei", 'title:"unclosed', "a AND AND b", "NOT Huawei"]
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # refused before any SQL
+def test_watch_refuses_bad_queries_with_a_caret(engine: Engine) -> None:
+    """/watch with a bad query saves nothing and answers with a caret under the error."""
+
+    async def run() -> None:
+        with FakeTelegram() as fake:
+            async with bot(engine, fake):
+                for query in BAD_QUERIES:
+                    with pytest.raises(RuleSyntaxError) as refused:
+                        parse(query)
+                    answer = await ask(fake, 61, f"/watch {query}")
+                    assert answer.parsed is not None and "❌" in answer.parsed.text
+                    line, caret = answer.parsed.text.splitlines()[-2:]
+                    assert line == query, query
+                    assert caret.index("^") == refused.value.position, query
+                rules = await ask(fake, 61, "/rules")
+                assert "No rules yet" in rules.parsed.text  # type: ignore[union-attr]
+
+    asyncio.run(run())
+
+
+def test_commands_and_buttons(engine: Engine) -> None:
+    """/watch gives buttons; /test shows stored matches; the unwatch button removes the
+    rule; /pause and /resume switch alerts; /start reactivates a blocked chat."""
+    seed_alerts(engine, [999], per_chat=2, title="Huawei & <partners>")
+
+    async def run() -> None:
+        with FakeTelegram() as fake:
+            async with bot(engine, fake):
+                watched = await ask(fake, 62, "/watch Huawei")
+                test_id, unwatch_id = buttons(watched)
+                assert test_id.startswith("test:") and unwatch_id.startswith("unwatch:")
+
+                tested = await ask(fake, 62, test_id, button=True)
+                assert tested.parsed is not None
+                assert tested.parsed.links == [  # newest first, titles escaped
+                    ("https://news.example/1", "Huawei & <partners>"),
+                    ("https://news.example/0", "Huawei & <partners>"),
+                ]
+                assert tested.parsed.bold == ["Huawei", "Huawei"]
+                nothing = await ask(fake, 62, "/test Xiaomi OR Oppo")
+                assert "No stored article matches" in nothing.parsed.text  # type: ignore[union-attr]
+
+                removed = await ask(fake, 62, unwatch_id, button=True)
+                assert "removed" in removed.parsed.text  # type: ignore[union-attr]
+                assert "No rules yet" in (await ask(fake, 62, "/rules")).parsed.text  # type: ignore[union-attr]
+
+                paused = await ask(fake, 62, "/pause")
+                assert buttons(paused) == ["resume"] and chat_row(engine, 62).paused
+                await ask(fake, 62, "resume", button=True)
+                assert not chat_row(engine, 62).paused
+
+                # A link code moves the chat, and the rules it made, to the code's user.
+                await ask(fake, 62, "/watch Xiaomi")
+                desk, _ = make_user(engine, "desk")
+                with session_scope(engine) as session:
+                    create_link(
+                        session=session,
+                        user_id=desk,
+                        code="code-62",
+                        now=now(),
+                        expires_at=now() + timedelta(minutes=5),
+                    )
+                assert "Linked" in (await ask(fake, 62, "/start code-62")).parsed.text  # type: ignore[union-attr]
+                assert chat_row(engine, 62).user_id == desk
+                listed = await ask(fake, 62, "/rules")
+                assert "Xiaomi" in listed.parsed.text  # type: ignore[union-attr]
+                again = await ask(fake, 62, "/start code-62")
+                assert "unknown, used or expired" in again.parsed.text  # type: ignore[union-attr]
+
+                with session_scope(engine) as session:
+                    deactivate_chat(
+                        session=session,
+                        chat_row_id=chat_row(engine, 62).id or 0,
+                        reason="403",
+                        now=now(),
+                    )
+                assert not chat_row(engine, 62).active
+                await ask(fake, 62, "/start")
+                assert chat_row(engine, 62).active
+                assert {c["command"] for c in fake.commands} == {
+                    "start",
+                    "help",
+                    "watch",
+                    "rules",
+                    "unwatch",
+                    "test",
+                    "pause",
+                    "resume",
+                }
+
+    asyncio.run(run())
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_webhook_mode_checks_the_secret_token(engine: Engine) -> None:
+    """In webhook mode the bot registers its URL with a secret token, and only updates
+    that carry the token are handled."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/telegram/hook"
+
+    async def run() -> None:
+        with FakeTelegram() as fake:
+            async with bot(
+                engine,
+                fake,
+                webhook_url=url,
+                webhook_secret="s3cret-token",
+                webhook_listen="127.0.0.1",
+                webhook_port=port,
+            ):
+                await until(lambda: fake.webhooks)
+                assert fake.webhooks[0]["url"] == url
+                assert fake.webhooks[0]["secret_token"] == "s3cret-token"
+                update = {
+                    "update_id": 1,
+                    "message": {
+                        "message_id": 1,
+                        "date": int(time.time()),
+                        "chat": {"id": 63, "type": "private", "first_name": "x"},
+                        "from": {"id": 63, "is_bot": False, "first_name": "x"},
+                        "text": "/help",
+                        "entities": [{"type": "bot_command", "offset": 0, "length": 5}],
+                    },
+                }
+                async with httpx.AsyncClient() as client:
+                    for secret, status in (("", 403), ("wrong", 403), ("s3cret-token", 200)):
+                        response = await _post(client, url, update, secret)
+                        assert response.status_code == status
+                await until(lambda: fake.sent(63))
+                assert len(fake.sent(63)) == 1 and fake.sent(63)[0].parsed is not None
+
+    asyncio.run(run())
+
+
+async def _post(
+    client: httpx.AsyncClient, url: str, update: dict[str, Any], secret: str
+) -> httpx.Response:
+    """POST an update as Telegram would, once the webhook server listens."""
+    headers = {SECRET_HEADER: secret} if secret else {}
+    for _ in range(100):
+        try:
+            return await client.post(url, json=update, headers=headers)
+        except httpx.ConnectError:
+            await asyncio.sleep(0.05)
+    raise AssertionError("the webhook server never listened")
+
+
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
+def test_one_replica_receives_on_postgres(db_url: str, engine: Engine) -> None:
+    """Two replicas on PostgreSQL: only the advisory-lock holder polls for updates; when
+    it stops, the other takes over and answers."""
+    other_engine = create_engine(db_url)
+
+    async def run() -> None:
+        with FakeTelegram() as fake:
+            async with bot(engine, fake) as first:
+                await until(lambda: first.receiving)
+                async with bot(other_engine, fake) as second:
+                    await asyncio.sleep(0.6)  # three lock retries of the second replica
+                    assert first.receiving and not second.receiving
+                    await ask(fake, 64, "/help")
+                    await first.stop()
+                    await until(lambda: second.receiving)
+                    assert "/watch" in (await ask(fake, 64, "/help")).parsed.text  # type: ignore[union-attr]
+
+    try:
+        asyncio.run(run())
+    finally:
+        other_engine.dispose()
