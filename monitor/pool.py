@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import multiprocessing
 import os
 import threading
@@ -18,6 +19,16 @@ def exit_with_parent(parent: int) -> None:
         os._exit(0)
 
     threading.Thread(target=watch, daemon=True, name="parent-watch").start()
+
+
+def _warm() -> None:
+    import monitor.normalise  # noqa: F401 - feedparser's import is the slow part of a start
+
+
+async def warm_up(pool: ProcessPoolExecutor, workers: int) -> None:
+    """Start every worker and import the parser now, not during the first polls."""
+    loop = asyncio.get_running_loop()
+    await asyncio.gather(*(loop.run_in_executor(pool, _warm) for _ in range(workers)))
 
 
 def make_parse_pool(workers: int) -> ProcessPoolExecutor:

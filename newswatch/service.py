@@ -32,7 +32,7 @@ from monitor import (
 )
 from monitor.fetch import make_client
 from monitor.guard import Guard
-from monitor.pool import make_parse_pool
+from monitor.pool import make_parse_pool, warm_up
 from monitor.recorder import StateRecorder
 from newswatch.settings import Settings
 from notifiers import (
@@ -217,6 +217,8 @@ async def start_poller(engine: Engine, settings: Settings, *, owner: str) -> Rol
     limits = fetch_limits(settings)
     client = make_client(limits)
     parse_pool = make_parse_pool(settings.parse_workers) if settings.parse_workers else None
+    if parse_pool is not None:
+        await warm_up(parse_pool, settings.parse_workers)
     ingest = Ingest(
         engine=engine,
         client=client,
