@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import structlog
 from typer.testing import CliRunner
 
 from newswatch.cli import app
@@ -22,8 +24,14 @@ def cli_env(sqlite_factory: SqliteFactory, monkeypatch: pytest.MonkeyPatch) -> I
     monkeypatch.setenv("NEWSWATCH_LOG_LEVEL", "warning")
     monkeypatch.setenv("COLUMNS", "250")
     get_settings.cache_clear()
+    root_handlers = list(logging.getLogger().handlers)
     yield
     get_settings.cache_clear()
+    # The CLI configures logging onto CliRunner's stderr, which is closed afterwards:
+    # later tests must not log into it.
+    structlog.reset_defaults()
+    for handler in set(logging.getLogger().handlers) - set(root_handlers):
+        logging.getLogger().removeHandler(handler)
 
 
 def _run(*args: str) -> str:
