@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from newswatch.cli_feeds import feeds_app
 from newswatch.logging import configure
 from newswatch.settings import get_settings
 
@@ -18,6 +19,7 @@ app = typer.Typer(
 )
 users_app = typer.Typer(help="Manage users.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
+app.add_typer(feeds_app, name="feeds")
 console = Console()
 
 

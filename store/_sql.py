@@ -29,6 +29,7 @@ def insert_ignore_many(
     table: sa.Table,
     rows: list[dict[str, Any]],
     conflict: list[str],
+<<<<<<< HEAD
     returning: list[str] | None = None,
 ) -> list[tuple[Any, ...]]:
     """One multi-row INSERT … ON CONFLICT DO NOTHING; (id, *returning) of each new row."""
@@ -44,6 +45,22 @@ def insert_ignore_many(
         )
         out += [tuple(row) for row in session.execute(stmt)]
     return out
+=======
+    returning: tuple[str, ...],
+) -> list[tuple[Any, ...]]:
+    """Insert many rows, skipping duplicates; return `returning` of the rows inserted.
+    One statement compiled once and sent as a batch ("insertmanyvalues")."""
+    if not rows:
+        return []
+    dialect = session.get_bind().dialect.name
+    module: Any = postgresql if dialect == "postgresql" else sqlite
+    stmt = (
+        module.insert(table)
+        .on_conflict_do_nothing(index_elements=conflict)
+        .returning(*(table.c[name] for name in returning))
+    )
+    return [tuple(row) for row in session.execute(stmt, rows)]
+>>>>>>> issue-4
 
 
 def for_update_skip_locked(session: Session, stmt: sa.Select[Any]) -> sa.Select[Any]:
