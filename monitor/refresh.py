@@ -16,13 +16,8 @@ import httpx
 import structlog
 from sqlalchemy.engine import Engine
 
-<<<<<<< HEAD
 from monitor import metrics, schedule
-from monitor.errors import FetchError, HTTPStatusError, ParseError
-=======
-from monitor import schedule
 from monitor.errors import FetchError, HTTPStatusError, MonitorError, ParseError
->>>>>>> issue-4
 from monitor.fetch import FetchLimits, FetchResult, fetch
 from monitor.matching import RuleMatcher, is_alertable
 from monitor.normalise import Article, parse_and_normalise
@@ -50,13 +45,10 @@ class Ingest:
     parse_limits: ParseLimits
     policy: PollPolicy
     clock: Callable[[], datetime]
-<<<<<<< HEAD
     # Called (from a worker thread) once new hits are committed: wakes the dispatcher.
     on_hits: Callable[[], None] | None = None
-=======
     parse_pool: Executor | None = None
     recorder: StateRecorder | None = None
->>>>>>> issue-4
 
 
 async def refresh_feed(claim: FeedClaim, ingest: Ingest) -> PollResult:
@@ -187,6 +179,7 @@ async def _record(
     """Write a result that changes only the feed row: batched with others when possible."""
     if ingest.recorder is not None:
         await ingest.recorder.record(claim, result, now)
+        metrics.FEED_POLLS.labels(result.status).inc()
     else:
         await asyncio.to_thread(_store_and_match, ingest, claim, result, [], now)
     return result

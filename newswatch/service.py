@@ -228,12 +228,9 @@ async def start_poller(
         parse_limits=ParseLimits(),
         policy=poll_policy(settings),
         clock=utcnow,
-<<<<<<< HEAD
         on_hits=on_hits,
-=======
         parse_pool=parse_pool,
         recorder=StateRecorder(engine),
->>>>>>> issue-4
     )
     poller = Poller(
         ingest,

@@ -73,13 +73,8 @@ class LoopbackServer:
             def log_message(self, format: str, *args: object) -> None:
                 pass
 
-<<<<<<< HEAD
         self._server = _Server(("127.0.0.1", 0), _Handler)
         # A short poll interval makes stop() (which waits one poll) quick.
-=======
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        self._server.daemon_threads = True
->>>>>>> issue-4
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         )
