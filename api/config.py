@@ -11,6 +11,10 @@ class ApiConfig:
     `max_rules_per_user`, 422 past `max_page_size` or `max_import_feeds`."""
 
     allow_private_networks: bool = False
+    # Private services the SSRF guard lets feed URLs reach ("10.0.0.5:8080", "10.1.0.0/16").
+    fetch_allowlist: tuple[str, ...] = ()
+    discovery_timeout_seconds: float = 10.0
+    max_import_bytes: int = 5 * 1024 * 1024
     max_page_size: int = 500
     default_page_size: int = 50
     max_rules_per_user: int = 10_000

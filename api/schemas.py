@@ -109,6 +109,17 @@ class FeedPublic(BaseModel):
     article_count: int
 
 
+class InvalidFeed(BaseModel):
+    url: str
+    reason: str
+
+
+class FeedImportResult(BaseModel):
+    added: int
+    existing: int
+    invalid: list[InvalidFeed]
+
+
 # rules ---------------------------------------------------------------------------------
 
 

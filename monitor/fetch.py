@@ -4,33 +4,46 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import ssl
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import httpx
 
+from monitor.decode import StreamDecoder
 from monitor.errors import (
+    BlockedURLError,
     FetchError,
     FetchTimeoutError,
     HTTPStatusError,
     TooLargeError,
     TooManyRedirectsError,
 )
-from monitor.guard import check_url
+from monitor.guard import Guard, check_scheme
+from monitor.transport import GuardedTransport
 
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
 USER_AGENT = "newswatch/0.1 (+https://github.com/newswatch/newswatch; feed monitor)"
 
 
 @dataclass(frozen=True)
 class FetchLimits:
-    """Bounds on one fetch."""
+    """Bounds on one fetch, and the guard that decides where fetches may go."""
 
     max_bytes: int = 10 * 1024 * 1024
     timeout_seconds: float = 20.0
     connect_timeout_seconds: float = 10.0
+    read_timeout_seconds: float = 10.0
     max_redirects: int = 5
     allow_private_networks: bool = False
     user_agent: str = USER_AGENT
+    max_connections: int = 100
+    max_per_host: int = 4
+    guard: Guard | None = None
+
+    @property
+    def effective_guard(self) -> Guard:
+        return self.guard or Guard(allow_private=self.allow_private_networks)
 
 
 @dataclass(frozen=True)
@@ -47,13 +60,27 @@ class FetchResult:
         return self.status_code == 304
 
 
-def make_client(limits: FetchLimits, *, max_connections: int = 100) -> httpx.AsyncClient:
-    """The one shared client: keep-alive, no automatic redirects (we check each hop)."""
+def make_client(limits: FetchLimits, *, verify: ssl.SSLContext | bool = True) -> httpx.AsyncClient:
+    """The one shared client: keep-alive, the guard at dial time, no automatic redirects
+    (`fetch` checks each hop) and no automatic decoding (`fetch` decodes under the cap)."""
+    pool = httpx.Limits(
+        max_connections=limits.max_connections,
+        max_keepalive_connections=limits.max_connections,
+        keepalive_expiry=60,
+    )
     return httpx.AsyncClient(
+        transport=GuardedTransport(
+            limits.effective_guard,
+            per_host=limits.max_per_host,
+            limits=pool,
+            retries=0,
+            verify=verify,
+        ),
         follow_redirects=False,
-        timeout=httpx.Timeout(limits.timeout_seconds, connect=limits.connect_timeout_seconds),
-        limits=httpx.Limits(
-            max_connections=max_connections, max_keepalive_connections=max_connections
+        timeout=httpx.Timeout(
+            limits.read_timeout_seconds,
+            connect=limits.connect_timeout_seconds,
+            pool=limits.timeout_seconds,
         ),
         headers={"User-Agent": limits.user_agent},
         trust_env=False,
@@ -107,15 +134,14 @@ async def _fetch(
     if last_modified:
         headers["If-Modified-Since"] = last_modified
     for _ in range(limits.max_redirects + 1):
-        await check_url(url, allow_private=limits.allow_private_networks)
+        check_scheme(url)  # the addresses are checked when the connection is made
         try:
             async with client.stream("GET", url, headers=headers) as response:
                 # Before the redirect check: httpx counts every 3xx, 304 too, as a redirect.
                 if response.status_code == 304:
                     return FetchResult(url, 304, b"", dict(response.headers))
-                if response.is_redirect:
-                    location = response.headers.get("location", "")
-                    url = str(response.url.join(location))
+                if response.status_code in _REDIRECTS:
+                    url = _redirect_target(url, response)
                     continue
                 if not response.is_success:
                     raise HTTPStatusError(
@@ -127,24 +153,36 @@ async def _fetch(
                 return FetchResult(url, response.status_code, body, dict(response.headers))
         except httpx.TimeoutException as exc:
             raise FetchTimeoutError(f"timed out: {type(exc).__name__}") from None
+        except httpx.InvalidURL as exc:
+            raise BlockedURLError(f"invalid URL {url!r}: {exc}") from None
         except httpx.HTTPError as exc:
             raise FetchError(f"{type(exc).__name__}: {exc}") from None
     raise TooManyRedirectsError(f"more than {limits.max_redirects} redirects")
 
 
+def _redirect_target(url: str, response: httpx.Response) -> str:
+    location = response.headers.get("location", "")
+    if not location:
+        raise FetchError(f"HTTP {response.status_code} redirect without a Location")
+    target = str(response.url.join(location))
+    if url.startswith("https:") and target.startswith("http:"):
+        raise BlockedURLError(f"refused a redirect from https to http ({target})")
+    check_scheme(target)
+    return target
+
+
 async def _read_capped(response: httpx.Response, max_bytes: int) -> bytes:
+    """The decoded body, read as a stream and refused as soon as it passes `max_bytes`."""
     declared = response.headers.get("content-length", "")
-    if (
-        declared.isdigit()
-        and int(declared) > max_bytes
-        and "content-encoding" not in response.headers
-    ):
-        raise TooLargeError(f"body of {int(declared)} bytes exceeds the {max_bytes}-byte limit")
-    chunks = []
-    size = 0
-    async for chunk in response.aiter_bytes():  # decoded as it streams: a bomb stops early
-        size += len(chunk)
-        if size > max_bytes:
+    if declared.isdigit() and int(declared) > max_bytes:
+        raise TooLargeError(f"declared body of {declared} bytes exceeds the {max_bytes}-byte limit")
+    decoder = StreamDecoder(response.headers.get("content-encoding", ""), max_bytes)
+    body = bytearray()
+    raw_size = 0
+    async for chunk in response.aiter_raw():
+        raw_size += len(chunk)
+        if raw_size > max_bytes:
             raise TooLargeError(f"body exceeds the {max_bytes}-byte limit")
-        chunks.append(chunk)
-    return b"".join(chunks)
+        for piece in decoder.feed(chunk):
+            body += piece
+    return bytes(body)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urljoin
 
 from monitor.dedupe import canonical_url, item_key
-from monitor.parse import ParsedFeed
+from monitor.parse import ParsedFeed, ParseLimits, parse_feed
 
 # A date this far in the future is a feed's mistake; treat the item as undated.
 _MAX_FUTURE = timedelta(days=2)
@@ -52,3 +53,18 @@ def normalise(parsed: ParsedFeed, *, feed_url: str, fetched_at: datetime) -> lis
             )
         )
     return out
+
+
+def parse_and_normalise(
+    body: bytes,
+    headers: dict[str, str],
+    *,
+    feed_url: str,
+    fetched_at: datetime,
+    limits: ParseLimits,
+) -> tuple[ParsedFeed, list[Article]]:
+    """Parse and normalise in one call, so a process pool can run both. The feed comes
+    back without its entries: the articles carry them, and pickling twice costs."""
+    parsed = parse_feed(body, headers, limits=limits)
+    articles = normalise(parsed, feed_url=feed_url, fetched_at=fetched_at)
+    return dataclasses.replace(parsed, entries=()), articles

@@ -4,34 +4,39 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import hashlib
 from collections.abc import Callable
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import httpx
 import structlog
 from sqlalchemy.engine import Engine
 
 from monitor import metrics, schedule
-from monitor.errors import FetchError, HTTPStatusError, ParseError
+from monitor.errors import FetchError, HTTPStatusError, MonitorError, ParseError
 from monitor.fetch import FetchLimits, FetchResult, fetch
 from monitor.matching import RuleMatcher, is_alertable
-from monitor.normalise import Article, normalise
-from monitor.parse import ParsedFeed, ParseLimits, parse_feed
+from monitor.normalise import Article, parse_and_normalise
+from monitor.parse import ParsedFeed, ParseLimits
+from monitor.recorder import StateRecorder
 from monitor.schedule import PollPolicy
 from store import session_scope
-from store.articles import insert_new_articles
+from store.articles import insert_new_articles, unseen_item_keys
 from store.feeds import finish_poll
 from store.hits import record_hits_and_enqueue
-from store.values import FeedClaim, PollResult
+from store.values import FeedClaim, NewHit, PollResult, StoredArticle
 
 log = structlog.get_logger(__name__)
 
 
 @dataclass(frozen=True)
 class Ingest:
-    """What a poll needs besides the feed: the shared client, limits, policy and clock."""
+    """What a poll needs besides the feed: the shared client, limits, policy and clock.
+    `parse_pool` (a process pool made by the shell) lets parsing use every core."""
 
     engine: Engine
     client: httpx.AsyncClient
@@ -42,6 +47,8 @@ class Ingest:
     clock: Callable[[], datetime]
     # Called (from a worker thread) once new hits are committed: wakes the dispatcher.
     on_hits: Callable[[], None] | None = None
+    parse_pool: Executor | None = None
+    recorder: StateRecorder | None = None
 
 
 async def refresh_feed(claim: FeedClaim, ingest: Ingest) -> PollResult:
@@ -49,8 +56,6 @@ async def refresh_feed(claim: FeedClaim, ingest: Ingest) -> PollResult:
     their alerts, and reschedule: the articles, hits, deliveries and new feed state commit
     in one transaction, so a crash at any point loses nothing and doubles nothing."""
     started = ingest.clock()
-    interval = schedule.base_interval(ingest.policy, claim.interval_seconds)
-    bound = log.bind(feed_id=claim.id)
     try:
         fetched = await fetch(
             ingest.client,
@@ -60,53 +65,37 @@ async def refresh_feed(claim: FeedClaim, ingest: Ingest) -> PollResult:
             last_modified=claim.last_modified,
         )
         if fetched.not_modified:
-            result = PollResult(
-                "not_modified", schedule.after_success(started, interval, claim.due_at)
-            )
-            await asyncio.to_thread(_finish, ingest, claim, result, [], started)
-            bound.info("poll.not_modified", ms=_ms(ingest, started))
-            return result
+            result = _unchanged(ingest, claim, fetched, started)
+            return _logged(claim, await _record(ingest, claim, result, started), ingest, started)
         body_hash = hashlib.sha256(fetched.body).hexdigest()
         if body_hash == claim.body_hash:
-            result = PollResult(
-                "unchanged",
-                schedule.after_success(started, interval, claim.due_at),
-                **_validators(fetched),
-                body_hash=body_hash,
-            )
-            await asyncio.to_thread(_finish, ingest, claim, result, [], started)
-            bound.info("poll.unchanged", ms=_ms(ingest, started))
-            return result
-        parsed = await asyncio.to_thread(
-            parse_feed, fetched.body, fetched.headers, limits=ingest.parse_limits
-        )
-    except (FetchError, ParseError) as exc:
-        retry_after = exc.retry_after if isinstance(exc, HTTPStatusError) else None
-        result = PollResult(
-            "error",
-            schedule.after_error(started, ingest.policy, interval, claim.error_count, retry_after),
-            error=str(exc) or type(exc).__name__,
-        )
-        await asyncio.to_thread(_finish, ingest, claim, result, [], started)
-        bound.warning(
+            result = _unchanged(ingest, claim, fetched, started, body_hash=body_hash)
+            return _logged(claim, await _record(ingest, claim, result, started), ingest, started)
+        parsed, articles = await _parse(ingest, fetched, started)
+    except MonitorError as exc:
+        result = _failed(ingest, claim, exc, started)
+        log.warning(
             "poll.error",
+            feed_id=claim.id,
             error=result.error,
-            error_count=claim.error_count + 1,
+            errors=claim.error_count + 1,
             ms=_ms(ingest, started),
         )
-        return result
+        return await _record(ingest, claim, result, started)
 
-    articles = normalise(parsed, feed_url=fetched.url, fetched_at=started)
+    interval = _interval(ingest, claim, fetched, started, parsed, articles)
     result = PollResult(
         "ok",
         schedule.after_success(started, interval, claim.due_at),
+        effective_interval_seconds=interval,
         **_validators(fetched),
         body_hash=body_hash,
         **_feed_meta(parsed),
     )
-    result = await asyncio.to_thread(_finish, ingest, claim, result, articles, started)
-    bound.info(
+    result = await asyncio.to_thread(_store_and_match, ingest, claim, result, articles, started)
+    log.info(
         "poll.ok",
+        feed_id=claim.id,
         items=len(articles),
         new=result.new_articles,
         ms=_ms(ingest, started),
@@ -118,23 +107,111 @@ def _ms(ingest: Ingest, started: datetime) -> int:
     return round((ingest.clock() - started).total_seconds() * 1000)
 
 
-def _finish(
+def _logged(claim: FeedClaim, result: PollResult, ingest: Ingest, started: datetime) -> PollResult:
+    """One log line for a poll that changed nothing (304, or the same body)."""
+    log.info(f"poll.{result.status}", feed_id=claim.id, ms=_ms(ingest, started))
+    return result
+
+
+async def _parse(
+    ingest: Ingest, fetched: FetchResult, now: datetime
+) -> tuple[ParsedFeed, list[Article]]:
+    """Parse and normalise, in the process pool when there is one (parsing is the CPU)."""
+    job = functools.partial(
+        parse_and_normalise,
+        fetched.body,
+        fetched.headers,
+        feed_url=fetched.url,
+        fetched_at=now,
+        limits=ingest.parse_limits,
+    )
+    return await asyncio.get_running_loop().run_in_executor(ingest.parse_pool, job)
+
+
+def _interval(
+    ingest: Ingest,
+    claim: FeedClaim,
+    fetched: FetchResult,
+    now: datetime,
+    parsed: ParsedFeed | None = None,
+    articles: list[Article] | None = None,
+) -> int:
+    """The feed's next interval: its own setting, else how often it publishes; never
+    sooner than its ttl and cache headers allow."""
+    policy = ingest.policy
+    if claim.interval_seconds:
+        interval = schedule.base_interval(policy, claim.interval_seconds)
+    elif articles is not None:
+        interval = schedule.adaptive_interval(policy, (a.published_at for a in articles), now)
+    else:
+        interval = claim.effective_interval_seconds or policy.default_interval_seconds
+    return schedule.polite_interval(
+        policy,
+        interval,
+        ttl_minutes=parsed.ttl_minutes if parsed else None,
+        cache_seconds=schedule.cache_lifetime(fetched.headers, now),
+    )
+
+
+def _unchanged(
+    ingest: Ingest, claim: FeedClaim, fetched: FetchResult, now: datetime, body_hash: str = ""
+) -> PollResult:
+    interval = _interval(ingest, claim, fetched, now)
+    if fetched.not_modified:
+        return PollResult(
+            "not_modified",
+            schedule.after_success(now, interval, claim.due_at),
+            effective_interval_seconds=interval,
+        )
+    return PollResult(
+        "unchanged",
+        schedule.after_success(now, interval, claim.due_at),
+        effective_interval_seconds=interval,
+        **_validators(fetched),
+        body_hash=body_hash,
+    )
+
+
+def _failed(ingest: Ingest, claim: FeedClaim, exc: MonitorError, now: datetime) -> PollResult:
+    interval = schedule.base_interval(
+        ingest.policy, claim.interval_seconds or claim.effective_interval_seconds
+    )
+    retry_after = exc.retry_after if isinstance(exc, HTTPStatusError) else None
+    kind = (
+        "fetch" if isinstance(exc, FetchError) else "parse" if isinstance(exc, ParseError) else ""
+    )
+    return PollResult(
+        "error",
+        schedule.after_error(now, ingest.policy, interval, claim.error_count, retry_after),
+        error=f"{kind}: {exc or type(exc).__name__}" if kind else str(exc),
+    )
+
+
+async def _record(
+    ingest: Ingest, claim: FeedClaim, result: PollResult, now: datetime
+) -> PollResult:
+    """Write a result that changes only the feed row: batched with others when possible."""
+    if ingest.recorder is not None:
+        await ingest.recorder.record(claim, result, now)
+        metrics.FEED_POLLS.labels(result.status).inc()
+    else:
+        await asyncio.to_thread(_store_and_match, ingest, claim, result, [], now)
+    return result
+
+
+def _store_and_match(
     ingest: Ingest, claim: FeedClaim, result: PollResult, articles: list[Article], now: datetime
 ) -> PollResult:
-    """The one transaction: new articles, their hits and deliveries, and the feed's state."""
-    hit_ids: list[int] = []
+    """Match the articles the feed has not shown before, then ONE transaction: new
+    articles, the hits of those truly new, their deliveries, and the feed's state.
+    Matching happens before the transaction, so no write lock waits on it."""
+    hits_by_key = _match_unseen(ingest, claim, result, articles, now)
     with session_scope(ingest.engine) as session:
         new = insert_new_articles(session=session, feed_id=claim.id, articles=articles, now=now)
         hits = [
-            hit
+            dataclasses.replace(hit, article_id=article.id)
             for article in new
-            if is_alertable(article, now=now, max_age=ingest.policy.alert_max_age)
-            for hit in ingest.matcher.hits(
-                article,
-                feed_id=claim.id,
-                feed_title=result.title or claim.title,
-                feed_url=claim.url,
-            )
+            for hit in hits_by_key.get(article.item_key, ())
         ]
         hit_ids = record_hits_and_enqueue(session=session, hits=hits, now=now)
         if new:
@@ -152,12 +229,49 @@ def _finish(
     return result
 
 
-def _validators(fetched: FetchResult) -> dict[str, str]:
+def _match_unseen(
+    ingest: Ingest, claim: FeedClaim, result: PollResult, articles: list[Article], now: datetime
+) -> dict[str, list[NewHit]]:
+    """Hits of the recent articles whose keys the feed has not stored, by item key."""
+    if not articles or not len(ingest.matcher):
+        return {}
+    with session_scope(ingest.engine, readonly=True) as session:
+        unseen = unseen_item_keys(
+            session=session, feed_id=claim.id, item_keys=[a.item_key for a in articles]
+        )
+    out: dict[str, list[NewHit]] = {}
+    for article in articles:
+        if article.item_key not in unseen or article.item_key in out:
+            continue
+        stored = _unsaved(article, now)
+        if is_alertable(stored, now=now, max_age=ingest.policy.alert_max_age):
+            out[article.item_key] = ingest.matcher.hits(
+                stored, feed_id=claim.id, feed_title=result.title or claim.title, feed_url=claim.url
+            )
+    return out
+
+
+def _unsaved(article: Article, now: datetime) -> StoredArticle:
+    """The article as matching sees it, before it has an id."""
+    return StoredArticle(
+        id=0,
+        url=article.url,
+        title=article.title,
+        summary=article.summary,
+        content=article.content,
+        language=article.language,
+        published_at=article.published_at,
+        fetched_at=now,
+        item_key=article.item_key,
+    )
+
+
+def _validators(fetched: FetchResult) -> dict[str, Any]:
     return {
         "etag": fetched.headers.get("etag", ""),
         "last_modified": fetched.headers.get("last-modified", ""),
     }
 
 
-def _feed_meta(parsed: ParsedFeed) -> dict[str, str]:
+def _feed_meta(parsed: ParsedFeed) -> dict[str, Any]:
     return {"title": parsed.title, "site_url": parsed.link, "language": parsed.language}

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from newswatch.cli_feeds import feeds_app
 from newswatch.cli_rules import rules_app
 from newswatch.logging import configure
 from newswatch.settings import get_settings
@@ -19,6 +20,7 @@ app = typer.Typer(
 )
 users_app = typer.Typer(help="Manage users.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
+app.add_typer(feeds_app, name="feeds")
 app.add_typer(rules_app, name="rules")
 console = Console()
 

@@ -31,6 +31,9 @@ from monitor import (
     SchedulerConfig,
 )
 from monitor.fetch import make_client
+from monitor.guard import Guard
+from monitor.pool import make_parse_pool, warm_up
+from monitor.recorder import StateRecorder
 from newswatch.settings import Settings
 from notifiers import (
     Dispatcher,
@@ -103,6 +106,7 @@ def ensure_admin_token(engine: Engine, settings: Settings) -> str | None:
 def api_config(settings: Settings, *, bot_username: str = "") -> ApiConfig:
     return ApiConfig(
         allow_private_networks=settings.allow_private_networks,
+        fetch_allowlist=_allowlist(settings),
         max_rules_per_user=settings.max_rules_per_user,
         max_request_bytes=settings.max_request_bytes,
         max_import_feeds=settings.max_import_feeds,
@@ -127,11 +131,18 @@ def telegram_config(settings: Settings, token: str) -> TelegramConfig:
     )
 
 
+def _allowlist(settings: Settings) -> tuple[str, ...]:
+    return tuple(e.strip() for e in settings.fetch_allowlist.split(",") if e.strip())
+
+
 def fetch_limits(settings: Settings) -> FetchLimits:
+    allowlist = _allowlist(settings)
     return FetchLimits(
         max_bytes=settings.max_feed_bytes,
         timeout_seconds=settings.fetch_timeout_seconds,
         allow_private_networks=settings.allow_private_networks,
+        max_per_host=settings.fetch_max_per_host,
+        guard=Guard(allow_private=settings.allow_private_networks, allowlist=allowlist),
     )
 
 
@@ -209,6 +220,9 @@ async def start_poller(
 ) -> Role:
     limits = fetch_limits(settings)
     client = make_client(limits)
+    parse_pool = make_parse_pool(settings.parse_workers) if settings.parse_workers else None
+    if parse_pool is not None:
+        await warm_up(parse_pool, settings.parse_workers)
     ingest = Ingest(
         engine=engine,
         client=client,
@@ -218,6 +232,8 @@ async def start_poller(
         policy=poll_policy(settings),
         clock=utcnow,
         on_hits=on_hits,
+        parse_pool=parse_pool,
+        recorder=StateRecorder(engine),
     )
     poller = Poller(
         ingest,
@@ -234,6 +250,8 @@ async def start_poller(
     async def stop(timeout: float) -> None:
         await poller.stop(timeout=timeout)
         await client.aclose()
+        if parse_pool is not None:
+            await asyncio.to_thread(parse_pool.shutdown, wait=True, cancel_futures=True)
 
     return Role("poller", stop)
 

@@ -38,6 +38,11 @@ class Settings(BaseSettings):
     retry_scale: float = Field(1.0, ge=0)
     max_feed_bytes: int = Field(10 * 1024 * 1024, ge=1024)
     fetch_timeout_seconds: float = Field(20, gt=0)
+    # Private services the guard lets fetches reach while it stays on: "10.0.0.5:8080,10.1.0.0/16".
+    fetch_allowlist: str = ""
+    fetch_max_per_host: int = Field(4, ge=1)
+    # Processes that parse feeds (0: parse in a thread of the service process).
+    parse_workers: int = Field(2, ge=0)
     webhook_timeout_seconds: float = Field(15, gt=0)
     webhook_concurrency: int = Field(default=4, ge=1)  # sends in flight per endpoint
 

@@ -29,21 +29,20 @@ def insert_ignore_many(
     table: sa.Table,
     rows: list[dict[str, Any]],
     conflict: list[str],
-    returning: list[str] | None = None,
+    returning: tuple[str, ...],
 ) -> list[tuple[Any, ...]]:
-    """One multi-row INSERT … ON CONFLICT DO NOTHING; (id, *returning) of each new row."""
+    """Insert many rows, skipping duplicates; return `returning` of the rows inserted.
+    One statement compiled once and sent as a batch ("insertmanyvalues")."""
+    if not rows:
+        return []
     dialect = session.get_bind().dialect.name
     module: Any = postgresql if dialect == "postgresql" else sqlite
-    out: list[tuple[Any, ...]] = []
-    for start in range(0, len(rows), 500):  # within SQLite's limit on bound parameters
-        stmt = (
-            module.insert(table)
-            .values(rows[start : start + 500])
-            .on_conflict_do_nothing(index_elements=conflict)
-            .returning(table.c.id, *(table.c[name] for name in returning or ()))
-        )
-        out += [tuple(row) for row in session.execute(stmt)]
-    return out
+    stmt = (
+        module.insert(table)
+        .on_conflict_do_nothing(index_elements=conflict)
+        .returning(*(table.c[name] for name in returning))
+    )
+    return [tuple(row) for row in session.execute(stmt, rows)]
 
 
 def for_update_skip_locked(session: Session, stmt: sa.Select[Any]) -> sa.Select[Any]:

@@ -5,16 +5,42 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from store._sql import clip, insert_ignore
+from store._sql import clip, insert_ignore, insert_ignore_many
 from store.tables import Article, Feed, FeedArticle
 from store.values import ArticleLike, StoredArticle
 
 
 def url_hash(canonical_url: str) -> str | None:
     return hashlib.sha256(canonical_url.encode()).hexdigest() if canonical_url else None
+
+
+def unseen_item_keys(*, session: Session, feed_id: int, item_keys: Sequence[str]) -> set[str]:
+    """The keys this feed has not stored yet (a read: candidates to match before writing)."""
+    known = session.exec(
+        select(FeedArticle.item_key).where(
+            FeedArticle.feed_id == feed_id, col(FeedArticle.item_key).in_(item_keys)
+        )
+    )
+    return set(item_keys) - set(known)
+
+
+def _stored_row(article_id: int, row: dict[str, Any], item_key: str) -> StoredArticle:
+    return StoredArticle(
+        id=article_id,
+        url=row["url"],
+        title=row["title"],
+        summary=row["summary"],
+        content=row["content"],
+        language=row["language"],
+        published_at=row["published_at"],
+        fetched_at=row["fetched_at"],
+        item_key=item_key,
+    )
 
 
 def _stored(row: Article) -> StoredArticle:
@@ -34,7 +60,8 @@ def _stored(row: Article) -> StoredArticle:
 def insert_new_articles(
     *, session: Session, feed_id: int, articles: Sequence[ArticleLike], now: datetime
 ) -> list[StoredArticle]:
-    """Store a feed's articles; return only those never seen before, in any feed."""
+    """Store a feed's articles; return only those never seen before, in any feed.
+    A handful of statements per call, whatever the number of articles."""
     keys = [a.item_key for a in articles]
     known_keys = set(
         session.exec(
@@ -43,48 +70,82 @@ def insert_new_articles(
             )
         )
     )
-    new: list[StoredArticle] = []
-    seen_in_batch: set[str] = set()
+    fresh: dict[str, ArticleLike] = {}
     for article in articles:
-        if article.item_key in known_keys or article.item_key in seen_in_batch:
-            continue
-        seen_in_batch.add(article.item_key)
-        row = Article(
-            url_hash=url_hash(article.canonical_url),
-            url=clip(article.url, 4096),
-            canonical_url=clip(article.canonical_url, 4096),
-            title=clip(article.title, 2000),
-            summary=article.summary,
-            content=article.content,
-            language=clip(article.language, 35),
-            author=clip(article.author, 500),
-            published_at=article.published_at,
-            fetched_at=now,
-            created_at=now,
-        )
-        values = row.model_dump(exclude={"id"})
-        article_id = insert_ignore(session, Article.__table__, values, ["url_hash"])  # type: ignore[arg-type]
-        is_new = article_id is not None
-        if article_id is None:
-            # The same story arrived earlier through another feed: link it, alert nothing.
-            article_id = session.exec(
-                select(Article.id).where(Article.url_hash == row.url_hash)
-            ).one()
-        linked = insert_ignore(
-            session,
-            FeedArticle.__table__,  # type: ignore[arg-type]
-            {
-                "feed_id": feed_id,
-                "article_id": article_id,
-                "item_key": article.item_key,
-                "first_seen_at": now,
-            },
-            ["feed_id", "item_key"],
-        )
-        if is_new and linked is not None:
-            row.id = article_id
-            new.append(_stored(row))
-    return new
+        if article.item_key not in known_keys:
+            fresh.setdefault(article.item_key, article)
+    if not fresh:
+        return []
+    rows = {key: _row(article, now) for key, article in fresh.items()}
+    ids = _insert_articles(session, list(rows.values()))
+    new_keys = {key for key, row in rows.items() if ids.get(id(row), (0, False))[1]}
+    links = [
+        {"feed_id": feed_id, "article_id": ids[id(row)][0], "item_key": key, "first_seen_at": now}
+        for key, row in rows.items()
+    ]
+    table: sa.Table = FeedArticle.__table__  # type: ignore[attr-defined]
+    conflict = ["feed_id", "item_key"]
+    linked = {key for (key,) in insert_ignore_many(session, table, links, conflict, ("item_key",))}
+    return [
+        _stored_row(ids[id(rows[key])][0], rows[key], key)
+        for key in rows
+        if key in new_keys and key in linked
+    ]
+
+
+def _row(article: ArticleLike, now: datetime) -> dict[str, Any]:
+    return {
+        "url_hash": url_hash(article.canonical_url),
+        "url": clip(article.url, 4096),
+        "canonical_url": clip(article.canonical_url, 4096),
+        "title": clip(article.title, 2000),
+        "summary": article.summary,
+        "content": article.content,
+        "language": clip(article.language, 35),
+        "author": clip(article.author, 500),
+        "published_at": article.published_at,
+        "fetched_at": now,
+        "created_at": now,
+    }
+
+
+def _insert_articles(session: Session, rows: list[dict[str, Any]]) -> dict[int, tuple[int, bool]]:
+    """Insert article rows; map each row (by identity) to (article id, newly inserted?).
+    A canonical URL stored earlier, through another feed, links to that article instead."""
+    table: sa.Table = Article.__table__  # type: ignore[attr-defined]
+    out: dict[int, tuple[int, bool]] = {}
+    hashed = [r for r in rows if r["url_hash"] is not None]
+    for row in rows:
+        if row["url_hash"] is None:  # no canonical URL: nothing to collide with
+            out[id(row)] = (insert_ignore(session, table, row, ["id"]) or 0, True)
+    by_hash: dict[str, dict[str, Any]] = {}
+    for row in hashed:
+        by_hash.setdefault(row["url_hash"], row)  # the first of a batch's twins is the new one
+    if not by_hash:
+        return out
+    existing: dict[str, int] = dict(_ids_by_hash(session, list(by_hash)))
+    to_insert = [row for h, row in by_hash.items() if h not in existing]
+    inserted = _insert_by_url(session, to_insert)
+    missing = [h for h in by_hash if h not in existing and h not in inserted]
+    if missing:  # another writer stored them a moment ago
+        existing.update(_ids_by_hash(session, missing))
+    for row in hashed:
+        h = row["url_hash"]
+        new = h in inserted and by_hash[h] is row
+        out[id(row)] = (inserted[h], True) if new else (inserted.get(h) or existing[h], False)
+    return out
+
+
+def _ids_by_hash(session: Session, hashes: list[str]) -> list[tuple[str, int]]:
+    table: sa.Table = Article.__table__  # type: ignore[attr-defined]
+    stmt = sa.select(table.c.url_hash, table.c.id).where(table.c.url_hash.in_(hashes))
+    return [(h, i) for h, i in session.execute(stmt)]
+
+
+def _insert_by_url(session: Session, rows: list[dict[str, Any]]) -> dict[str, int]:
+    """Insert rows that have a URL hash; map the hashes actually inserted to their ids."""
+    table: sa.Table = Article.__table__  # type: ignore[attr-defined]
+    return dict(insert_ignore_many(session, table, rows, ["url_hash"], ("url_hash", "id")))
 
 
 def recent_articles(

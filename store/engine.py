@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -83,12 +84,30 @@ def _configure_sqlite(engine: Engine) -> None:
         cur.execute("PRAGMA busy_timeout=30000")
         cur.close()
 
+    # SQLite has one writer. Writers of this process queue on a lock rather than in
+    # SQLite's busy handler, which sleeps in steps of up to 100 ms and so leaves the
+    # database idle while threads wait. Other processes still meet the busy handler.
+    writers = threading.Lock()
+
     @sa.event.listens_for(engine, "begin")
     def _on_begin(conn: sa.Connection) -> None:
         # A deferred transaction that reads and then writes can fail with SQLITE_BUSY
         # without waiting; taking the write lock up front makes writers queue instead.
         mode = conn.get_execution_options().get("sqlite_begin", "IMMEDIATE")
-        conn.exec_driver_sql(f"BEGIN {mode}")
+        if mode == "IMMEDIATE":
+            # Bounded: a nested writer in one thread falls back to the busy handler.
+            conn.info["nw_writer"] = writers.acquire(timeout=30)
+        try:
+            conn.exec_driver_sql(f"BEGIN {mode}")
+        except BaseException:
+            _on_end(conn)
+            raise
+
+    @sa.event.listens_for(engine, "commit")
+    @sa.event.listens_for(engine, "rollback")
+    def _on_end(conn: sa.Connection) -> None:
+        if conn.info.pop("nw_writer", False):
+            writers.release()
 
 
 @contextmanager

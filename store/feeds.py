@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -82,6 +83,16 @@ def list_feeds(*, session: Session, limit: int = 1000, after_id: int = 0) -> lis
     return [FeedWithCount(f, counts.get(f.id or 0, 0)) for f in feeds]
 
 
+def all_feeds(*, session: Session, page: int = 1000) -> list[FeedWithCount]:
+    """Every feed, in id order (read a page at a time)."""
+    out: list[FeedWithCount] = []
+    while True:
+        rows = list_feeds(session=session, limit=page, after_id=out[-1].feed.id or 0 if out else 0)
+        out += rows
+        if len(rows) < page:
+            return out
+
+
 def _article_counts(session: Session, feed_ids: list[int]) -> dict[int, int]:
     if not feed_ids:
         return {}
@@ -118,46 +129,63 @@ def request_poll(*, session: Session, feed_id: int, now: datetime) -> bool:
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
+_CLAIM_COLUMNS = (
+    "id",
+    "url",
+    "title",
+    "etag",
+    "last_modified",
+    "body_hash",
+    "interval_seconds",
+    "effective_interval_seconds",
+    "error_count",
+    "last_polled_at",
+    "next_poll_at",
+)
+
+
 def claim_due_feeds(
     *, session: Session, owner: str, now: datetime, lease_seconds: float, limit: int
 ) -> list[FeedClaim]:
-    """Lease up to `limit` due feeds to `owner`. Replicas skip each other's locked rows."""
+    """Lease up to `limit` due feeds to `owner`. Replicas skip each other's locked rows.
+    One SELECT and one UPDATE, whatever `limit` is."""
+    table: sa.Table = Feed.__table__  # type: ignore[attr-defined]
     stmt = (
-        select(Feed)
+        sa.select(*(table.c[name] for name in _CLAIM_COLUMNS))
         .where(
-            col(Feed.next_poll_at) <= now,
-            sa.or_(col(Feed.lease_expires_at).is_(None), col(Feed.lease_expires_at) < now),
+            table.c.next_poll_at <= now,
+            sa.or_(table.c.lease_expires_at.is_(None), table.c.lease_expires_at < now),
         )
-        .order_by(col(Feed.next_poll_at))
+        .order_by(table.c.next_poll_at)
         .limit(limit)
     )
-    feeds = list(session.exec(for_update_skip_locked(session, stmt)))
+    rows = session.execute(for_update_skip_locked(session, stmt)).all()
+    if not rows:
+        return []
     expires = now + timedelta(seconds=lease_seconds)
-    claims = []
-    for feed in feeds:
-        feed.lease_owner = owner
-        feed.lease_expires_at = expires
-        session.add(feed)
-        assert feed.id is not None
-        claims.append(
-            FeedClaim(
-                id=feed.id,
-                url=feed.url,
-                title=feed.title,
-                etag=feed.etag,
-                last_modified=feed.last_modified,
-                body_hash=feed.body_hash,
-                interval_seconds=feed.interval_seconds,
-                effective_interval_seconds=feed.effective_interval_seconds,
-                error_count=feed.error_count,
-                last_polled_at=feed.last_polled_at,
-                lease_owner=owner,
-                lease_expires_at=expires,
-                due_at=feed.next_poll_at,
-            )
+    session.execute(
+        sa.update(table)
+        .where(table.c.id.in_([row.id for row in rows]))
+        .values(lease_owner=owner, lease_expires_at=expires)
+    )
+    return [
+        FeedClaim(
+            id=row.id,
+            url=row.url,
+            title=row.title,
+            etag=row.etag,
+            last_modified=row.last_modified,
+            body_hash=row.body_hash,
+            interval_seconds=row.interval_seconds,
+            effective_interval_seconds=row.effective_interval_seconds,
+            error_count=row.error_count,
+            last_polled_at=row.last_polled_at,
+            lease_owner=owner,
+            lease_expires_at=expires,
+            due_at=row.next_poll_at,
         )
-    session.flush()
-    return claims
+        for row in rows
+    ]
 
 
 def finish_poll(
@@ -195,6 +223,17 @@ def finish_poll(
         .values(**values)
     )
     return bool(session.execute(stmt).rowcount)  # type: ignore[attr-defined]
+
+
+def finish_polls(
+    *, session: Session, polls: Sequence[tuple[int, str, datetime, PollResult]]
+) -> int:
+    """Record many (feed_id, owner, now, result) outcomes in one transaction; return how
+    many leases were still held. This is what makes a pass of 304s cheap."""
+    return sum(
+        finish_poll(session=session, feed_id=feed_id, owner=owner, now=now, result=result)
+        for feed_id, owner, now, result in polls
+    )
 
 
 def release_feed_leases(*, session: Session, owner: str, feed_ids: list[int] | None = None) -> int:

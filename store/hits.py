@@ -57,7 +57,7 @@ def record_hits_and_enqueue(
         metadata.tables["hits"],
         list(rows.values()),
         ["rule_id", "article_id"],
-        ["rule_id"],
+        ("id", "rule_id"),
     )
     new_ids: list[int] = []
     deliveries = []
@@ -79,6 +79,7 @@ def record_hits_and_enqueue(
             metadata.tables["deliveries"],
             deliveries,
             ["hit_id", "channel_kind", "channel_id"],
+            ("id",),
         )
     return new_ids
 

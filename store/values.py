@@ -42,6 +42,7 @@ class StoredArticle:
     language: str
     published_at: datetime | None
     fetched_at: datetime
+    item_key: str = ""  # set on what `insert_new_articles` returns
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,15 +4,26 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 
+from api.config import ApiConfig
 from api.deps import AdminDep, ConfigDep, SessionDep, UserDep, field_error, not_found, utcnow
-from api.schemas import FeedCreate, FeedPublic, FeedUpdate, Queued
-from monitor.errors import BlockedURLError
-from monitor.guard import check_url
+from api.schemas import (
+    FeedCreate,
+    FeedImportResult,
+    FeedPublic,
+    FeedUpdate,
+    InvalidFeed,
+    Queued,
+)
+from monitor.discover import resolve_feed_url
+from monitor.errors import BlockedURLError, ParseError
+from monitor.guard import Guard, check_urls
+from monitor.opml import Subscription, read_opml, write_opml
 from store.feeds import (
     FeedWithCount,
     add_feed,
+    all_feeds,
     delete_feed,
     get_feed,
     list_feeds,
@@ -46,19 +57,25 @@ def to_public(row: FeedWithCount, default_interval: int = 600) -> FeedPublic:
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=FeedPublic,
-    summary="Add a feed (200 with the existing feed when the URL is known)",
+    summary="Add a feed, or the feed a web page advertises (200 when the URL is known)",
     responses={200: {"model": FeedPublic, "description": "The URL was known: the existing feed"}},
 )
 async def create(
     body: FeedCreate, response: Response, user: UserDep, config: ConfigDep, session: SessionDep
 ) -> FeedPublic:
+    # Release the transaction (SQLite's write lock) while the page is fetched.
+    session.commit()
     try:
-        await check_url(body.url, allow_private=config.allow_private_networks)
+        url = await resolve_feed_url(
+            body.url, _guard(config), timeout_seconds=config.discovery_timeout_seconds
+        )
     except BlockedURLError as exc:
         raise field_error("url", str(exc), "url_blocked") from None
+    except ParseError as exc:
+        raise field_error("url", str(exc), "not_a_feed") from None
     feed, created = add_feed(
         session=session,
-        url=body.url,
+        url=url,
         now=utcnow(),
         title=body.title or "",
         interval_seconds=body.interval_seconds,
@@ -69,6 +86,74 @@ async def create(
     row = get_feed(session=session, feed_id=feed.id or 0)
     assert row is not None
     return to_public(row)
+
+
+def _guard(config: ApiConfig) -> Guard:
+    return Guard(allow_private=config.allow_private_networks, allowlist=config.fetch_allowlist)
+
+
+@router.post(
+    "/import",
+    response_model=FeedImportResult,
+    summary="Import an OPML subscription list (the request body)",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"text/x-opml": {"schema": {"type": "string"}}},
+        }
+    },
+)
+async def import_opml(
+    request: Request, user: UserDep, config: ConfigDep, session: SessionDep
+) -> FeedImportResult:
+    document = await request.body()
+    if len(document) > config.max_import_bytes:
+        raise HTTPException(
+            413,
+            f"an OPML document of at most {config.max_import_bytes} bytes",
+        )
+    try:
+        subscriptions = read_opml(document)
+    except ParseError as exc:
+        raise HTTPException(422, str(exc)) from None
+    if len(subscriptions) > config.max_import_feeds:
+        raise HTTPException(
+            422,
+            f"the document lists {len(subscriptions)} feeds; an import may hold at most "
+            f"{config.max_import_feeds} (MAX_IMPORT_FEEDS)",
+        )
+    session.commit()  # no write lock held while names resolve
+    checked = await check_urls([s.url for s in subscriptions], _guard(config))
+    added = existing = 0
+    invalid: list[InvalidFeed] = []
+    for sub, error in zip(subscriptions, checked, strict=True):
+        if error:
+            invalid.append(InvalidFeed(url=sub.url[:2048], reason=error))
+            continue
+        _, created = add_feed(
+            session=session, url=sub.url, now=utcnow(), title=sub.title, created_by=user.id
+        )
+        added += created
+        existing += not created
+    return FeedImportResult(added=added, existing=existing, invalid=invalid)
+
+
+@router.get(
+    "/export",
+    response_class=Response,
+    summary="Export every feed as an OPML document",
+    responses={200: {"content": {"text/x-opml": {"schema": {"type": "string"}}}}},
+)
+def export_opml(session: SessionDep, _user: UserDep) -> Response:
+    subscriptions = [
+        Subscription(row.feed.url, row.feed.title, row.feed.site_url)
+        for row in all_feeds(session=session)
+    ]
+    return Response(
+        write_opml(subscriptions),
+        media_type="text/x-opml; charset=utf-8",
+        headers={"content-disposition": 'attachment; filename="newswatch-feeds.opml"'},
+    )
 
 
 @router.get("", response_model=list[FeedPublic], summary="List feeds")

@@ -1,5 +1,5 @@
 """Every limit answers a clear 4xx: body size 413, query length and depth 422, rules per
-user 409, page size 422."""
+user 409, page size 422, feeds per import 422."""
 
 from __future__ import annotations
 
@@ -116,3 +116,21 @@ def test_page_size_limit_is_422(tight: tuple[TestClient, dict[str, str]]) -> Non
         assert response.status_code == status, (limit, response.text)
         if status == 422 and limit > 0:
             assert "maximum page size 20" in response.json()["detail"]
+
+
+def test_feeds_per_import_limit_is_422(engine: Engine) -> None:
+    """An OPML document listing more than MAX_IMPORT_FEEDS feeds answers 422, adding none."""
+    _, token = make_user(engine, "importer")
+    config = ApiConfig(allow_private_networks=True, max_import_feeds=2)
+    outlines = "".join(
+        f'<outline text="f{i}" xmlUrl="http://127.0.0.1:9/{i}.xml"/>' for i in range(3)
+    )
+    document = f'<?xml version="1.0"?><opml version="2.0"><body>{outlines}</body></opml>'
+    headers = {**auth(token), "content-type": "text/x-opml"}
+    with TestClient(create_app(engine=engine, config=config)) as client:
+        over = client.post("/v1/feeds/import", content=document, headers=headers)
+        assert over.status_code == 422
+        assert "at most 2 (MAX_IMPORT_FEEDS)" in over.json()["detail"]
+        assert client.get("/v1/feeds", headers=auth(token)).json() == []
+        fits = document.replace(outlines, outlines[: outlines.index("<outline", 1) * 2])
+        assert client.post("/v1/feeds/import", content=fits, headers=headers).json()["added"] == 2

@@ -10,9 +10,11 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from api import ApiConfig, create_app
+from api import create_app
 from store import create_engine
 from tests.conftest import auth
+from tests.support.feeds import HUAWEI_ONLY, rss
+from tests.support.servers import FeedServer
 
 
 def newswatch(db: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -23,6 +25,7 @@ def newswatch(db: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env.update(
         NEWSWATCH_DATABASE_URL=f"sqlite:///{db}",
         NEWSWATCH_LOG_FORMAT="json",
+        NEWSWATCH_ALLOW_PRIVATE_NETWORKS="true",  # the feed server is on loopback
         COLUMNS="200",
     )
     return subprocess.run(
@@ -43,30 +46,31 @@ def test_cli_smoke(tmp_path: Path) -> None:
     assert second.returncode == 0, second.stderr
     assert second.stdout.strip().splitlines()[-1] not in ("", token)
 
-    # A feed, added with the user's token over the API on the same database.
+    with FeedServer() as feeds:
+        url = feeds.set_feed("/berita.xml", rss([HUAWEI_ONLY]))
+        feed = newswatch(db, "feeds", "add", url)
+    assert feed.returncode == 0, feed.stderr
+    feed_id = int(feed.stdout.split()[1])  # "feed 1 added http://…"
+    assert url in newswatch(db, "feeds", "list").stdout
+
+    added = newswatch(
+        db,
+        "rules", "add", "bd-hw", "ByteDance AND Huawei",
+        "--user", "alice", "--feed", str(feed_id),
+    )  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    # The rule is alice's, as her second token sees over the API.
     engine = create_engine(f"sqlite:///{db}")
     try:
-        with TestClient(
-            create_app(engine=engine, config=ApiConfig(allow_private_networks=True))
-        ) as client:
-            feed = client.post(
-                "/v1/feeds", json={"url": "http://127.0.0.1:9/f.xml"}, headers=auth(token)
-            )
-            assert feed.status_code == 201, feed.text
-            added = newswatch(
-                db,
-                "rules", "add", "bd-hw", "ByteDance AND Huawei",
-                "--user", "alice", "--feed", str(feed.json()["id"]),
-            )  # fmt: skip
-            assert added.returncode == 0, added.stderr
+        with TestClient(create_app(engine=engine)) as client:
             [rule] = client.get("/v1/rules", headers=auth(second.stdout.split()[-1])).json()
-            assert (rule["name"], rule["query"], rule["feed_ids"]) == (
-                "bd-hw",
-                "ByteDance AND Huawei",
-                [feed.json()["id"]],
-            )
     finally:
         engine.dispose()
+    assert (rule["name"], rule["query"], rule["feed_ids"]) == (
+        "bd-hw",
+        "ByteDance AND Huawei",
+        [feed_id],
+    )
 
     listed = newswatch(db, "rules", "list", "--user", "alice")
     assert listed.returncode == 0 and "ByteDance AND Huawei" in listed.stdout

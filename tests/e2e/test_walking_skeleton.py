@@ -16,7 +16,9 @@ from tests.support.service import ServiceProcess, log_events, wait_until
 
 def _wait_polled(api, feed_id: int, after: str | None) -> dict:  # type: ignore[no-untyped-def]
     def polled():  # type: ignore[no-untyped-def]
-        feed = api.get(f"/v1/feeds/{feed_id}").json()
+        response = api.get(f"/v1/feeds/{feed_id}")
+        assert response.status_code == 200, response.text
+        feed = response.json()
         return feed if feed["last_polled_at"] and feed["last_polled_at"] != after else None
 
     return wait_until(polled, message=f"a poll of feed {feed_id}")  # type: ignore[no-any-return]

@@ -1,0 +1,42 @@
+"""The parse process pool's worker set-up. The shell (or a bench) creates the pool."""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import os
+import threading
+import time
+from concurrent.futures import ProcessPoolExecutor
+
+
+def exit_with_parent(parent: int) -> None:
+    """A worker of a killed service would wait for jobs forever: leave when the parent goes."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, daemon=True, name="parent-watch").start()
+
+
+def _warm() -> None:
+    import monitor.normalise  # noqa: F401 - feedparser's import is the slow part of a start
+
+
+async def warm_up(pool: ProcessPoolExecutor, workers: int) -> None:
+    """Start every worker and import the parser now, not during the first polls."""
+    loop = asyncio.get_running_loop()
+    await asyncio.gather(*(loop.run_in_executor(pool, _warm) for _ in range(workers)))
+
+
+def make_parse_pool(workers: int) -> ProcessPoolExecutor:
+    """Processes for parsing. spawn, not fork: forking a process that already runs
+    threads can copy locks held by them."""
+    return ProcessPoolExecutor(
+        workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=exit_with_parent,
+        initargs=(os.getpid(),),
+    )

@@ -1,0 +1,71 @@
+"""`newswatch feeds add|list|import|export` against a real SQLite database."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import structlog
+from typer.testing import CliRunner
+
+from newswatch.cli import app
+from newswatch.settings import get_settings
+from tests.support.databases import SqliteFactory
+from tests.support.feeds import HUAWEI_ONLY, rss
+from tests.support.servers import FeedServer
+
+
+@pytest.fixture
+def cli_env(sqlite_factory: SqliteFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("NEWSWATCH_DATABASE_URL", sqlite_factory.new_database())
+    monkeypatch.setenv("NEWSWATCH_ALLOW_PRIVATE_NETWORKS", "true")
+    monkeypatch.setenv("NEWSWATCH_LOG_LEVEL", "warning")
+    monkeypatch.setenv("COLUMNS", "250")
+    get_settings.cache_clear()
+    root_handlers = list(logging.getLogger().handlers)
+    yield
+    get_settings.cache_clear()
+    # The CLI configures logging onto CliRunner's stderr, which is closed afterwards:
+    # later tests must not log into it.
+    structlog.reset_defaults()
+    for handler in set(logging.getLogger().handlers) - set(root_handlers):
+        logging.getLogger().removeHandler(handler)
+
+
+def _run(*args: str) -> str:
+    result = CliRunner().invoke(app, list(args), catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_feeds_import_list_export(cli_env: None, tmp_path: Path) -> None:
+    """Import counts added/existing/invalid; list and export show the imported feeds."""
+    opml = tmp_path / "in.opml"
+    opml.write_text(
+        '<?xml version="1.0"?><opml version="2.0"><body>'
+        '<outline text="A" xmlUrl="http://127.0.0.1:9/a.xml"/>'
+        '<outline text="B" xmlUrl="http://127.0.0.1:9/b.xml"/>'
+        '<outline text="bad" xmlUrl="file:///etc/passwd"/></body></opml>'
+    )
+    output = _run("feeds", "import", str(opml))
+    assert "added 2, existing 0, invalid 1" in output
+    assert "importing" in output  # the progress bar
+    assert "added 0, existing 2, invalid 1" in _run("feeds", "import", str(opml))
+    listing = _run("feeds", "list")
+    assert "127.0.0.1:9/a.xml" in listing and "127.0.0.1:9/b.xml" in listing
+    out = tmp_path / "out.opml"
+    _run("feeds", "export", str(out))
+    exported = out.read_text()
+    assert 'xmlUrl="http://127.0.0.1:9/a.xml"' in exported and "passwd" not in exported
+
+
+def test_feeds_add_discovers_the_feed(cli_env: None) -> None:
+    """`feeds add <page>` stores the feed the page advertises."""
+    with FeedServer() as server:
+        server.set_feed("/rss.xml", rss([HUAWEI_ONLY]))
+        page = b'<html><head><link rel="alternate" type="application/rss+xml" href="rss.xml"></head></html>'
+        server.set_feed("/", page, "text/html")
+        output = _run("feeds", "add", server.url("/"))
+    assert "added" in output and "rss.xml" in output
