@@ -115,6 +115,23 @@ class InvalidFeed(BaseModel):
 
 
 class FeedImportResult(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "added": 41,
+                    "existing": 2,
+                    "invalid": [
+                        {
+                            "url": "file:///etc/passwd",
+                            "reason": "only http and https URLs are allowed, not file scheme",
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
     added: int
     existing: int
     invalid: list[InvalidFeed]
