@@ -277,6 +277,16 @@ class HitArticle(BaseModel):
     feed_title: str
 
 
+_ARTICLE_EXAMPLE = {
+    "id": 9,
+    "title": "ByteDance and Huawei sign a deal",
+    "url": "https://example.com/a",
+    "published_at": "2026-11-27T12:00:00Z",
+    "feed_id": 1,
+    "feed_title": "Antara",
+}
+
+
 class RulePreviewItem(BaseModel):
     """A stored article that the rule matches: what it would have alerted."""
 
@@ -284,14 +294,7 @@ class RulePreviewItem(BaseModel):
         json_schema_extra={
             "examples": [
                 {
-                    "article": {
-                        "id": 9,
-                        "title": "ByteDance and Huawei sign a deal",
-                        "url": "https://example.com/a",
-                        "published_at": "2026-11-27T12:00:00Z",
-                        "feed_id": 1,
-                        "feed_title": "Antara",
-                    },
+                    "article": _ARTICLE_EXAMPLE,
                     "snippet": "**ByteDance** and **Huawei** sign a deal",
                     "matched_terms": ["bytedance", "huawei"],
                 }
@@ -324,14 +327,7 @@ class HitPage(BaseModel):
                             "id": 41,
                             "rule_id": 3,
                             "rule_name": "bd-hw",
-                            "article": {
-                                "id": 9,
-                                "title": "ByteDance and Huawei sign a deal",
-                                "url": "https://example.com/a",
-                                "published_at": "2026-11-27T12:00:00Z",
-                                "feed_id": 1,
-                                "feed_title": "Antara",
-                            },
+                            "article": _ARTICLE_EXAMPLE,
                             "snippet": "**ByteDance** and **Huawei** sign a deal",
                             "matched_terms": ["bytedance", "huawei"],
                             "created_at": "2026-11-27T12:00:00Z",
@@ -365,21 +361,18 @@ class WebhookCreate(Strict):
     ) = None
 
 
+_WEBHOOK_EXAMPLE = {
+    "id": 5,
+    "url": "https://example.com/hooks/newswatch",
+    "rule_ids": [3],
+    "active": True,
+    "disabled_reason": "",
+    "created_at": "2026-11-27T12:00:00Z",
+}
+
+
 class WebhookPublic(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "id": 5,
-                    "url": "https://example.com/hooks/newswatch",
-                    "rule_ids": [3],
-                    "active": True,
-                    "disabled_reason": "",
-                    "created_at": "2026-11-27T12:00:00Z",
-                }
-            ]
-        }
-    )
+    model_config = ConfigDict(json_schema_extra={"examples": [_WEBHOOK_EXAMPLE]})
 
     id: int
     url: str
@@ -392,17 +385,7 @@ class WebhookPublic(BaseModel):
 class WebhookCreated(WebhookPublic):
     model_config = ConfigDict(
         json_schema_extra={
-            "examples": [
-                {
-                    "id": 5,
-                    "url": "https://example.com/hooks/newswatch",
-                    "rule_ids": [3],
-                    "active": True,
-                    "disabled_reason": "",
-                    "created_at": "2026-11-27T12:00:00Z",
-                    "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
-                }
-            ]
+            "examples": [{**_WEBHOOK_EXAMPLE, "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}]
         }
     )
 

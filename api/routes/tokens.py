@@ -10,9 +10,9 @@ from fastapi import APIRouter, Response, status
 
 from api.deps import SessionDep, UserDep, not_found, utcnow
 from api.schemas import TokenCreate, TokenCreated, TokenPublic
-from api.tokens import display_prefix, hash_token, new_token
+from api.tokens import issue_token
 from store.tables import ApiToken
-from store.users import add_token, list_tokens, revoke_token
+from store.users import list_tokens, revoke_token
 
 router = APIRouter(prefix="/v1/tokens", tags=["tokens"])
 
@@ -31,15 +31,7 @@ def to_public(token: ApiToken) -> TokenPublic:
     summary="Create a token for yourself; it is shown only in this answer",
 )
 def create(body: TokenCreate, session: SessionDep, user: UserDep) -> TokenCreated:
-    secret = new_token()
-    token = add_token(
-        session=session,
-        user_id=user.id or 0,
-        token_hash=hash_token(secret),
-        prefix=display_prefix(secret),
-        now=utcnow(),
-        name=body.name,
-    )
+    token, secret = issue_token(session=session, user_id=user.id or 0, now=utcnow(), name=body.name)
     return TokenCreated(**to_public(token).model_dump(), token=secret)
 
 
