@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic.config import JsonDict
 from pydantic_core import PydanticCustomError
 
 from rules import RuleSyntaxError, parse
@@ -277,7 +278,7 @@ class HitArticle(BaseModel):
     feed_title: str
 
 
-_ARTICLE_EXAMPLE = {
+_ARTICLE_EXAMPLE: JsonDict = {
     "id": 9,
     "title": "ByteDance and Huawei sign a deal",
     "url": "https://example.com/a",
@@ -361,7 +362,7 @@ class WebhookCreate(Strict):
     ) = None
 
 
-_WEBHOOK_EXAMPLE = {
+_WEBHOOK_EXAMPLE: JsonDict = {
     "id": 5,
     "url": "https://example.com/hooks/newswatch",
     "rule_ids": [3],
