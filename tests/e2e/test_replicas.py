@@ -29,7 +29,7 @@ from tests.support.service import ServiceProcess, wait_until
 FEEDS = 300
 GROWING_EVERY = 10  # one feed in ten gains a matching article on every fetch
 INTERVAL = 4.0
-LEASE = 4.0
+LEASE = 8.0  # long enough that a loaded machine takes its hold-then-kill step within it
 REPLICA_ENV = {
     "NEWSWATCH_POLL_INTERVAL_SECONDS": str(int(INTERVAL)),
     "NEWSWATCH_MIN_POLL_INTERVAL_SECONDS": "1",
