@@ -29,7 +29,7 @@ from tests.support.service import ServiceProcess, wait_until
 FEEDS = 300
 GROWING_EVERY = 10  # one feed in ten gains a matching article on every fetch
 INTERVAL = 4.0
-LEASE = 8.0  # long enough that a loaded machine takes its hold-then-kill step within it
+LEASE = 12.0  # long enough that a loaded machine takes its hold-then-kill step within it
 REPLICA_ENV = {
     "NEWSWATCH_POLL_INTERVAL_SECONDS": str(int(INTERVAL)),
     "NEWSWATCH_MIN_POLL_INTERVAL_SECONDS": "1",
@@ -111,7 +111,7 @@ def test_three_replicas_share_the_work_and_take_over_a_killed_one(
             pid = victim.proc.pid
             held_at = time.monotonic()
             receiver.hold()
-            wait_until(lambda: leased_by(engine, "deliveries", pid), 10, interval=0.05)
+            wait_until(lambda: leased_by(engine, "deliveries", pid), LEASE - 3, interval=0.05)
             feeds.hold()
             wait_until(lambda: leased_by(engine, "feeds", pid), 10, interval=0.05)
             victim.kill()
