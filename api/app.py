@@ -8,8 +8,10 @@ from sqlalchemy.engine import Engine
 
 from api.config import ApiConfig
 from api.errors import install_error_handlers
+from api.limits import BodySizeLimit
 from api.metrics import app_registry
-from api.routes import deliveries, feeds, health, hits, rules, telegram, users, webhooks
+from api.openapi import install_openapi
+from api.routes import deliveries, feeds, health, hits, rules, telegram, tokens, users, webhooks
 
 
 def create_app(
@@ -26,5 +28,8 @@ def create_app(
     app.state.registry = app_registry(engine, registry)
     for module in (health, users, feeds, rules, hits, webhooks, deliveries, telegram):
         app.include_router(module.router)
+    app.include_router(tokens.router)
     install_error_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=app.state.config.max_request_bytes)
+    install_openapi(app)
     return app

@@ -7,6 +7,9 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class ApiConfig:
+    """Limits answer a clear 4xx: 413 for a body over `max_request_bytes`, 409 past
+    `max_rules_per_user`, 422 past `max_page_size` or `max_import_feeds`."""
+
     allow_private_networks: bool = False
     # Private services the SSRF guard lets feed URLs reach ("10.0.0.5:8080", "10.1.0.0/16").
     fetch_allowlist: tuple[str, ...] = ()
@@ -15,5 +18,7 @@ class ApiConfig:
     max_page_size: int = 500
     default_page_size: int = 50
     max_rules_per_user: int = 10_000
+    max_request_bytes: int = 1024 * 1024
+    max_import_feeds: int = 1000
     telegram_bot_username: str = ""
     telegram_link_ttl_seconds: int = 3600

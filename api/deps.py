@@ -22,11 +22,11 @@ _bearer = HTTPBearer(auto_error=False, description="An API token: `Authorization
 
 
 def get_engine(request: Request) -> Engine:
-    return request.app.state.engine  # type: ignore[no-any-return]
+    return request.app.state.engine
 
 
 def get_config(request: Request) -> ApiConfig:
-    return request.app.state.config  # type: ignore[no-any-return]
+    return request.app.state.config
 
 
 def get_session(request: Request) -> Iterator[Session]:

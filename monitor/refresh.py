@@ -66,16 +66,20 @@ async def refresh_feed(claim: FeedClaim, ingest: Ingest) -> PollResult:
         )
         if fetched.not_modified:
             result = _unchanged(ingest, claim, fetched, started)
-            return await _record(ingest, claim, result, started)
+            return _logged(claim, await _record(ingest, claim, result, started), ingest, started)
         body_hash = hashlib.sha256(fetched.body).hexdigest()
         if body_hash == claim.body_hash:
             result = _unchanged(ingest, claim, fetched, started, body_hash=body_hash)
-            return await _record(ingest, claim, result, started)
+            return _logged(claim, await _record(ingest, claim, result, started), ingest, started)
         parsed, articles = await _parse(ingest, fetched, started)
     except MonitorError as exc:
         result = _failed(ingest, claim, exc, started)
         log.warning(
-            "poll.error", feed_id=claim.id, error=result.error, errors=claim.error_count + 1
+            "poll.error",
+            feed_id=claim.id,
+            error=result.error,
+            errors=claim.error_count + 1,
+            ms=_ms(ingest, started),
         )
         return await _record(ingest, claim, result, started)
 
@@ -94,8 +98,18 @@ async def refresh_feed(claim: FeedClaim, ingest: Ingest) -> PollResult:
         feed_id=claim.id,
         items=len(articles),
         new=result.new_articles,
-        ms=round((ingest.clock() - started).total_seconds() * 1000),
+        ms=_ms(ingest, started),
     )
+    return result
+
+
+def _ms(ingest: Ingest, started: datetime) -> int:
+    return round((ingest.clock() - started).total_seconds() * 1000)
+
+
+def _logged(claim: FeedClaim, result: PollResult, ingest: Ingest, started: datetime) -> PollResult:
+    """One log line for a poll that changed nothing (304, or the same body)."""
+    log.info(f"poll.{result.status}", feed_id=claim.id, ms=_ms(ingest, started))
     return result
 
 
@@ -199,17 +213,18 @@ def _store_and_match(
             for article in new
             for hit in hits_by_key.get(article.item_key, ())
         ]
-        hit_count = len(record_hits_and_enqueue(session=session, hits=hits, now=now))
+        hit_ids = record_hits_and_enqueue(session=session, hits=hits, now=now)
         if new:
             result = dataclasses.replace(result, new_articles=len(new))
         finish_poll(
             session=session, feed_id=claim.id, owner=claim.lease_owner, now=now, result=result
         )
-    if hit_count:
-        metrics.HITS.inc(hit_count)
+    if hit_ids:
+        metrics.HITS.inc(len(hit_ids))
         if ingest.on_hits is not None:
             ingest.on_hits()
-        log.info("hits.recorded", feed_id=claim.id, hits=hit_count)
+    for hit_id in hit_ids:  # one line per hit, after its commit
+        log.info("hit.recorded", hit_id=hit_id, feed_id=claim.id, ms=_ms(ingest, now))
     metrics.FEED_POLLS.labels(result.status).inc()
     return result
 

@@ -108,6 +108,9 @@ def api_config(settings: Settings, *, bot_username: str = "") -> ApiConfig:
         allow_private_networks=settings.allow_private_networks,
         fetch_allowlist=_allowlist(settings),
         max_rules_per_user=settings.max_rules_per_user,
+        max_request_bytes=settings.max_request_bytes,
+        max_import_feeds=settings.max_import_feeds,
+        max_page_size=settings.max_page_size,
         telegram_bot_username=bot_username,
         telegram_link_ttl_seconds=settings.telegram_link_ttl_minutes * 60,
     )

@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     db_connect_timeout_seconds: int = Field(10, ge=2)
 
     max_rules_per_user: int = Field(10_000, ge=1)
+    max_request_bytes: int = Field(default=1024 * 1024, ge=1024)
+    max_import_feeds: int = Field(default=1000, ge=1)
+    max_page_size: int = Field(default=500, ge=1)
     log_format: str = Field("auto", pattern="^(auto|json|console)$")
     log_level: str = "info"
 

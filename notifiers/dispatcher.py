@@ -387,6 +387,7 @@ class Dispatcher:
             channel_id=job.channel_id,
             attempts=attempts,
             status_code=outcome.status_code,
+            ms=round((now - job.created_at).total_seconds() * 1000),
         )
         common: dict[str, Any] = {
             "session": session,

@@ -172,5 +172,5 @@ def first_feeds(*, session: Session, article_ids: list[int]) -> dict[int, tuple[
     )
     out: dict[int, tuple[int, str]] = {}
     for article_id, feed_id, title in rows:
-        out.setdefault(article_id, (feed_id, title))
+        out.setdefault(article_id, (feed_id or 0, title))
     return out

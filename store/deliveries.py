@@ -79,7 +79,7 @@ def claim_due_deliveries(
         stmt = stmt.where(
             col(Delivery.id).in_(select(ranked.c.id).where(ranked.c.rank <= per_channel))
         )
-    ids = list(session.exec(for_update_skip_locked(session, stmt)))
+    ids = list(session.execute(for_update_skip_locked(session, stmt)).scalars())
     if not ids:
         return []
     session.execute(

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
 from store._sql import clip, for_update_skip_locked, insert_ignore
-from store.tables import Feed, FeedArticle
+from store.tables import Feed, FeedArticle, metadata
 from store.values import FeedClaim, PollResult
 
 
@@ -33,7 +33,7 @@ def add_feed(
     """Add a feed, due at once. Returns (feed, created); an already-known URL is not an error."""
     feed_id = insert_ignore(
         session,
-        Feed.__table__,  # type: ignore[arg-type]
+        metadata.tables["feeds"],
         {
             "url": url,
             "title": clip(title, 1000),

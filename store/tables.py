@@ -53,7 +53,7 @@ def _text() -> Any:
 
 
 class User(SQLModel, table=True):
-    __tablename__: ClassVar[str] = "users"  # type: ignore[misc]
+    __tablename__: ClassVar[str] = "users"
 
     id: int | None = _id()
     name: str = Field(max_length=200)
@@ -62,7 +62,7 @@ class User(SQLModel, table=True):
 
 
 class ApiToken(SQLModel, table=True):
-    __tablename__: ClassVar[str] = "api_tokens"  # type: ignore[misc]
+    __tablename__: ClassVar[str] = "api_tokens"
 
     id: int | None = _id()
     user_id: int = _fk("users.id")
@@ -75,7 +75,7 @@ class ApiToken(SQLModel, table=True):
 
 
 class Feed(SQLModel, table=True):
-    __tablename__: ClassVar[str] = "feeds"  # type: ignore[misc]
+    __tablename__: ClassVar[str] = "feeds"
 
     id: int | None = _id()
     url: str = Field(max_length=2048, unique=True)
@@ -102,7 +102,7 @@ class Feed(SQLModel, table=True):
 
 
 class Article(SQLModel, table=True):
-    __tablename__: ClassVar[str] = "articles"  # type: ignore[misc]
+    __tablename__: ClassVar[str] = "articles"
 
     id: int | None = _id()
     # sha256 of the canonical URL: a bounded-length key for the unique index.
@@ -120,7 +120,7 @@ class Article(SQLModel, table=True):
 
 
 class FeedArticle(SQLModel, table=True):
-    __tablename__: ClassVar[str] = "feed_articles"  # type: ignore[misc]
+    __tablename__: ClassVar[str] = "feed_articles"
     __table_args__ = (sa.UniqueConstraint("feed_id", "item_key", name="uq_feed_articles_key"),)
 
     id: int | None = _id()
@@ -131,7 +131,7 @@ class FeedArticle(SQLModel, table=True):
 
 
 class Rule(SQLModel, table=True):
-    __tablename__: ClassVar[str] = "rules"  # type: ignore[misc]
+    __tablename__: ClassVar[str] = "rules"
 
     id: int | None = _id()
     user_id: int = _fk("users.id")
@@ -147,7 +147,7 @@ class Rule(SQLModel, table=True):
 
 
 class Hit(SQLModel, table=True):
-    __tablename__: ClassVar[str] = "hits"  # type: ignore[misc]
+    __tablename__: ClassVar[str] = "hits"
     __table_args__ = (
         sa.UniqueConstraint("rule_id", "article_id", name="uq_hits_rule_article"),
         sa.Index("ix_hits_user_id_id", "user_id", "id"),
@@ -163,7 +163,7 @@ class Hit(SQLModel, table=True):
 
 
 class Webhook(SQLModel, table=True):
-    __tablename__: ClassVar[str] = "webhooks"  # type: ignore[misc]
+    __tablename__: ClassVar[str] = "webhooks"
 
     id: int | None = _id()
     user_id: int = _fk("users.id")
@@ -178,7 +178,7 @@ class Webhook(SQLModel, table=True):
 
 
 class TelegramChat(SQLModel, table=True):
-    __tablename__: ClassVar[str] = "telegram_chats"  # type: ignore[misc]
+    __tablename__: ClassVar[str] = "telegram_chats"
 
     id: int | None = _id()
     chat_id: int = Field(sa_column=sa.Column(sa.BigInteger(), nullable=False, unique=True))
@@ -192,7 +192,7 @@ class TelegramChat(SQLModel, table=True):
 
 
 class TelegramLink(SQLModel, table=True):
-    __tablename__: ClassVar[str] = "telegram_links"  # type: ignore[misc]
+    __tablename__: ClassVar[str] = "telegram_links"
 
     id: int | None = _id()
     user_id: int = _fk("users.id")
@@ -206,7 +206,7 @@ class TelegramLink(SQLModel, table=True):
 class Delivery(SQLModel, table=True):
     """The outbox: one row per (hit, channel), or per ping."""
 
-    __tablename__: ClassVar[str] = "deliveries"  # type: ignore[misc]
+    __tablename__: ClassVar[str] = "deliveries"
     __table_args__ = (
         sa.UniqueConstraint("hit_id", "channel_kind", "channel_id", name="uq_deliveries_channel"),
         sa.Index("ix_deliveries_due", "status", "next_attempt_at"),

@@ -65,3 +65,31 @@ def ensure_admin(*, session: Session, token_hash: str, prefix: str, now: datetim
         name="admin",
     )
     return True
+
+
+def find_user(*, session: Session, name: str) -> User | None:
+    """A user by id (digits) or else by name; the oldest when names repeat."""
+    if name.isdigit():
+        return session.get(User, int(name))
+    return session.exec(select(User).where(User.name == name).order_by(User.id)).first()  # type: ignore[arg-type]
+
+
+def list_tokens(*, session: Session, user_id: int) -> list[ApiToken]:
+    """A user's live tokens, oldest first."""
+    stmt = (
+        select(ApiToken)
+        .where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))  # type: ignore[union-attr]
+        .order_by(ApiToken.id)  # type: ignore[arg-type]
+    )
+    return list(session.exec(stmt))
+
+
+def revoke_token(*, session: Session, user_id: int, token_id: int, now: datetime) -> bool:
+    """Revoke one of the user's live tokens; False when there is none by that id."""
+    token = session.get(ApiToken, token_id)
+    if token is None or token.user_id != user_id or token.revoked_at is not None:
+        return False
+    token.revoked_at = now
+    session.add(token)
+    session.flush()
+    return True

@@ -8,7 +8,14 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 
 from api.config import ApiConfig
 from api.deps import AdminDep, ConfigDep, SessionDep, UserDep, field_error, not_found, utcnow
-from api.schemas import FeedCreate, FeedImportResult, FeedPublic, FeedUpdate, InvalidFeed
+from api.schemas import (
+    FeedCreate,
+    FeedImportResult,
+    FeedPublic,
+    FeedUpdate,
+    InvalidFeed,
+    Queued,
+)
 from monitor.discover import resolve_feed_url
 from monitor.errors import BlockedURLError, ParseError
 from monitor.guard import Guard, check_urls
@@ -51,6 +58,7 @@ def to_public(row: FeedWithCount, default_interval: int = 600) -> FeedPublic:
     status_code=status.HTTP_201_CREATED,
     response_model=FeedPublic,
     summary="Add a feed, or the feed a web page advertises (200 when the URL is known)",
+    responses={200: {"model": FeedPublic, "description": "The URL was known: the existing feed"}},
 )
 async def create(
     body: FeedCreate, response: Response, user: UserDep, config: ConfigDep, session: SessionDep
@@ -108,6 +116,12 @@ async def import_opml(
         subscriptions = read_opml(document)
     except ParseError as exc:
         raise HTTPException(422, str(exc)) from None
+    if len(subscriptions) > config.max_import_feeds:
+        raise HTTPException(
+            422,
+            f"the document lists {len(subscriptions)} feeds; an import may hold at most "
+            f"{config.max_import_feeds} (MAX_IMPORT_FEEDS)",
+        )
     session.commit()  # no write lock held while names resolve
     checked = await check_urls([s.url for s in subscriptions], _guard(config))
     added = existing = 0
@@ -185,9 +199,10 @@ def delete(feed_id: int, session: SessionDep, _admin: AdminDep) -> Response:
 @router.post(
     "/{feed_id}/poll",
     status_code=status.HTTP_202_ACCEPTED,
+    response_model=Queued,
     summary="Poll a feed as soon as possible",
 )
-def poll(feed_id: int, session: SessionDep, _user: UserDep) -> dict[str, str]:
+def poll(feed_id: int, session: SessionDep, _user: UserDep) -> Queued:
     if not request_poll(session=session, feed_id=feed_id, now=utcnow()):
         raise not_found("feed", feed_id)
-    return {"status": "queued"}
+    return Queued(status="queued")

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query
 
 from api.deps import ConfigDep, SessionDep, UserDep, keyset_page
+from api.params import Cursor, Since
 from api.schemas import HitArticle, HitPage, HitPublic
 from store.hits import encode_cursor, list_hits
 
@@ -20,9 +20,9 @@ def list_(
     user: UserDep,
     config: ConfigDep,
     rule_id: Annotated[int | None, Query(ge=1)] = None,
-    since: datetime | None = None,
+    since: Since = None,
     limit: Annotated[int | None, Query(ge=1)] = None,
-    cursor: Annotated[str | None, Query(max_length=100)] = None,
+    cursor: Cursor = None,
 ) -> HitPage:
     limit, before_id = keyset_page(config, limit, cursor)
     if since is not None and since.tzinfo is None:

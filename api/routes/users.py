@@ -6,8 +6,8 @@ from fastapi import APIRouter, status
 
 from api.deps import AdminDep, SessionDep, utcnow
 from api.schemas import UserCreate, UserCreated
-from api.tokens import display_prefix, hash_token, new_token
-from store.users import add_token, create_user
+from api.tokens import issue_token
+from store.users import create_user
 
 router = APIRouter(prefix="/v1/users", tags=["users"])
 
@@ -22,13 +22,5 @@ def create(body: UserCreate, session: SessionDep, _admin: AdminDep) -> UserCreat
     now = utcnow()
     user = create_user(session=session, name=body.name, now=now)
     assert user.id is not None
-    token = new_token()
-    add_token(
-        session=session,
-        user_id=user.id,
-        token_hash=hash_token(token),
-        prefix=display_prefix(token),
-        now=now,
-        name="initial",
-    )
+    _, token = issue_token(session=session, user_id=user.id, now=now, name="initial")
     return UserCreated(id=user.id, name=user.name, token=token)

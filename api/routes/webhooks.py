@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Response, status
 
 from api.deps import ConfigDep, SessionDep, UserDep, field_error, keyset_page, not_found, utcnow
 from api.routes.deliveries import to_public as delivery_public
-from api.schemas import DeliveryPage, WebhookCreate, WebhookCreated, WebhookPublic
+from api.schemas import DeliveryPage, Queued, WebhookCreate, WebhookCreated, WebhookPublic
 from monitor.errors import BlockedURLError
 from monitor.guard import check_url
 from notifiers.webhook import new_secret, secret_bytes
@@ -93,9 +93,10 @@ def delete(webhook_id: int, session: SessionDep, user: UserDep) -> Response:
 @router.post(
     "/{webhook_id}/test",
     status_code=status.HTTP_202_ACCEPTED,
+    response_model=Queued,
     summary="Send a ping event to the webhook",
 )
-def test(webhook_id: int, session: SessionDep, user: UserDep) -> dict[str, object]:
+def test(webhook_id: int, session: SessionDep, user: UserDep) -> Queued:
     webhook = get_webhook(session=session, webhook_id=webhook_id, user_id=user.id)
     if webhook is None:
         raise not_found("webhook", webhook_id)
@@ -107,7 +108,7 @@ def test(webhook_id: int, session: SessionDep, user: UserDep) -> dict[str, objec
         now=utcnow(),
         event_type="ping",
     )
-    return {"status": "queued", "delivery_id": delivery_id}
+    return Queued(status="queued", delivery_id=delivery_id)
 
 
 @router.get(

@@ -11,7 +11,7 @@ from standardwebhooks import Webhook, WebhookVerificationError
 
 from tests.support.feeds import BYTEDANCE_HUAWEI, HUAWEI_ONLY, rss
 from tests.support.servers import FeedServer, WebhookReceiver
-from tests.support.service import ServiceProcess, wait_until
+from tests.support.service import ServiceProcess, log_events, wait_until
 
 
 def _wait_polled(api, feed_id: int, after: str | None) -> dict:  # type: ignore[no-untyped-def]
@@ -94,3 +94,19 @@ def test_feed_to_signed_webhook(db_url: str, tmp_path: Path) -> None:
         assert len(receiver.deliveries) == 1
         assert len(api.get("/v1/hits").json()["items"]) == 1
         assert json.loads(receiver.deliveries[0].body)["data"]["hit_id"] == hit["id"]
+
+        # Structured logs: one JSON line per poll, hit and delivery, with ids and timings.
+        def polls() -> list[dict]:  # type: ignore[type-arg]
+            return [
+                e
+                for e in log_events(service.log())
+                if e["event"].startswith("poll.") and e.get("feed_id") == feed_id
+            ]
+
+        wait_until(lambda: len(polls()) == 3, message="a log line for each of the 3 polls")
+        events = log_events(service.log())
+        lines = {e["event"]: e for e in events if "feed_id" in e or "delivery_id" in e}
+        assert {"poll.ok", "hit.recorded", "delivery.sent"} <= set(lines)
+        assert all(isinstance(e["ms"], int) for e in [*polls(), *lines.values()])
+        assert [e["hit_id"] for e in events if e["event"] == "hit.recorded"] == [hit["id"]]
+        assert lines["delivery.sent"]["delivery_id"] == _settled(api, hook.json()["id"])[0]["id"]

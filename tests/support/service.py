@@ -149,3 +149,17 @@ def wait_until(predicate, timeout: float = 15.0, interval: float = 0.1, message:
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for {message}")
         time.sleep(interval)
+
+
+def log_events(log: str) -> list[dict]:  # type: ignore[type-arg]
+    """The JSON log lines of a service log (other lines, e.g. a printed token, skipped)."""
+    import json
+
+    events = []
+    for line in log.splitlines():
+        if line.startswith("{"):
+            try:
+                events.append(json.loads(line))
+            except ValueError:
+                continue
+    return events

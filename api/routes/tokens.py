@@ -1,0 +1,51 @@
+"""The calling user's own API tokens: create (shown once), list, revoke.
+
+Auth reads the token table on every request (no cache), so a revoked token answers 401
+from the very next request on.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response, status
+
+from api.deps import SessionDep, UserDep, not_found, utcnow
+from api.schemas import TokenCreate, TokenCreated, TokenPublic
+from api.tokens import issue_token
+from store.tables import ApiToken
+from store.users import list_tokens, revoke_token
+
+router = APIRouter(prefix="/v1/tokens", tags=["tokens"])
+
+
+def to_public(token: ApiToken) -> TokenPublic:
+    assert token.id is not None
+    return TokenPublic(
+        id=token.id, name=token.name, prefix=token.prefix, created_at=token.created_at
+    )
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=TokenCreated,
+    summary="Create a token for yourself; it is shown only in this answer",
+)
+def create(body: TokenCreate, session: SessionDep, user: UserDep) -> TokenCreated:
+    token, secret = issue_token(session=session, user_id=user.id or 0, now=utcnow(), name=body.name)
+    return TokenCreated(**to_public(token).model_dump(), token=secret)
+
+
+@router.get("", response_model=list[TokenPublic], summary="List your live tokens (no secrets)")
+def list_(session: SessionDep, user: UserDep) -> list[TokenPublic]:
+    return [to_public(t) for t in list_tokens(session=session, user_id=user.id or 0)]
+
+
+@router.delete(
+    "/{token_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Revoke one of your tokens; it stops working at once",
+)
+def delete(token_id: int, session: SessionDep, user: UserDep) -> Response:
+    if not revoke_token(session=session, user_id=user.id or 0, token_id=token_id, now=utcnow()):
+        raise not_found("token", token_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
