@@ -29,6 +29,9 @@ class RuleMatcher:
         self._index = RuleIndex()
         self._lock = threading.Lock()
         self.watermark: datetime | None = None
+        # The last row applied per rule: a sync re-reads the rows of its overlap window
+        # (every rule, for a while after a bulk import), and re-indexing them costs.
+        self._applied: dict[int, RuleRow] = {}
 
     def __len__(self) -> int:
         return len(self._index)
@@ -50,6 +53,9 @@ class RuleMatcher:
         changed = 0
         with self._lock:
             for row in rows:
+                if self._applied.get(row.id) == row:
+                    continue
+                self._applied[row.id] = row
                 if row.active:
                     try:
                         query = parse(row.query)

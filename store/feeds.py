@@ -188,10 +188,9 @@ def claim_due_feeds(
     ]
 
 
-def finish_poll(
-    *, session: Session, feed_id: int, owner: str, now: datetime, result: PollResult
-) -> bool:
-    """Record a poll's outcome and release the lease; False if the lease was lost meanwhile."""
+def _poll_values(now: datetime, result: PollResult) -> dict[str, Any]:
+    """The plain column values a poll's outcome sets (`error_count` and `title` are
+    expressions, added by the caller: +1 on error, and only into an empty title)."""
     values: dict[str, Any] = {
         "last_polled_at": now,
         "next_poll_at": result.next_poll_at,
@@ -202,7 +201,6 @@ def finish_poll(
         values["effective_interval_seconds"] = result.effective_interval_seconds
     if result.status == "error":
         values["status"] = "error"
-        values["error_count"] = Feed.error_count + 1
         values["last_error"] = clip(result.error, 1000)
     else:
         values.update(status="ok", error_count=0, last_error="", last_success_at=now)
@@ -211,29 +209,56 @@ def finish_poll(
             if value is not None:
                 values[key] = clip(value, Feed.__table__.c[key].type.length)  # type: ignore[attr-defined]
         if result.title:
-            # A title the user chose is kept; the feed's own fills only an empty one.
-            values["title"] = sa.case(
-                (col(Feed.title) == "", clip(result.title, 1000)), else_=col(Feed.title)
-            )
+            values["title"] = clip(result.title, 1000)
         if result.new_articles:
             values["last_new_article_at"] = now
-    stmt = (
-        sa.update(Feed)
-        .where(col(Feed.id) == feed_id, col(Feed.lease_owner) == owner)
-        .values(**values)
+    return values
+
+
+def _finish_statement(columns: Sequence[str], error: bool) -> sa.Update:
+    """UPDATE of one feed's poll outcome, with a bind parameter per column in `columns`."""
+    table: sa.Table = Feed.__table__  # type: ignore[attr-defined]
+    values: dict[str, Any] = {name: sa.bindparam(f"v_{name}") for name in columns}
+    if error:
+        values["error_count"] = table.c.error_count + 1
+    if "title" in values:
+        # A title the user chose is kept; the feed's own fills only an empty one.
+        values["title"] = sa.case((table.c.title == "", values["title"]), else_=table.c.title)
+    return (
+        sa.update(table)
+        .where(table.c.id == sa.bindparam("b_id"), table.c.lease_owner == sa.bindparam("b_owner"))
+        .values(values)
     )
-    return bool(session.execute(stmt).rowcount)  # type: ignore[attr-defined]
+
+
+def finish_poll(
+    *, session: Session, feed_id: int, owner: str, now: datetime, result: PollResult
+) -> bool:
+    """Record a poll's outcome and release the lease; False if the lease was lost meanwhile."""
+    return finish_polls(session=session, polls=[(feed_id, owner, now, result)]) == 1
 
 
 def finish_polls(
     *, session: Session, polls: Sequence[tuple[int, str, datetime, PollResult]]
 ) -> int:
     """Record many (feed_id, owner, now, result) outcomes in one transaction; return how
-    many leases were still held. This is what makes a pass of 304s cheap."""
-    return sum(
-        finish_poll(session=session, feed_id=feed_id, owner=owner, now=now, result=result)
-        for feed_id, owner, now, result in polls
-    )
+    many leases were still held. This is what makes a pass of 304s cheap: outcomes that
+    set the same columns go as one executemany of one compiled statement."""
+    groups: dict[tuple[tuple[str, ...], bool], list[dict[str, Any]]] = {}
+    for feed_id, owner, now, result in polls:
+        values = _poll_values(now, result)
+        params = {f"v_{name}": value for name, value in values.items()}
+        params.update(b_id=feed_id, b_owner=owner)
+        groups.setdefault((tuple(values), result.status == "error"), []).append(params)
+    held = 0
+    for (columns, error), rows in groups.items():
+        stmt = _finish_statement(columns, error)
+        if len(rows) == 1:
+            held += session.execute(stmt, rows[0]).rowcount  # type: ignore[attr-defined]
+        else:
+            # executemany: the total is exact on SQLite and psycopg, which count every row.
+            held += session.execute(stmt, rows).rowcount  # type: ignore[attr-defined]
+    return held
 
 
 def release_feed_leases(*, session: Session, owner: str, feed_ids: list[int] | None = None) -> int:

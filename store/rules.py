@@ -95,21 +95,31 @@ def rules_changed_since(
 ) -> list[RuleRow]:
     """Rules changed after `since` (all live rules when None). The overlap absorbs
     transactions that committed late with an earlier `updated_at`."""
-    stmt = select(Rule).order_by(col(Rule.id))
+    table: sa.Table = Rule.__table__  # type: ignore[attr-defined]
+    # Core, not ORM instances: a sync may read every rule.
+    stmt = sa.select(
+        table.c.id,
+        table.c.user_id,
+        table.c.query,
+        table.c.feed_ids,
+        table.c.enabled,
+        table.c.deleted_at,
+        table.c.updated_at,
+    ).order_by(table.c.id)
     if since is None:
-        stmt = stmt.where(col(Rule.deleted_at).is_(None))
+        stmt = stmt.where(table.c.deleted_at.is_(None))
     else:
-        stmt = stmt.where(col(Rule.updated_at) >= since - overlap)
+        stmt = stmt.where(table.c.updated_at >= since - overlap)
     return [
         RuleRow(
-            id=r.id or 0,
+            id=r.id,
             user_id=r.user_id,
             query=r.query,
             feed_ids=tuple(r.feed_ids) if r.feed_ids is not None else None,
             active=r.enabled and r.deleted_at is None,
             updated_at=r.updated_at,
         )
-        for r in session.exec(stmt)
+        for r in session.execute(stmt)
     ]
 
 
