@@ -15,6 +15,20 @@ log = structlog.get_logger(__name__)
 _BULK = 10_000  # rule rows in one sync from which the index is treated as a bulk load
 
 
+def article_document(
+    article: StoredArticle, *, feed_id: int | None, feed_title: str, feed_url: str = ""
+) -> Document:
+    """A stored article as the matcher sees it: ingest, previews and /test all use this."""
+    return Document(
+        feed_id=feed_id,
+        title=article.title,
+        text=f"{article.summary}\n{article.content}" if article.content else article.summary,
+        url=article.url,
+        feed=f"{feed_title} {feed_url}".strip(),
+        lang=article.language,
+    )
+
+
 def is_alertable(article: StoredArticle, *, now: datetime, max_age: timedelta) -> bool:
     """Only recent articles alert; an undated one counts as published when fetched."""
     published = article.published_at or article.fetched_at
@@ -77,14 +91,7 @@ class RuleMatcher:
         self, article: StoredArticle, *, feed_id: int, feed_title: str, feed_url: str
     ) -> list[NewHit]:
         """The rules this article matches, within their feed scope."""
-        doc = Document(
-            feed_id=feed_id,
-            title=article.title,
-            text=f"{article.summary}\n{article.content}" if article.content else article.summary,
-            url=article.url,
-            feed=f"{feed_title} {feed_url}",
-            lang=article.language,
-        )
+        doc = article_document(article, feed_id=feed_id, feed_title=feed_title, feed_url=feed_url)
         analysed = analyse(doc)  # outside the lock: it needs no rule
         with self._lock:
             found = self._index.match(analysed)

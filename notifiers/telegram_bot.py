@@ -27,9 +27,10 @@ from telegram.ext import (
     ContextTypes,
 )
 
+from monitor.matching import article_document
 from notifiers.telegram_format import escape, fit, marked, title_line, when
 from notifiers.telegram_send import bot_base_url
-from rules import Document, RuleIndex, RuleSyntaxError, parse
+from rules import RuleIndex, RuleSyntaxError, parse
 from store import session_scope
 from store.articles import recent_articles
 from store.rules import count_rules, create_rule, delete_rule, get_rule, list_rules
@@ -247,16 +248,8 @@ class Commands:
         index = RuleIndex()
         index.add(0, parsed)
         found = []
-        for article, _feed_id, feed_title in rows:
-            doc = Document(
-                title=article.title,
-                text=f"{article.summary}\n{article.content}"
-                if article.content
-                else article.summary,
-                url=article.url,
-                feed=feed_title,
-                lang=article.language,
-            )
+        for article, feed_id, feed_title in rows:
+            doc = article_document(article, feed_id=feed_id, feed_title=feed_title)
             hits = index.match(doc)
             if hits:
                 found.append((article, feed_title, hits[0].snippet))

@@ -17,6 +17,7 @@ from api.schemas import (
     RuleTestResult,
     RuleUpdate,
 )
+from monitor.matching import article_document
 from rules import Document, RuleIndex, RuleSyntaxError, parse
 from store.articles import recent_articles
 from store.feeds import feed_urls
@@ -101,7 +102,7 @@ def preview(
     try:
         query = parse(rule.query)
     except RuleSyntaxError as exc:  # saved under an older grammar
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from None
+        raise HTTPException(422, str(exc)) from None
     index = RuleIndex()
     index.add(rule_id, query, feed_ids=rule.feed_ids)
     found: list[RulePreviewItem] = []
@@ -110,15 +111,8 @@ def preview(
         batch = recent_articles(session=session, limit=_PREVIEW_BATCH, before_id=before)
         urls = feed_urls(session=session, feed_ids=sorted({feed_id for _, feed_id, _ in batch}))
         for article, feed_id, feed_title in batch:
-            doc = Document(
-                title=article.title,
-                text=f"{article.summary}\n{article.content}"
-                if article.content
-                else article.summary,
-                url=article.url,
-                feed=f"{feed_title} {urls.get(feed_id, '')}",
-                lang=article.language,
-                feed_id=feed_id,
+            doc = article_document(
+                article, feed_id=feed_id, feed_title=feed_title, feed_url=urls.get(feed_id, "")
             )
             for hit in index.match(doc):
                 found.append(
