@@ -73,7 +73,6 @@ def make_client(limits: FetchLimits, *, verify: ssl.SSLContext | bool = True) ->
             limits.effective_guard,
             per_host=limits.max_per_host,
             limits=pool,
-            retries=0,
             verify=verify,
         ),
         follow_redirects=False,
@@ -139,9 +138,11 @@ async def _fetch(
             async with client.stream("GET", url, headers=headers) as response:
                 # Before the redirect check: httpx counts every 3xx, 304 too, as a redirect.
                 if response.status_code == 304:
+                    await _drain(response)
                     return FetchResult(url, 304, b"", dict(response.headers))
                 if response.status_code in _REDIRECTS:
                     url = _redirect_target(url, response)
+                    await _drain(response)
                     continue
                 if not response.is_success:
                     raise HTTPStatusError(
@@ -169,6 +170,17 @@ def _redirect_target(url: str, response: httpx.Response) -> str:
         raise BlockedURLError(f"refused a redirect from https to http ({target})")
     check_scheme(target)
     return target
+
+
+async def _drain(response: httpx.Response, max_bytes: int = 64 * 1024) -> None:
+    """Read the short body of a 304 or a redirect to its end, so that the connection goes
+    back to the pool: one closed before its response is read to the end is dropped.
+    A longer body is not worth reading; the connection is then dropped."""
+    read = 0
+    async for chunk in response.aiter_raw():
+        read += len(chunk)
+        if read > max_bytes:
+            break
 
 
 async def _read_capped(response: httpx.Response, max_bytes: int) -> bytes:

@@ -50,6 +50,11 @@ class RuleMatcher:
     def __len__(self) -> int:
         return len(self._index)
 
+    def applied_at(self, rule_id: int) -> datetime | None:
+        """The `updated_at` of the row last applied for a rule (None if never)."""
+        row = self._applied.get(rule_id)
+        return row.updated_at if row is not None else None
+
     def apply(self, rows: list[RuleRow]) -> int:
         """Apply rule rows from `store.rules.rules_changed_since`; return how many changed."""
         if len(rows) < _BULK or not gc.isenabled():

@@ -1,5 +1,5 @@
 """Batched feed-state writes: the outcomes that touch only the feed row (304, unchanged
-body, error) are gathered for a few milliseconds and written in one transaction."""
+body, error) are written together, many polls in one transaction (a group commit)."""
 
 from __future__ import annotations
 
@@ -12,26 +12,39 @@ from store import session_scope
 from store.feeds import finish_polls
 from store.values import FeedClaim, PollResult
 
+_Poll = tuple[int, str, datetime, PollResult]
+
 
 class StateRecorder:
-    """One per event loop. `record` returns once the outcome is committed."""
+    """One per event loop. `record` returns once the outcome is committed.
 
-    def __init__(self, engine: Engine, *, delay_seconds: float = 0.02) -> None:
+    No timer: the first outcome is written as soon as the event loop has run the other
+    callbacks that were ready with it, and the outcomes that arrive while a write is
+    under way go together in the next one. A lone poll waits for nothing; under load the
+    batches grow by themselves, and no poll holds its slot waiting for a timer."""
+
+    def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self.delay_seconds = delay_seconds
-        self._pending: list[tuple[tuple[int, str, datetime, PollResult], asyncio.Future[None]]] = []
-        self._flusher: asyncio.Task[None] | None = None
+        self._pending: list[tuple[_Poll, asyncio.Future[None]]] = []
+        self._writer: asyncio.Task[None] | None = None
 
     async def record(self, claim: FeedClaim, result: PollResult, now: datetime) -> None:
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._pending.append(((claim.id, claim.lease_owner, now, result), future))
-        if self._flusher is None:
-            self._flusher = asyncio.create_task(self._flush_soon())
+        if self._writer is None:
+            self._writer = asyncio.create_task(self._write_pending())
         await future
 
-    async def _flush_soon(self) -> None:
-        await asyncio.sleep(self.delay_seconds)
-        batch, self._pending, self._flusher = self._pending, [], None
+    async def _write_pending(self) -> None:
+        try:
+            await asyncio.sleep(0)  # let the polls finishing in this iteration join
+            while self._pending:
+                batch, self._pending = self._pending, []
+                await self._write_batch(batch)
+        finally:
+            self._writer = None
+
+    async def _write_batch(self, batch: list[tuple[_Poll, asyncio.Future[None]]]) -> None:
         try:
             await asyncio.to_thread(self._write, [poll for poll, _ in batch])
         except Exception as exc:
@@ -43,6 +56,6 @@ class StateRecorder:
             if not future.done():
                 future.set_result(None)
 
-    def _write(self, polls: list[tuple[int, str, datetime, PollResult]]) -> None:
+    def _write(self, polls: list[_Poll]) -> None:
         with session_scope(self.engine) as session:
             finish_polls(session=session, polls=polls)

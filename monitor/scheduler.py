@@ -55,7 +55,11 @@ class Poller:
     def sync_rules(self) -> int:
         """Pull rule changes into this process's index."""
         with session_scope(self.ingest.engine, readonly=True) as session:
-            rows = rules_changed_since(session=session, since=self.ingest.matcher.watermark)
+            rows = rules_changed_since(
+                session=session,
+                since=self.ingest.matcher.watermark,
+                applied=self.ingest.matcher.applied_at,
+            )
         return self.ingest.matcher.apply(rows)
 
     async def _sync_rules_job(self) -> None:

@@ -3,6 +3,7 @@ process's in-memory index can sync incrementally from `rules_changed_since`."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -91,10 +92,16 @@ def delete_rule(*, session: Session, rule_id: int, user_id: int, now: datetime) 
 
 
 def rules_changed_since(
-    *, session: Session, since: datetime | None, overlap: timedelta = timedelta(seconds=30)
+    *,
+    session: Session,
+    since: datetime | None,
+    applied: Callable[[int], datetime | None] | None = None,
+    overlap: timedelta = timedelta(seconds=30),
 ) -> list[RuleRow]:
     """Rules changed after `since` (all live rules when None). The overlap absorbs
-    transactions that committed late with an earlier `updated_at`."""
+    transactions that committed late with an earlier `updated_at`. `applied(id)` gives
+    the `updated_at` a caller already holds for a rule: those rows are not read again
+    (after a bulk import, every rule is in the overlap window for a while)."""
     table: sa.Table = Rule.__table__  # type: ignore[attr-defined]
     # Core, not ORM instances: a sync may read every rule.
     stmt = sa.select(
@@ -109,7 +116,27 @@ def rules_changed_since(
     if since is None:
         stmt = stmt.where(table.c.deleted_at.is_(None))
     else:
-        stmt = stmt.where(table.c.updated_at >= since - overlap)
+        window = table.c.updated_at >= since - overlap
+        if applied is not None:
+            stamps = session.execute(sa.select(table.c.id, table.c.updated_at).where(window))
+            ids = [id_ for id_, updated_at in stamps if applied(id_) != updated_at]
+            if not ids:
+                return []
+            return [
+                row
+                for chunk in range(0, len(ids), _IN_CHUNK)
+                for row in _rule_rows(
+                    session, stmt.where(table.c.id.in_(ids[chunk : chunk + _IN_CHUNK]))
+                )
+            ]
+        stmt = stmt.where(window)
+    return _rule_rows(session, stmt)
+
+
+_IN_CHUNK = 500  # ids in one IN list: well under SQLite's bound-parameter limit
+
+
+def _rule_rows(session: Session, stmt: sa.Select[Any]) -> list[RuleRow]:
     return [
         RuleRow(
             id=r.id,
