@@ -1,61 +1,162 @@
-"""Batched feed-state writes: the outcomes that touch only the feed row (304, unchanged
-body, error) are written together, many polls in one transaction (a group commit)."""
+"""Writing polls: a poll's new articles, their hits and deliveries, and the feed's new
+state commit in one transaction. `StateRecorder` writes the polls that finish together in
+one transaction (a group commit), and each poll alone again if that transaction fails."""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 
+import structlog
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
+from monitor.normalise import Article
 from store import session_scope
+from store.articles import insert_new_articles
 from store.feeds import finish_polls
-from store.values import FeedClaim, PollResult
+from store.hits import record_hits
+from store.values import FeedClaim, NewHit, PollResult
 
-_Poll = tuple[int, str, datetime, PollResult]
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class PollWrite:
+    """What one poll writes. `hits_by_key` are the hits of the articles matched before
+    the write, by item key; only those of articles that turn out new are recorded."""
+
+    claim: FeedClaim
+    result: PollResult
+    now: datetime
+    articles: Sequence[Article] = ()
+    hits_by_key: Mapping[str, Sequence[NewHit]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Written:
+    result: PollResult  # with `new_articles` counted
+    hit_ids: list[int]
+
+
+def write_polls(session: Session, writes: Sequence[PollWrite]) -> list[Written]:
+    """Write polls in the caller's transaction: each poll's articles, then the hits of all
+    of them in one statement, then every feed's state in one executemany."""
+    results: list[PollResult] = []
+    hits: list[NewHit] = []
+    poll_of: dict[int, int] = {}  # article id -> index of its poll in `writes`
+    for n, write in enumerate(writes):
+        result = write.result
+        if write.articles:
+            new = insert_new_articles(
+                session=session, feed_id=write.claim.id, articles=write.articles, now=write.now
+            )
+            for article in new:
+                for hit in write.hits_by_key.get(article.item_key, ()):
+                    hits.append(dataclasses.replace(hit, article_id=article.id))
+                    poll_of[article.id] = n
+            if new:
+                result = dataclasses.replace(result, new_articles=len(new))
+        results.append(result)
+    hit_ids: list[list[int]] = [[] for _ in writes]
+    if hits:
+        latest = max(write.now for write in writes)
+        for hit_id, article_id in record_hits(session=session, hits=hits, now=latest):
+            hit_ids[poll_of[article_id]].append(hit_id)
+    finish_polls(
+        session=session,
+        polls=[
+            (w.claim.id, w.claim.lease_owner, w.now, r)
+            for w, r in zip(writes, results, strict=True)
+        ],
+    )
+    return [Written(result, ids) for result, ids in zip(results, hit_ids, strict=True)]
+
+
+def write_one(engine: Engine, write: PollWrite) -> Written:
+    with session_scope(engine) as session:
+        return write_polls(session, [write])[0]
+
+
+_Pending = tuple[PollWrite, "asyncio.Future[Written]"]
 
 
 class StateRecorder:
-    """One per event loop. `record` returns once the outcome is committed.
+    """One per event loop. `write` returns once the poll is committed.
 
-    No timer: the first outcome is written as soon as the event loop has run the other
-    callbacks that were ready with it, and the outcomes that arrive while a write is
-    under way go together in the next one. A lone poll waits for nothing; under load the
-    batches grow by themselves, and no poll holds its slot waiting for a timer."""
+    No timer: the first poll is written as soon as the event loop has run the other
+    callbacks that were ready with it, and the polls that finish while a write is under
+    way go together in the next one. A lone poll waits for nothing; under load the
+    batches grow by themselves (up to `max_articles` articles), and no poll holds its
+    concurrency slot waiting for a timer."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, max_articles: int = 5000) -> None:
         self.engine = engine
-        self._pending: list[tuple[_Poll, asyncio.Future[None]]] = []
+        self.max_articles = max_articles
+        self._pending: list[_Pending] = []
         self._writer: asyncio.Task[None] | None = None
 
     async def record(self, claim: FeedClaim, result: PollResult, now: datetime) -> None:
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._pending.append(((claim.id, claim.lease_owner, now, result), future))
+        """Write an outcome that changes only the feed row (304, same body, error)."""
+        await self.write(PollWrite(claim, result, now))
+
+    async def write(self, write: PollWrite) -> Written:
+        future: asyncio.Future[Written] = asyncio.get_running_loop().create_future()
+        self._pending.append((write, future))
         if self._writer is None:
             self._writer = asyncio.create_task(self._write_pending())
-        await future
+        return await future
 
     async def _write_pending(self) -> None:
         try:
             await asyncio.sleep(0)  # let the polls finishing in this iteration join
             while self._pending:
-                batch, self._pending = self._pending, []
+                batch = self._next_batch()
                 await self._write_batch(batch)
         finally:
             self._writer = None
 
-    async def _write_batch(self, batch: list[tuple[_Poll, asyncio.Future[None]]]) -> None:
-        try:
-            await asyncio.to_thread(self._write, [poll for poll, _ in batch])
-        except Exception as exc:
-            for _, future in batch:
-                if not future.done():
-                    future.set_exception(exc)
-            return
-        for _, future in batch:
-            if not future.done():
-                future.set_result(None)
+    def _next_batch(self) -> list[_Pending]:
+        size, articles = 0, 0
+        for write, _ in self._pending:
+            articles += len(write.articles)
+            if size and articles > self.max_articles:
+                break
+            size += 1
+        batch, self._pending = self._pending[:size], self._pending[size:]
+        return batch
 
-    def _write(self, polls: list[_Poll]) -> None:
-        with session_scope(self.engine) as session:
-            finish_polls(session=session, polls=polls)
+    async def _write_batch(self, batch: list[_Pending]) -> None:
+        outcomes: list[Written | BaseException]
+        try:
+            outcomes = await asyncio.to_thread(self._commit, [write for write, _ in batch])
+        except Exception as exc:  # not even the fallback ran
+            outcomes = [exc] * len(batch)
+        for (_, future), outcome in zip(batch, outcomes, strict=True):
+            if future.done():  # its poll was cancelled
+                continue
+            if isinstance(outcome, BaseException):
+                future.set_exception(outcome)
+            else:
+                future.set_result(outcome)
+
+    def _commit(self, writes: list[PollWrite]) -> list[Written | BaseException]:
+        """All in one transaction; if that fails, each alone, so that one poll's failure
+        (a lost race on PostgreSQL, say) is that poll's alone."""
+        try:
+            with session_scope(self.engine) as session:
+                return list(write_polls(session, writes))
+        except Exception as exc:
+            if len(writes) == 1:
+                return [exc]
+            log.info("poll.group_commit_failed", polls=len(writes), error=repr(exc)[:300])
+        outcomes: list[Written | BaseException] = []
+        for write in writes:
+            try:
+                outcomes.append(write_one(self.engine, write))
+            except Exception as exc:
+                outcomes.append(exc)
+        return outcomes

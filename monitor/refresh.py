@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import functools
 import hashlib
 from collections.abc import Callable
@@ -22,12 +21,10 @@ from monitor.fetch import FetchLimits, FetchResult, fetch
 from monitor.matching import RuleMatcher, is_alertable
 from monitor.normalise import Article, parse_and_normalise
 from monitor.parse import ParsedFeed, ParseLimits
-from monitor.recorder import StateRecorder
+from monitor.recorder import PollWrite, StateRecorder, Written, write_one
 from monitor.schedule import PollPolicy
 from store import session_scope
-from store.articles import insert_new_articles, unseen_item_keys
-from store.feeds import finish_poll
-from store.hits import record_hits_and_enqueue
+from store.articles import unseen_item_keys
 from store.values import FeedClaim, NewHit, PollResult, StoredArticle
 
 log = structlog.get_logger(__name__)
@@ -92,7 +89,7 @@ async def refresh_feed(claim: FeedClaim, ingest: Ingest) -> PollResult:
         body_hash=body_hash,
         **_feed_meta(parsed),
     )
-    result = await asyncio.to_thread(_store_and_match, ingest, claim, result, articles, started)
+    result = await _store_and_match(ingest, claim, result, articles, started)
     log.info(
         "poll.ok",
         feed_id=claim.id,
@@ -190,43 +187,35 @@ def _failed(ingest: Ingest, claim: FeedClaim, exc: MonitorError, now: datetime) 
 async def _record(
     ingest: Ingest, claim: FeedClaim, result: PollResult, now: datetime
 ) -> PollResult:
-    """Write a result that changes only the feed row: batched with others when possible."""
+    """Write a result that changes only the feed row."""
+    written = await _write(ingest, PollWrite(claim, result, now))
+    metrics.FEED_POLLS.labels(result.status).inc()
+    return written.result
+
+
+async def _write(ingest: Ingest, write: PollWrite) -> Written:
+    """One transaction: batched with other polls' when there is a recorder."""
     if ingest.recorder is not None:
-        await ingest.recorder.record(claim, result, now)
-        metrics.FEED_POLLS.labels(result.status).inc()
-    else:
-        await asyncio.to_thread(_store_and_match, ingest, claim, result, [], now)
-    return result
+        return await ingest.recorder.write(write)
+    return await asyncio.to_thread(write_one, ingest.engine, write)
 
 
-def _store_and_match(
+async def _store_and_match(
     ingest: Ingest, claim: FeedClaim, result: PollResult, articles: list[Article], now: datetime
 ) -> PollResult:
     """Match the articles the feed has not shown before, then ONE transaction: new
     articles, the hits of those truly new, their deliveries, and the feed's state.
     Matching happens before the transaction, so no write lock waits on it."""
-    hits_by_key = _match_unseen(ingest, claim, result, articles, now)
-    with session_scope(ingest.engine) as session:
-        new = insert_new_articles(session=session, feed_id=claim.id, articles=articles, now=now)
-        hits = [
-            dataclasses.replace(hit, article_id=article.id)
-            for article in new
-            for hit in hits_by_key.get(article.item_key, ())
-        ]
-        hit_ids = record_hits_and_enqueue(session=session, hits=hits, now=now)
-        if new:
-            result = dataclasses.replace(result, new_articles=len(new))
-        finish_poll(
-            session=session, feed_id=claim.id, owner=claim.lease_owner, now=now, result=result
-        )
-    if hit_ids:
-        metrics.HITS.inc(len(hit_ids))
+    hits_by_key = await asyncio.to_thread(_match_unseen, ingest, claim, result, articles, now)
+    written = await _write(ingest, PollWrite(claim, result, now, articles, hits_by_key))
+    if written.hit_ids:
+        metrics.HITS.inc(len(written.hit_ids))
         if ingest.on_hits is not None:
             ingest.on_hits()
-    for hit_id in hit_ids:  # one line per hit, after its commit
+    for hit_id in written.hit_ids:  # one line per hit, after its commit
         log.info("hit.recorded", hit_id=hit_id, feed_id=claim.id, ms=_ms(ingest, now))
-    metrics.FEED_POLLS.labels(result.status).inc()
-    return result
+    metrics.FEED_POLLS.labels(written.result.status).inc()
+    return written.result
 
 
 def _match_unseen(
@@ -235,10 +224,12 @@ def _match_unseen(
     """Hits of the recent articles whose keys the feed has not stored, by item key."""
     if not articles or not len(ingest.matcher):
         return {}
-    with session_scope(ingest.engine, readonly=True) as session:
-        unseen = unseen_item_keys(
-            session=session, feed_id=claim.id, item_keys=[a.item_key for a in articles]
-        )
+    keys = [a.item_key for a in articles]
+    if claim.body_hash:
+        with session_scope(ingest.engine, readonly=True) as session:
+            unseen = unseen_item_keys(session=session, feed_id=claim.id, item_keys=keys)
+    else:  # never parsed before: the feed has stored no article (both commit together)
+        unseen = set(keys)
     out: dict[str, list[NewHit]] = {}
     for article in articles:
         if article.item_key not in unseen or article.item_key in out:

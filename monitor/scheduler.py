@@ -112,9 +112,7 @@ class Poller:
 
     async def _claim_batch(self, limit: int) -> list[FeedClaim]:
         try:
-            # Rules committed before this claim must take part in it.
-            await asyncio.to_thread(self.sync_rules)
-            return await asyncio.to_thread(self._claim, self.ingest.clock(), limit)
+            return await asyncio.to_thread(self._sync_and_claim, limit)
         except Exception as exc:
             # A database that is down or restarting: the next tick tries again.
             if not is_transient(exc):
@@ -137,6 +135,11 @@ class Poller:
                 log.exception("poll.crashed", feed_id=claim.id)
             finally:
                 self._in_flight.discard(task)
+
+    def _sync_and_claim(self, limit: int) -> list[FeedClaim]:
+        # Rules committed before this claim must take part in it.
+        self.sync_rules()
+        return self._claim(self.ingest.clock(), limit)
 
     def _claim(self, now: datetime, limit: int) -> list[FeedClaim]:
         with session_scope(self.ingest.engine) as session:

@@ -128,23 +128,18 @@ class LeanPool(httpcore.AsyncConnectionPool):
 
     def _assign_requests_to_connections(self) -> list[AsyncConnectionInterface]:
         closing: list[AsyncConnectionInterface] = []
-        sweep = time.monotonic() >= self._next_sweep
-        if sweep:
+        if time.monotonic() >= self._next_sweep:
             self._next_sweep = time.monotonic() + self.sweep_seconds
-        for connection in list(self._connections):
-            if connection.is_closed():
-                self._connections.remove(connection)
-            elif sweep and connection.has_expired():
-                self._connections.remove(connection)
-                closing.append(connection)
+            self._sweep(closing)
         # An idle connection stays "available" until the request given it starts: skip the
         # ones already given (httpcore's pool gives one to each request that arrives in the
         # meantime, and all but one of them go round again).
         taken = {id(r.connection) for r in self._requests if r.connection is not None}
-        idle = [c for c in self._connections if c.is_idle() and id(c) not in taken]
-        for connection in idle[: max(0, len(idle) - self._max_keepalive_connections)]:
-            self._connections.remove(connection)
-            closing.append(connection)
+        if len(self._connections) > self._max_keepalive_connections:
+            idle = [c for c in self._connections if c.is_idle() and id(c) not in taken]
+            for connection in idle[: max(0, len(idle) - self._max_keepalive_connections)]:
+                self._connections.remove(connection)
+                closing.append(connection)
 
         for pool_request in [r for r in self._requests if r.is_queued()]:
             origin = pool_request.request.url.origin
@@ -152,6 +147,8 @@ class LeanPool(httpcore.AsyncConnectionPool):
             if reusable is not None:
                 connection = reusable
             else:
+                if len(self._connections) >= self._max_connections:
+                    self._connections = [c for c in self._connections if not c.is_closed()]
                 if len(self._connections) >= self._max_connections:
                     # Make room by closing an idle connection to another host, if any.
                     idle = [c for c in self._connections if c.is_idle() and id(c) not in taken]
@@ -164,6 +161,16 @@ class LeanPool(httpcore.AsyncConnectionPool):
             taken.add(id(connection))
             pool_request.assign_to_connection(connection)
         return closing
+
+    def _sweep(self, closing: list[AsyncConnectionInterface]) -> None:
+        """Drop closed connections, and close expired ones (idle past their keep-alive, or
+        closed by the server)."""
+        for connection in list(self._connections):
+            if connection.is_closed():
+                self._connections.remove(connection)
+            elif connection.has_expired():
+                self._connections.remove(connection)
+                closing.append(connection)
 
     def _reusable(
         self, origin: httpcore.Origin, closing: list[AsyncConnectionInterface], taken: set[int]

@@ -24,6 +24,13 @@ def record_hits_and_enqueue(
 ) -> list[int]:
     """Insert hits (one per rule and article) and one delivery per (hit, active channel).
     Returns the ids of hits that are new. Call it in the same transaction as the articles."""
+    return [hit_id for hit_id, _ in record_hits(session=session, hits=hits, now=now)]
+
+
+def record_hits(
+    *, session: Session, hits: Sequence[NewHit], now: datetime
+) -> list[tuple[int, int]]:
+    """`record_hits_and_enqueue`, returning (hit id, article id) of the new hits."""
     if not hits:
         return []
     owners = dict(
@@ -57,12 +64,12 @@ def record_hits_and_enqueue(
         metadata.tables["hits"],
         list(rows.values()),
         ["rule_id", "article_id"],
-        ("id", "rule_id"),
+        ("id", "rule_id", "article_id"),
     )
-    new_ids: list[int] = []
+    new_ids: list[tuple[int, int]] = []
     deliveries = []
-    for hit_id, rule_id in sorted(inserted):
-        new_ids.append(hit_id)
+    for hit_id, rule_id, article_id in sorted(inserted):
+        new_ids.append((hit_id, article_id))
         user_id = owners[rule_id]
         targets = [
             (WEBHOOK, w.id)
