@@ -30,6 +30,7 @@ class CountingServer:
         self.open = 0
         self.most_open = 0
         self.requests = 0
+        self.heads: list[str] = []
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
@@ -40,6 +41,7 @@ class CountingServer:
                 head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").lower()
                 self.requests += 1
                 await asyncio.sleep(self.delay)
+                self.heads.append(head)
                 if head.startswith("get /moved"):
                     writer.write(
                         b"HTTP/1.1 301 Moved\r\nlocation: /feed\r\ncontent-length: 5\r\n\r\nmoved"
@@ -48,7 +50,8 @@ class CountingServer:
                     writer.write(f"HTTP/1.1 304 Not Modified\r\netag: {ETAG}\r\n\r\n".encode())
                 else:
                     writer.write(
-                        f"HTTP/1.1 200 OK\r\netag: {ETAG}\r\ncontent-length: {len(BODY)}\r\n\r\n".encode()
+                        f"HTTP/1.1 200 OK\r\netag: {ETAG}\r\nset-cookie: session=s3cret; Path=/\r\n"
+                        f"content-length: {len(BODY)}\r\n\r\n".encode()
                         + BODY
                     )
                 await writer.drain()
@@ -111,6 +114,8 @@ async def test_304s_and_redirects_keep_their_connection() -> None:
             assert moved.url.endswith("/feed") and moved.body == BODY
     assert server.requests == 8
     assert server.connections == 1
+    # A poll is stateless: the cookie the feed set is not sent back.
+    assert not [head for head in server.heads if "cookie" in head]
 
 
 @in_loop
