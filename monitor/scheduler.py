@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from datetime import datetime
 
 import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from monitor.refresh import Ingest, refresh_feed
 from store import is_transient, session_scope
-from store.feeds import claim_due_feeds, release_feed_leases
+from store.feeds import claim_due_feeds, next_due_at, release_feed_leases
 from store.rules import rules_changed_since
 from store.values import FeedClaim
 
 log = structlog.get_logger(__name__)
+_MIN_WAIT_SECONDS = 0.1  # between claims that find too little due: bounds the claim rate
 
 
 @dataclass(frozen=True)
@@ -89,7 +89,7 @@ class Poller:
             # Claim in batches (half the slots at least) rather than one feed per free slot.
             if free > 0 and loop.time() >= retry_at and (not active or free >= self._min_batch):
                 limit = min(free, self.config.batch_size)
-                claims = await self._claim_batch(limit)
+                claims, wait = await self._claim_batch(limit)
                 if self._stopping:  # stopped while claiming: give the claims back
                     await self._release([c.id for c in claims])
                     break
@@ -97,8 +97,8 @@ class Poller:
                     task = asyncio.create_task(self._poll(claim))
                     self._queued[claim.id] = task
                     active.add(task)
-                if len(claims) < limit:  # nothing more is due: look again a tick later
-                    retry_at = loop.time() + self.config.tick_seconds
+                if len(claims) < limit:  # nothing more is due: look again when one is
+                    retry_at = loop.time() + wait
             if not active:
                 break
             timeout = retry_at - loop.time() if retry_at > loop.time() else None
@@ -110,7 +110,11 @@ class Poller:
         await asyncio.gather(*active, return_exceptions=True)
         return polled + len(active)
 
-    async def _claim_batch(self, limit: int) -> list[FeedClaim]:
+    async def _claim_batch(self, limit: int) -> tuple[list[FeedClaim], float]:
+        """Claims, and how long to wait before claiming again if they are fewer than
+        `limit`: until the next feed falls due, within a tick. Replicas that wake when
+        feeds fall due share them; a replica that slept a whole tick would find them
+        taken by the others."""
         try:
             return await asyncio.to_thread(self._sync_and_claim, limit)
         except Exception as exc:
@@ -119,7 +123,7 @@ class Poller:
                 log.exception("poll.claim_failed")
             else:
                 log.warning("poll.claim_failed", error=f"{type(exc).__name__}: {exc}"[:300])
-            return []
+            return [], self.config.tick_seconds
 
     async def _poll(self, claim: FeedClaim) -> None:
         async with self._semaphore:
@@ -136,20 +140,24 @@ class Poller:
             finally:
                 self._in_flight.discard(task)
 
-    def _sync_and_claim(self, limit: int) -> list[FeedClaim]:
+    def _sync_and_claim(self, limit: int) -> tuple[list[FeedClaim], float]:
         # Rules committed before this claim must take part in it.
         self.sync_rules()
-        return self._claim(self.ingest.clock(), limit)
-
-    def _claim(self, now: datetime, limit: int) -> list[FeedClaim]:
+        now = self.ingest.clock()
         with session_scope(self.ingest.engine) as session:
-            return claim_due_feeds(
+            claims = claim_due_feeds(
                 session=session,
                 owner=self.owner,
                 now=now,
                 lease_seconds=self.config.lease_seconds,
                 limit=limit,
             )
+            wait = self.config.tick_seconds
+            if len(claims) < limit:
+                due = next_due_at(session=session, now=now)
+                if due is not None:
+                    wait = min(wait, max(_MIN_WAIT_SECONDS, (due - now).total_seconds()))
+        return claims, wait
 
     async def _release(self, feed_ids: list[int] | None) -> int:
         """Give leases back (all of this poller's when `feed_ids` is None); best effort."""

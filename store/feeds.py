@@ -144,6 +144,18 @@ _CLAIM_COLUMNS = (
 )
 
 
+def next_due_at(*, session: Session, now: datetime) -> datetime | None:
+    """When the first feed that no poller holds falls due (None without feeds)."""
+    table: sa.Table = Feed.__table__  # type: ignore[attr-defined]
+    stmt = (
+        sa.select(table.c.next_poll_at)
+        .where(sa.or_(table.c.lease_expires_at.is_(None), table.c.lease_expires_at < now))
+        .order_by(table.c.next_poll_at)
+        .limit(1)
+    )
+    return session.execute(stmt).scalar_one_or_none()
+
+
 def claim_due_feeds(
     *, session: Session, owner: str, now: datetime, lease_seconds: float, limit: int
 ) -> list[FeedClaim]:
