@@ -99,10 +99,6 @@ class StateRecorder:
         self._pending: list[_Pending] = []
         self._writer: asyncio.Task[None] | None = None
 
-    async def record(self, claim: FeedClaim, result: PollResult, now: datetime) -> None:
-        """Write an outcome that changes only the feed row (304, same body, error)."""
-        await self.write(PollWrite(claim, result, now))
-
     async def write(self, write: PollWrite) -> Written:
         future: asyncio.Future[Written] = asyncio.get_running_loop().create_future()
         self._pending.append((write, future))

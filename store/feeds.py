@@ -144,12 +144,17 @@ _CLAIM_COLUMNS = (
 )
 
 
+def _unleased(table: sa.Table, now: datetime) -> sa.ColumnElement[bool]:
+    """Feeds no poller holds: never leased, or the lease has expired."""
+    return sa.or_(table.c.lease_expires_at.is_(None), table.c.lease_expires_at < now)
+
+
 def next_due_at(*, session: Session, now: datetime) -> datetime | None:
     """When the first feed that no poller holds falls due (None without feeds)."""
     table: sa.Table = Feed.__table__  # type: ignore[attr-defined]
     stmt = (
         sa.select(table.c.next_poll_at)
-        .where(sa.or_(table.c.lease_expires_at.is_(None), table.c.lease_expires_at < now))
+        .where(_unleased(table, now))
         .order_by(table.c.next_poll_at)
         .limit(1)
     )
@@ -164,10 +169,7 @@ def claim_due_feeds(
     table: sa.Table = Feed.__table__  # type: ignore[attr-defined]
     stmt = (
         sa.select(*(table.c[name] for name in _CLAIM_COLUMNS))
-        .where(
-            table.c.next_poll_at <= now,
-            sa.or_(table.c.lease_expires_at.is_(None), table.c.lease_expires_at < now),
-        )
+        .where(table.c.next_poll_at <= now, _unleased(table, now))
         .order_by(table.c.next_poll_at)
         .limit(limit)
     )
@@ -241,13 +243,6 @@ def _finish_statement(columns: Sequence[str], error: bool) -> sa.Update:
         .where(table.c.id == sa.bindparam("b_id"), table.c.lease_owner == sa.bindparam("b_owner"))
         .values(values)
     )
-
-
-def finish_poll(
-    *, session: Session, feed_id: int, owner: str, now: datetime, result: PollResult
-) -> bool:
-    """Record a poll's outcome and release the lease; False if the lease was lost meanwhile."""
-    return finish_polls(session=session, polls=[(feed_id, owner, now, result)]) == 1
 
 
 def finish_polls(
