@@ -18,6 +18,7 @@ RUN python3 -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.tom
 COPY README.md ./
 COPY newswatch ./newswatch
 COPY monitor ./monitor
+COPY net ./net
 COPY rules ./rules
 COPY notifiers ./notifiers
 COPY api ./api

@@ -38,10 +38,10 @@ import structlog
 
 from monitor import FetchLimits, Ingest, ParseLimits, Poller, PollPolicy, RuleMatcher
 from monitor.fetch import make_client
-from monitor.guard import Guard
 from monitor.pool import exit_with_parent, make_parse_pool
 from monitor.recorder import StateRecorder
 from monitor.scheduler import SchedulerConfig
+from net.guard import Guard
 from store import create_engine, session_scope
 from store.feeds import add_feed, request_poll
 from store.migrate import upgrade

@@ -10,8 +10,8 @@ import httpx
 
 from monitor.errors import BlockedURLError, FetchError, MonitorError, ParseError
 from monitor.fetch import FetchLimits, fetch, make_client
-from monitor.guard import Guard
 from monitor.parse import parse_feed
+from net.guard import Guard
 
 FEED_TYPES = (
     "application/rss+xml",

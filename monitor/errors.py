@@ -1,48 +1,42 @@
 """Errors of feed monitoring.
 
 MonitorError
-├── FetchError          the feed could not be fetched
-│   ├── BlockedURLError     the URL is not allowed (scheme, or a non-public address)
-│   ├── TooLargeError       the body exceeded the byte limit
-│   ├── FetchTimeoutError   the connect, read or overall deadline passed
-│   ├── TooManyRedirectsError
-│   └── HTTPStatusError     a status other than 2xx/304 (carries retry_after)
 └── ParseError          the body is not a feed
+
+Fetching raises the `net.errors` tree (FetchError and its children); `monitor` catches
+both as `FEED_ERRORS`.
 """
 
 from __future__ import annotations
 
+from net.errors import (
+    BlockedURLError,
+    FetchError,
+    FetchTimeoutError,
+    HTTPStatusError,
+    TooLargeError,
+    TooManyRedirectsError,
+)
+
+__all__ = [
+    "FEED_ERRORS",
+    "BlockedURLError",
+    "FetchError",
+    "FetchTimeoutError",
+    "HTTPStatusError",
+    "MonitorError",
+    "ParseError",
+    "TooLargeError",
+    "TooManyRedirectsError",
+]
+
 
 class MonitorError(Exception):
-    """Base of every error raised by `monitor`."""
-
-
-class FetchError(MonitorError):
-    pass
-
-
-class BlockedURLError(FetchError):
-    pass
-
-
-class TooLargeError(FetchError):
-    pass
-
-
-class FetchTimeoutError(FetchError):
-    pass
-
-
-class TooManyRedirectsError(FetchError):
-    pass
-
-
-class HTTPStatusError(FetchError):
-    def __init__(self, status_code: int, url: str, retry_after: float | None = None) -> None:
-        self.status_code = status_code
-        self.retry_after = retry_after
-        super().__init__(f"HTTP {status_code} from {url}")
+    """Base of every error raised by `monitor` itself."""
 
 
 class ParseError(MonitorError):
     pass
+
+
+FEED_ERRORS = (FetchError, MonitorError)

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import ssl
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
 import httpx
 
-from monitor.decode import StreamDecoder
 from monitor.errors import (
     BlockedURLError,
     FetchError,
@@ -19,8 +16,10 @@ from monitor.errors import (
     TooLargeError,
     TooManyRedirectsError,
 )
-from monitor.guard import Guard, check_scheme
-from monitor.transport import GuardedTransport
+from net.decode import StreamDecoder
+from net.guard import Guard, check_scheme
+from net.retry_after import parse_retry_after
+from net.transport import GuardedTransport
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 USER_AGENT = "newswatch/0.1 (+https://github.com/newswatch/newswatch; feed monitor)"
@@ -107,22 +106,6 @@ def make_client(limits: FetchLimits, *, verify: ssl.SSLContext | bool = True) ->
         headers={"User-Agent": limits.user_agent},
         trust_env=False,
     )
-
-
-def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
-    """Seconds from a Retry-After header (delta-seconds or an HTTP date)."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
 async def fetch(

@@ -8,25 +8,11 @@ from datetime import datetime, timedelta
 
 import structlog
 
-from rules import Document, RuleIndex, RuleSyntaxError, analyse, parse
+from rules import RuleIndex, RuleSyntaxError, analyse, article_document, parse
 from store.values import NewHit, RuleRow, StoredArticle
 
 log = structlog.get_logger(__name__)
 _BULK = 10_000  # rule rows in one sync from which the index is treated as a bulk load
-
-
-def article_document(
-    article: StoredArticle, *, feed_id: int | None, feed_title: str, feed_url: str = ""
-) -> Document:
-    """A stored article as the matcher sees it: ingest, previews and /test all use this."""
-    return Document(
-        feed_id=feed_id,
-        title=article.title,
-        text=f"{article.summary}\n{article.content}" if article.content else article.summary,
-        url=article.url,
-        feed=f"{feed_title} {feed_url}".strip(),
-        lang=article.language,
-    )
 
 
 def is_alertable(article: StoredArticle, *, now: datetime, max_age: timedelta) -> bool:

@@ -18,10 +18,10 @@ from typing import Any
 
 import feedparser
 
-from monitor.decode import GZIP_MAGIC, decode_all
 from monitor.errors import FetchError, ParseError
 from monitor.jsonfeed import looks_like_json, parse_json_feed
 from monitor.parsed import ParsedEntry, ParsedFeed, ParseLimits, clip, text
+from net.decode import GZIP_MAGIC, decode_all
 
 __all__ = ["ParseLimits", "ParsedEntry", "ParsedFeed", "parse_feed"]
 

@@ -16,7 +16,7 @@ import structlog
 from sqlalchemy.engine import Engine
 
 from monitor import metrics, schedule
-from monitor.errors import FetchError, HTTPStatusError, MonitorError, ParseError
+from monitor.errors import FEED_ERRORS, FetchError, HTTPStatusError, MonitorError, ParseError
 from monitor.fetch import FetchLimits, FetchResult, fetch
 from monitor.matching import RuleMatcher, is_alertable
 from monitor.normalise import Article, parse_and_normalise
@@ -69,7 +69,7 @@ async def refresh_feed(claim: FeedClaim, ingest: Ingest) -> PollResult:
             result = _unchanged(ingest, claim, fetched, started, body_hash=body_hash)
             return _logged(claim, await _record(ingest, claim, result, started), ingest, started)
         parsed, articles = await _parse(ingest, fetched, started)
-    except MonitorError as exc:
+    except FEED_ERRORS as exc:
         result = _failed(ingest, claim, exc, started)
         log.warning(
             "poll.error",
@@ -169,7 +169,9 @@ def _unchanged(
     )
 
 
-def _failed(ingest: Ingest, claim: FeedClaim, exc: MonitorError, now: datetime) -> PollResult:
+def _failed(
+    ingest: Ingest, claim: FeedClaim, exc: FetchError | MonitorError, now: datetime
+) -> PollResult:
     interval = schedule.base_interval(
         ingest.policy, claim.interval_seconds or claim.effective_interval_seconds
     )

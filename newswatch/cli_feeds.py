@@ -16,8 +16,8 @@ from sqlalchemy.engine import Engine
 
 from monitor.discover import resolve_feed_url
 from monitor.errors import BlockedURLError, ParseError
-from monitor.guard import Guard, check_urls
 from monitor.opml import Subscription, read_opml, write_opml
+from net.guard import Guard, check_urls
 from newswatch.settings import Settings, get_settings
 from store import session_scope
 from store.feeds import add_feed, all_feeds

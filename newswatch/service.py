@@ -31,9 +31,9 @@ from monitor import (
     SchedulerConfig,
 )
 from monitor.fetch import make_client
-from monitor.guard import Guard
 from monitor.pool import make_parse_pool, warm_up
 from monitor.recorder import StateRecorder
+from net.guard import Guard
 from newswatch.settings import Settings
 from notifiers import (
     Dispatcher,

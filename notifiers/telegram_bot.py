@@ -27,10 +27,9 @@ from telegram.ext import (
     ContextTypes,
 )
 
-from monitor.matching import article_document
 from notifiers.telegram_format import escape, fit, marked, title_line, when
 from notifiers.telegram_send import bot_base_url
-from rules import RuleIndex, RuleSyntaxError, parse
+from rules import RuleIndex, RuleSyntaxError, article_document, parse
 from store import session_scope
 from store.articles import recent_articles
 from store.rules import count_rules, create_rule, delete_rule, get_rule, list_rules

@@ -16,9 +16,9 @@ from datetime import UTC, datetime
 
 import httpx
 
-from monitor.errors import BlockedURLError
-from monitor.fetch import parse_retry_after
-from monitor.guard import check_url  # the same SSRF guard as feeds
+from net.errors import BlockedURLError
+from net.guard import check_url  # the same SSRF guard as feeds
+from net.retry_after import parse_retry_after
 from notifiers.outcome import SendOutcome
 from store.values import DeliveryJob
 

@@ -3,7 +3,7 @@
 Pure: no I/O, no database, no clock. Everything not exported here is private.
 """
 
-from rules.document import Analysed, Document, analyse
+from rules.document import Analysed, ArticleFields, Document, analyse, article_document
 from rules.errors import RuleError, RuleSyntaxError
 from rules.evaluate import evaluate
 from rules.index import RuleHit, RuleIndex
@@ -15,6 +15,7 @@ __all__ = [
     "MARK_CLOSE",
     "MARK_OPEN",
     "Analysed",
+    "ArticleFields",
     "Document",
     "Query",
     "RuleError",
@@ -22,6 +23,7 @@ __all__ = [
     "RuleIndex",
     "RuleSyntaxError",
     "analyse",
+    "article_document",
     "evaluate",
     "parse",
 ]

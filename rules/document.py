@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import suppress
 from dataclasses import dataclass
 from itertools import islice
+from typing import Protocol
 
 from rules.text import BOUNDARY, spans, unspaced_runs, words
 
@@ -22,6 +23,35 @@ class Document:
     feed: str = ""
     lang: str = ""
     feed_id: int | None = None
+
+
+class ArticleFields(Protocol):
+    """What `article_document` reads of a stored article (any object with these fields)."""
+
+    @property
+    def title(self) -> str: ...
+    @property
+    def summary(self) -> str: ...
+    @property
+    def content(self) -> str: ...
+    @property
+    def url(self) -> str: ...
+    @property
+    def language(self) -> str: ...
+
+
+def article_document(
+    article: ArticleFields, *, feed_id: int | None, feed_title: str, feed_url: str = ""
+) -> Document:
+    """A stored article as the matcher sees it: ingest, previews and /test all use this."""
+    return Document(
+        feed_id=feed_id,
+        title=article.title,
+        text=f"{article.summary}\n{article.content}" if article.content else article.summary,
+        url=article.url,
+        feed=f"{feed_title} {feed_url}".strip(),
+        lang=article.language,
+    )
 
 
 class Analysed:

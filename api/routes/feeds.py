@@ -18,8 +18,8 @@ from api.schemas import (
 )
 from monitor.discover import resolve_feed_url
 from monitor.errors import BlockedURLError, ParseError
-from monitor.guard import Guard, check_urls
 from monitor.opml import Subscription, read_opml, write_opml
+from net.guard import Guard, check_urls
 from store.feeds import (
     FeedWithCount,
     add_feed,

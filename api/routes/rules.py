@@ -17,8 +17,7 @@ from api.schemas import (
     RuleTestResult,
     RuleUpdate,
 )
-from monitor.matching import article_document
-from rules import Document, RuleIndex, RuleSyntaxError, parse
+from rules import Document, RuleIndex, RuleSyntaxError, article_document, parse
 from store.articles import recent_articles
 from store.feeds import feed_urls
 from store.rules import count_rules, create_rule, delete_rule, get_rule, list_rules, update_rule

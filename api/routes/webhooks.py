@@ -10,8 +10,8 @@ from fastapi import APIRouter, Query, Response, status
 from api.deps import ConfigDep, SessionDep, UserDep, field_error, keyset_page, not_found, utcnow
 from api.routes.deliveries import to_public as delivery_public
 from api.schemas import DeliveryPage, Queued, WebhookCreate, WebhookCreated, WebhookPublic
-from monitor.errors import BlockedURLError
-from monitor.guard import check_url
+from net.errors import BlockedURLError
+from net.guard import check_url
 from notifiers.webhook import new_secret, secret_bytes
 from store.deliveries import list_deliveries
 from store.hits import WEBHOOK, encode_cursor, enqueue

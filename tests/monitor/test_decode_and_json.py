@@ -10,9 +10,9 @@ import zlib
 import brotli
 import pytest
 
-from monitor.decode import decode_all
 from monitor.errors import FetchError, ParseError, TooLargeError
 from monitor.parse import parse_feed
+from net.decode import decode_all
 
 TEXT = b"<rss version='2.0'><channel><title>x</title></channel></rss>" * 200
 BUDGET = 1024 * 1024

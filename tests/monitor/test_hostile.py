@@ -19,7 +19,7 @@ from sqlalchemy.engine import Engine
 
 from monitor import FetchLimits
 from monitor.fetch import make_client
-from monitor.guard import Guard
+from net.guard import Guard
 from tests.support.hostile import RawServer, reply, self_signed, send_head
 from tests.support.polling import feed_row, make_ingest, new_feed, poll_now
 from tests.support.servers import LoopbackServer, Reply

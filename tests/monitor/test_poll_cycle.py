@@ -11,8 +11,8 @@ from sqlalchemy.engine import Engine
 
 from monitor import FetchLimits
 from monitor.fetch import make_client
-from monitor.guard import Guard
 from monitor.recorder import StateRecorder
+from net.guard import Guard
 from tests.support.feeds import BYTEDANCE_HUAWEI, HUAWEI_ONLY, rss
 from tests.support.polling import Clock, CountingExecutor, feed_row, make_ingest, new_feed, poll_now
 from tests.support.servers import FeedServer, LoopbackServer, Reply

@@ -10,7 +10,7 @@ import pytest
 from monitor import FetchLimits
 from monitor.errors import BlockedURLError, FetchError
 from monitor.fetch import fetch, make_client
-from monitor.guard import Guard, check_url, is_public, literal_address
+from net.guard import Guard, check_url, is_public, literal_address
 from tests.support.servers import LoopbackServer, Reply
 
 FEED = b"<rss version='2.0'><channel><title>t</title></channel></rss>"

@@ -12,7 +12,7 @@ from typing import Any
 
 from monitor import FetchLimits
 from monitor.fetch import fetch, make_client
-from monitor.guard import Guard
+from net.guard import Guard
 
 ETAG = '"v1"'
 BODY = b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title></channel></rss>'

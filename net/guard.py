@@ -1,6 +1,6 @@
 """The SSRF guard: only http(s) URLs whose host resolves to public addresses only.
 
-`Guard.connect_addresses` is called at connect time by `monitor.transport`, which then
+`Guard.connect_addresses` is called at connect time by `net.transport`, which then
 dials the very address it checked (pinning), so a DNS answer that changes between the
 check and the connection (rebinding) cannot reach a private address.
 """
@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from monitor.errors import BlockedURLError
+from net.errors import BlockedURLError
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str, int], Awaitable[list[str]]]

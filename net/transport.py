@@ -13,8 +13,8 @@ import httpx
 from httpcore._async.interfaces import AsyncConnectionInterface
 from httpcore._utils import is_socket_readable
 
-from monitor.errors import BlockedURLError
-from monitor.guard import Guard
+from net.errors import BlockedURLError
+from net.guard import Guard
 
 
 class GuardedBackend(httpcore.AsyncNetworkBackend):

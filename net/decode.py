@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator
 
 import brotli
 
-from monitor.errors import FetchError, TooLargeError
+from net.errors import FetchError, TooLargeError
 
 GZIP_MAGIC = b"\x1f\x8b"
 
