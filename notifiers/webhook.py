@@ -19,7 +19,9 @@ import httpx
 from net.errors import BlockedURLError
 from net.guard import check_url  # the same SSRF guard as feeds
 from net.retry_after import parse_retry_after
+from notifiers.digest import ordered_hits
 from notifiers.outcome import SendOutcome
+from store.digests import DIGEST_EVENT
 from store.values import DeliveryJob
 
 SECRET_PREFIX = "whsec_"
@@ -42,7 +44,9 @@ def secret_bytes(secret: str) -> bytes:
 
 
 def message_id(job: DeliveryJob) -> str:
-    """Stable across retries, so that receivers can drop repeats."""
+    """Stable across retries, so that receivers can drop repeats; a digest's is its own."""
+    if job.event_type == DIGEST_EVENT and job.digest_id is not None:
+        return f"msg_nwdigest{job.digest_id}"
     return f"msg_nw{job.id}"
 
 
@@ -56,6 +60,24 @@ def _iso(value: datetime | None) -> str | None:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value else None
 
 
+def hit_data(job: DeliveryJob) -> dict[str, object]:
+    """The `data` of a `hit.created` event, and each of a digest's `data.hits[]`."""
+    return {
+        "hit_id": job.hit_id,
+        "rule": {"id": job.rule_id, "name": job.rule_name, "query": job.rule_query},
+        "article": {
+            "id": job.article_id,
+            "title": job.article_title,
+            "url": job.article_url,
+            "summary": job.article_summary[:2000],
+            "published_at": _iso(job.article_published_at),
+            "feed": {"id": job.feed_id, "title": job.feed_title, "url": job.feed_url},
+        },
+        "snippet": job.snippet,
+        "matched_terms": list(job.matched_terms),
+    }
+
+
 def format(job: DeliveryJob) -> bytes:
     """The JSON body of a delivery. Pure: the same job gives the same bytes."""
     if job.event_type == "ping":
@@ -64,24 +86,21 @@ def format(job: DeliveryJob) -> bytes:
             "timestamp": _iso(job.created_at),
             "data": {"webhook_id": job.channel_id},
         }
+    elif job.event_type == DIGEST_EVENT:
+        payload = {
+            "type": DIGEST_EVENT,
+            "timestamp": _iso(job.created_at),
+            "data": {
+                "digest_id": job.digest_id,
+                "hit_count": len(job.digest_hits),
+                "hits": [hit_data(hit) for hit in ordered_hits(job)],
+            },
+        }
     else:
         payload = {
             "type": job.event_type,
             "timestamp": _iso(job.hit_created_at or job.created_at),
-            "data": {
-                "hit_id": job.hit_id,
-                "rule": {"id": job.rule_id, "name": job.rule_name, "query": job.rule_query},
-                "article": {
-                    "id": job.article_id,
-                    "title": job.article_title,
-                    "url": job.article_url,
-                    "summary": job.article_summary[:2000],
-                    "published_at": _iso(job.article_published_at),
-                    "feed": {"id": job.feed_id, "title": job.feed_title, "url": job.feed_url},
-                },
-                "snippet": job.snippet,
-                "matched_terms": list(job.matched_terms),
-            },
+            "data": hit_data(job),
         }
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
 

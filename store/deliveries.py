@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 
 from store._sql import clip, for_update_skip_locked
 from store.articles import first_feeds
+from store.digests import DIGEST_EVENT, digest_hits
 from store.tables import Article, Delivery, Feed, Hit, Rule, TelegramChat, Webhook
 from store.values import DeliveryJob
 
@@ -91,6 +92,7 @@ def claim_due_deliveries(
 
 
 def load_jobs(*, session: Session, delivery_ids: list[int]) -> list[DeliveryJob]:
+    """What sending these deliveries needs; a digest's job carries its hits' jobs."""
     deliveries = list(
         session.exec(
             select(Delivery).where(col(Delivery.id).in_(delivery_ids)).order_by(col(Delivery.id))
@@ -123,9 +125,27 @@ def load_jobs(*, session: Session, delivery_ids: list[int]) -> list[DeliveryJob]
         session, TelegramChat, [d.channel_id for d in deliveries if d.channel_kind == "telegram"]
     )
 
+    digests = [d.digest_id for d in deliveries if d.event_type == DIGEST_EVENT and d.digest_id]
+    in_digest = digest_hits(session=session, digest_ids=digests)
+    parts = (
+        {
+            j.id: j
+            for j in load_jobs(
+                session=session, delivery_ids=[i for ids in in_digest.values() for i in ids]
+            )
+        }
+        if digests
+        else {}
+    )
+
     jobs = []
     for d in deliveries:
         fields: dict[str, Any] = {}
+        if d.digest_id is not None and d.event_type == DIGEST_EVENT:
+            fields.update(
+                digest_id=d.digest_id,
+                digest_hits=tuple(parts[i] for i in in_digest.get(d.digest_id, ()) if i in parts),
+            )
         if d.channel_kind == "webhook":
             w = webhooks.get(d.channel_id)
             fields.update(

@@ -12,6 +12,8 @@ from sqlmodel import Session, col, select
 
 from store._sql import insert_ignore, insert_ignore_many
 from store.articles import first_feeds
+from store.channels import HELD, muted_rules, schedule_of, settings_for
+from store.schedule import holds_now
 from store.tables import Article, Hit, Rule, TelegramChat, Webhook, metadata
 from store.values import NewHit
 
@@ -67,18 +69,23 @@ def record_hits(
         ("id", "rule_id", "article_id"),
     )
     new_ids: list[tuple[int, int]] = []
+    targets: dict[int, list[tuple[str, int]]] = {}
+    for _, rule_id, _ in inserted:
+        if rule_id in targets:
+            continue
+        user_id = owners[rule_id]
+        targets[rule_id] = [
+            (WEBHOOK, w.id or 0)
+            for w in webhooks[user_id]
+            if w.rule_ids is None or rule_id in w.rule_ids
+        ] + [(TELEGRAM, c.id or 0) for c in chats[user_id]]
+    routes = _routes(session, targets, now)
     deliveries = []
     for hit_id, rule_id, article_id in sorted(inserted):
         new_ids.append((hit_id, article_id))
-        user_id = owners[rule_id]
-        targets = [
-            (WEBHOOK, w.id)
-            for w in webhooks[user_id]
-            if w.rule_ids is None or rule_id in w.rule_ids
-        ] + [(TELEGRAM, c.id) for c in chats[user_id]]
         deliveries += [
-            _delivery_row(user_id, kind, channel_id or 0, now, hit_id, "hit.created")
-            for kind, channel_id in targets
+            _delivery_row(owners[rule_id], kind, channel_id, now, hit_id, "hit.created", status)
+            for kind, channel_id, status in routes.get(rule_id, ())
         ]
     if deliveries:
         insert_ignore_many(
@@ -89,6 +96,26 @@ def record_hits(
             ("id",),
         )
     return new_ids
+
+
+def _routes(
+    session: Session, targets: dict[int, list[tuple[str, int]]], now: datetime
+) -> dict[int, list[tuple[str, int, str]]]:
+    """Per rule, its channels with the status a new delivery gets: "pending" (instant) or
+    "held" (for a digest). A muted rule or channel gets no delivery at all."""
+    settings = settings_for(session=session, channels={t for ts in targets.values() for t in ts})
+    muted = muted_rules(session=session, rule_ids=targets, now=now) if targets else set()
+    status: dict[tuple[str, int], str | None] = {}
+    for channel, setting in settings.items():
+        if setting.muted_until is not None and setting.muted_until > now:
+            status[channel] = None
+        else:
+            status[channel] = HELD if holds_now(schedule_of(setting), now) else "pending"
+    return {
+        rule_id: [(k, c, s) for k, c in channels if (s := status.get((k, c), "pending"))]
+        for rule_id, channels in targets.items()
+        if rule_id not in muted
+    }
 
 
 def _channels(
@@ -137,7 +164,13 @@ def enqueue(
 
 
 def _delivery_row(
-    user_id: int, kind: str, channel_id: int, now: datetime, hit_id: int | None, event_type: str
+    user_id: int,
+    kind: str,
+    channel_id: int,
+    now: datetime,
+    hit_id: int | None,
+    event_type: str,
+    status: str = "pending",
 ) -> dict[str, object]:
     return {
         "hit_id": hit_id,
@@ -145,7 +178,7 @@ def _delivery_row(
         "channel_kind": kind,
         "channel_id": channel_id,
         "event_type": event_type,
-        "status": "pending",
+        "status": status,
         "attempts": 0,
         "next_attempt_at": now,
         "lease_owner": "",

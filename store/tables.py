@@ -229,6 +229,62 @@ class Delivery(SQLModel, table=True):
     created_at: datetime = _ts(nullable=False)
     updated_at: datetime = _ts(nullable=False)
     sent_at: datetime | None = _ts()
+    # A hit's row waiting for a digest ("held"), or in one ("digested"); or the digest's
+    # own delivery (event "digest.created", no hit).
+    # (No foreign key: adding one would make SQLite copy the whole outbox on upgrade.)
+    digest_id: int | None = Field(
+        default=None, sa_column=sa.Column(BigId, nullable=True, index=True)
+    )
+
+
+class ChannelSetting(SQLModel, table=True):
+    """How a channel (a webhook, a Telegram chat) wants its alerts: instant, or in hourly
+    or daily digests, quiet hours, and a mute. No row means instant, never quiet."""
+
+    __tablename__: ClassVar[str] = "channel_settings"
+    __table_args__ = (
+        sa.UniqueConstraint("channel_kind", "channel_id", name="uq_channel_settings_channel"),
+    )
+
+    id: int | None = _id()
+    channel_kind: str = Field(max_length=16)
+    channel_id: int = Field(sa_column=sa.Column(BigId, nullable=False))
+    mode: str = Field(default="instant", max_length=16)
+    digest_at: str = Field(default="", max_length=5)
+    timezone: str = Field(default="UTC", max_length=64)
+    quiet_hours: str = Field(default="", max_length=11)
+    muted_until: datetime | None = _ts()
+    next_digest_at: datetime | None = _ts(index=True)
+    updated_at: datetime = _ts(nullable=False)
+
+
+class RuleMute(SQLModel, table=True):
+    """A rule snoozed until a time: its hits are recorded, and alert no channel."""
+
+    __tablename__: ClassVar[str] = "rule_mutes"
+
+    id: int | None = _id()
+    rule_id: int = Field(
+        sa_column=sa.Column(
+            BigId, sa.ForeignKey("rules.id", ondelete="CASCADE"), nullable=False, unique=True
+        )
+    )
+    until: datetime = _ts(nullable=False)
+
+
+class Digest(SQLModel, table=True):
+    """One digest for one channel: the hits held until `period_end` (their delivery rows
+    point here), sent as one delivery with a stable id."""
+
+    __tablename__: ClassVar[str] = "digests"
+
+    id: int | None = _id()
+    user_id: int = _fk("users.id", index=False)
+    channel_kind: str = Field(max_length=16)
+    channel_id: int = Field(sa_column=sa.Column(BigId, nullable=False))
+    period_end: datetime = _ts(nullable=False)
+    hit_count: int = Field(default=0)
+    created_at: datetime = _ts(nullable=False)
 
 
 metadata = SQLModel.metadata

@@ -135,3 +135,6 @@ class DeliveryJob:
     feed_id: int = 0
     feed_title: str = ""
     feed_url: str = ""
+    # A digest ("digest.created"): its id, and its hits as jobs of their own.
+    digest_id: int | None = None
+    digest_hits: tuple[DeliveryJob, ...] = ()
