@@ -81,9 +81,7 @@ def test_daily_time_inside_a_repeated_hour_fires_once() -> None:
 
 def test_hourly_follows_local_hours() -> None:
     """Hourly digests fall on local hours, :30 UTC in India."""
-    assert next_digest(Schedule.parse(mode="hourly"), utc(2026, 1, 1, 9, 59)) == utc(
-        2026, 1, 1, 10
-    )
+    assert next_digest(Schedule.parse(mode="hourly"), utc(2026, 1, 1, 9, 59)) == utc(2026, 1, 1, 10)
     s = Schedule.parse(mode="hourly", timezone="Asia/Kolkata")
     assert next_digest(s, utc(2026, 1, 1, 9, 40)) == utc(2026, 1, 1, 10, 30)
 
