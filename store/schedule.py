@@ -20,7 +20,13 @@ _CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 
 
 class ScheduleError(ValueError):
-    """A mode, time, timezone or quiet-hours range that cannot be used; names the value."""
+    """A mode, time, timezone or quiet-hours range that cannot be used; names the value.
+    `field` is which setting it was: mode, at, timezone or quiet_hours."""
+
+    def __init__(self, message: str, field: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
 
 
 def parse_clock(text: str) -> time:
@@ -83,16 +89,22 @@ class Schedule:
     ) -> Schedule:
         """From the stored or requested strings; ScheduleError names the bad one."""
         if mode not in MODES:
-            raise ScheduleError(f"{mode!r} is not one of {', '.join(MODES)}")
-        clock = parse_clock(at) if at else None
+            raise ScheduleError(f"{mode!r} is not one of {', '.join(MODES)}", "mode")
+        try:
+            clock = parse_clock(at) if at else None
+        except ScheduleError as exc:
+            raise ScheduleError(exc.message, "at") from None
         if mode == DAILY and clock is None:
-            raise ScheduleError("a daily digest needs a time, like 08:00")
-        return cls(
-            mode=mode,
-            at=clock if mode == DAILY else None,
-            zone=parse_zone(timezone or "UTC"),
-            quiet=QuietHours.parse(quiet_hours) if quiet_hours else None,
-        )
+            raise ScheduleError("a daily digest needs a time, like 08:00", "at")
+        try:
+            zone = parse_zone(timezone or "UTC")
+        except ScheduleError as exc:
+            raise ScheduleError(exc.message, "timezone") from None
+        try:
+            quiet = QuietHours.parse(quiet_hours) if quiet_hours else None
+        except ScheduleError as exc:
+            raise ScheduleError(exc.message, "quiet_hours") from None
+        return cls(mode=mode, at=clock if mode == DAILY else None, zone=zone, quiet=quiet)
 
     @property
     def holds(self) -> bool:

@@ -8,11 +8,13 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 
 from api.deps import ConfigDep, SessionDep, UserDep, field_error, keyset_page, not_found, utcnow
+from api.modes import ModePublic, ModeUpdate, MutePublic, MuteRequest, apply_mode, mode_public, mute
 from api.routes.deliveries import to_public as delivery_public
 from api.schemas import DeliveryPage, Queued, WebhookCreate, WebhookCreated, WebhookPublic
 from net.errors import BlockedURLError
 from net.guard import check_url
 from notifiers.webhook import new_secret, secret_bytes
+from store.channels import get_setting, settings_for
 from store.deliveries import list_deliveries
 from store.hits import WEBHOOK, encode_cursor, enqueue
 from store.tables import Webhook
@@ -64,17 +66,75 @@ async def create(
     return WebhookCreated(**to_public(webhook).model_dump(), secret=secret)
 
 
-@router.get("", response_model=list[WebhookPublic], summary="List your webhooks")
-def list_(session: SessionDep, user: UserDep) -> list[WebhookPublic]:
-    return [to_public(w) for w in list_webhooks(session=session, user_id=user.id or 0)]
+class WebhookWithMode(WebhookPublic, ModePublic):
+    """A webhook with its delivery mode, quiet hours and mute."""
 
 
-@router.get("/{webhook_id}", response_model=WebhookPublic, summary="Get a webhook")
-def get(webhook_id: int, session: SessionDep, user: UserDep) -> WebhookPublic:
+def with_mode(webhook: Webhook, mode: ModePublic) -> WebhookWithMode:
+    return WebhookWithMode(**to_public(webhook).model_dump(), **mode.model_dump())
+
+
+@router.get("", response_model=list[WebhookWithMode], summary="List your webhooks")
+def list_(session: SessionDep, user: UserDep) -> list[WebhookWithMode]:
+    hooks = list_webhooks(session=session, user_id=user.id or 0)
+    settings = settings_for(session=session, channels=[(WEBHOOK, w.id or 0) for w in hooks])
+    now = utcnow()
+    return [with_mode(w, mode_public(settings.get((WEBHOOK, w.id or 0)), now)) for w in hooks]
+
+
+def _own(session: SessionDep, user: UserDep, webhook_id: int) -> Webhook:
     webhook = get_webhook(session=session, webhook_id=webhook_id, user_id=user.id)
     if webhook is None:
         raise not_found("webhook", webhook_id)
-    return to_public(webhook)
+    return webhook
+
+
+@router.get("/{webhook_id}", response_model=WebhookWithMode, summary="Get a webhook")
+def get(webhook_id: int, session: SessionDep, user: UserDep) -> WebhookWithMode:
+    webhook = _own(session, user, webhook_id)
+    setting = get_setting(session=session, kind=WEBHOOK, channel_id=webhook_id)
+    return with_mode(webhook, mode_public(setting, utcnow()))
+
+
+@router.patch(
+    "/{webhook_id}",
+    response_model=WebhookWithMode,
+    summary="Change the delivery mode (instant, hourly, daily at a local time) or quiet hours",
+)
+def patch(webhook_id: int, body: ModeUpdate, session: SessionDep, user: UserDep) -> WebhookWithMode:
+    webhook = _own(session, user, webhook_id)
+    return with_mode(webhook, patch_mode(session, webhook_id, body))
+
+
+def patch_mode(session: SessionDep, webhook_id: int, body: ModeUpdate) -> ModePublic:
+    """The mode part of a webhook PATCH (the other fields are handled beside it)."""
+    now = utcnow()
+    setting = apply_mode(session=session, kind=WEBHOOK, channel_id=webhook_id, change=body, now=now)
+    return mode_public(setting, now)
+
+
+@router.post(
+    "/{webhook_id}/mute",
+    response_model=MutePublic,
+    summary="Mute a webhook until a time or for a while: hits are recorded, none is sent",
+)
+def mute_webhook(
+    webhook_id: int, body: MuteRequest, session: SessionDep, user: UserDep
+) -> MutePublic:
+    _own(session, user, webhook_id)
+    now = utcnow()
+    return mute(
+        session=session, kind=WEBHOOK, channel_id=webhook_id, until=body.resolve(now), now=now
+    )
+
+
+@router.delete(
+    "/{webhook_id}/mute", status_code=status.HTTP_204_NO_CONTENT, summary="Unmute a webhook"
+)
+def unmute_webhook(webhook_id: int, session: SessionDep, user: UserDep) -> Response:
+    _own(session, user, webhook_id)
+    mute(session=session, kind=WEBHOOK, channel_id=webhook_id, until=None, now=utcnow())
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.delete(

@@ -40,7 +40,17 @@ def operations(client: TestClient) -> list[tuple[str, str, dict[str, Any]]]:
         if path.startswith("/v1/")
         for method, op in item.items()
     ]
-    return sorted(ops, key=lambda o: (o[0] == "DELETE", "{token_id}" in o[1], o[1], o[0]))
+    # Deletes of sub-resources (a rule's mute) come before those of their parents.
+    return sorted(
+        ops,
+        key=lambda o: (
+            o[0] == "DELETE",
+            "{token_id}" in o[1],
+            -o[1].count("/") if o[0] == "DELETE" else 0,
+            o[1],
+            o[0],
+        ),
+    )
 
 
 def example_body(client: TestClient, op: dict[str, Any]) -> Any:
