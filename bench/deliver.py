@@ -61,7 +61,7 @@ def _receiver(secret: str, conn: Any) -> None:
 
 async def _serve(secret: str, conn: Any) -> None:
     key = secret_bytes(secret)
-    records: list[tuple[str, float]] = []
+    records: list[tuple[str, float, list[int]]] = []
     bad = 0
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
