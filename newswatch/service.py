@@ -272,6 +272,8 @@ def start_dispatcher(
             poll_seconds=settings.dispatch_poll_seconds,
             lease_seconds=settings.dispatch_lease_seconds,
             per_endpoint_concurrency=settings.webhook_concurrency,
+            digest_poll_seconds=settings.digest_poll_seconds,
+            digest_max_hits=settings.digest_max_hits,
         ),
         retry=RetryPolicy(scale=settings.retry_scale),
         clock=utcnow,

@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     poll_lease_seconds: float = Field(300, gt=0)
     dispatch_poll_seconds: float = Field(1, gt=0)
     dispatch_lease_seconds: float = Field(120, gt=0)
+    # How often the dispatcher looks for digests that fall due, and the hits one holds.
+    digest_poll_seconds: float = Field(1, gt=0)
+    digest_max_hits: int = Field(500, ge=1, le=5000)
     shutdown_grace_seconds: float = Field(20, gt=0)
 
     db_pool_size: int = Field(10, ge=1)
