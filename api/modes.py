@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic.config import JsonDict
 from sqlmodel import Session
 
 from api.deps import field_error
@@ -147,3 +148,68 @@ def mute(
 ) -> MutePublic:
     setting = mute_channel(session=session, kind=kind, channel_id=channel_id, until=until, now=now)
     return MutePublic(muted_until=setting.muted_until)
+
+
+# e-mail and Apprise channels ---------------------------------------------------------
+
+Ids = Annotated[list[Annotated[int, Field(ge=1, le=2**63 - 1)]], Field(max_length=1000)]
+
+_CHANNEL_EXAMPLE: JsonDict = {
+    "id": 4,
+    "kind": "apprise",
+    "target": "ntfy://alerts.example.org/newsroom?auth=token…",
+    "rule_ids": None,
+    "active": True,
+    "confirmed": True,
+    "disabled_reason": "",
+    "created_at": "2026-12-01T12:00:00Z",
+    "mode": "instant",
+    "at": None,
+    "timezone": "UTC",
+    "quiet_hours": None,
+    "muted_until": None,
+    "next_digest_at": None,
+}
+
+
+class ChannelCreate(ModeUpdate):
+    """A channel; `target` is an e-mail address or an Apprise URL."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"kind": "apprise", "target": "ntfy://alerts.example.org/newsroom"},
+                {"kind": "email", "target": "desk@example.org", "mode": "hourly"},
+            ]
+        }
+    )
+
+    kind: Annotated[str, Field(pattern="^(email|apprise)$")]
+    target: Annotated[str, Field(min_length=3, max_length=2048)]
+    rule_ids: Ids | None = None
+
+
+class ChannelUpdate(ModeUpdate):
+    """Only the fields sent change; `"active": true` turns a disabled channel on again."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"rule_ids": [3, 4]}, {"mode": "daily", "at": "08:00"}]}
+    )
+
+    rule_ids: Ids | None = None
+    active: bool | None = None
+
+
+class ChannelPublic(ModePublic):
+    """A channel as the API shows it: the target with any secret redacted."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_CHANNEL_EXAMPLE]})
+
+    id: int
+    kind: str
+    target: str
+    rule_ids: list[int] | None
+    active: bool
+    confirmed: bool
+    disabled_reason: str
+    created_at: datetime

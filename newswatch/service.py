@@ -40,8 +40,10 @@ from notifiers import (
     DispatcherConfig,
     RetryPolicy,
     WebhookLimits,
+    apprise_channel,
     webhook,
 )
+from notifiers.apprise_channel import AppriseLimits
 from notifiers.dispatcher import Sender
 from notifiers.telegram import (
     CommandConfig,
@@ -266,7 +268,16 @@ def start_dispatcher(
     )
     dispatcher = Dispatcher(
         engine,
-        {"webhook": webhook.make_sender(hook_client, hook_limits, utcnow), **(senders or {})},
+        {
+            "webhook": webhook.make_sender(hook_client, hook_limits, utcnow),
+            "apprise": apprise_channel.make_sender(
+                AppriseLimits(allow_private_networks=settings.allow_private_networks),
+                Guard(
+                    allow_private=settings.allow_private_networks, allowlist=_allowlist(settings)
+                ),
+            ),
+            **(senders or {}),
+        },
         owner=owner,
         config=DispatcherConfig(
             poll_seconds=settings.dispatch_poll_seconds,

@@ -32,6 +32,7 @@ from store.deliveries import (
     schedule_retry,
 )
 from store.digests import build_due_digests
+from store.targets import KINDS, deactivate_channel
 from store.values import DeliveryJob
 from store.webhooks import disable_webhook
 
@@ -448,5 +449,9 @@ class Dispatcher:
         if outcome.disable_target and job.channel_kind == "webhook":
             disable_webhook(
                 session=session, webhook_id=job.channel_id, reason=outcome.error, now=now
+            )
+        elif outcome.disable_target and job.channel_kind in KINDS:  # e-mail, Apprise
+            deactivate_channel(
+                session=session, channel_id=job.channel_id, reason=outcome.error, now=now
             )
         return due

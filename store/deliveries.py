@@ -13,7 +13,8 @@ from sqlmodel import Session, col, select
 from store._sql import clip, for_update_skip_locked
 from store.articles import first_feeds
 from store.digests import DIGEST_EVENT, digest_hits
-from store.tables import Article, Delivery, Feed, Hit, Rule, TelegramChat, Webhook
+from store.tables import Article, Channel, Delivery, Feed, Hit, Rule, TelegramChat, Webhook
+from store.targets import KINDS
 from store.values import DeliveryJob
 
 PENDING, SENT, DEAD = "pending", "sent", "dead"
@@ -125,6 +126,7 @@ def load_jobs(*, session: Session, delivery_ids: list[int]) -> list[DeliveryJob]
         session, TelegramChat, [d.channel_id for d in deliveries if d.channel_kind == "telegram"]
     )
 
+    others = _by_id(session, Channel, [d.channel_id for d in deliveries if d.channel_kind in KINDS])
     digests = [d.digest_id for d in deliveries if d.event_type == DIGEST_EVENT and d.digest_id]
     in_digest = digest_hits(session=session, digest_ids=digests)
     parts = (
@@ -153,6 +155,10 @@ def load_jobs(*, session: Session, delivery_ids: list[int]) -> list[DeliveryJob]
                 webhook_url=w.url if w else "",
                 webhook_secret=w.secret if w else "",
             )
+        elif d.channel_kind in KINDS:
+            ch = others.get(d.channel_id)
+            live = ch is not None and ch.active and ch.deleted_at is None and ch.confirmed_at
+            fields.update(target_active=bool(live), channel_target=ch.target if ch else "")
         else:
             c = chats.get(d.channel_id)
             fields.update(target_active=bool(c and c.active), chat_id=c.chat_id if c else 0)

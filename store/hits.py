@@ -14,7 +14,8 @@ from store._sql import insert_ignore, insert_ignore_many
 from store.articles import first_feeds
 from store.channels import HELD, muted_rules, schedule_of, settings_for
 from store.schedule import holds_now
-from store.tables import Article, Hit, Rule, TelegramChat, Webhook, metadata
+from store.tables import Article, Channel, Hit, Rule, TelegramChat, Webhook, metadata
+from store.targets import active_channels
 from store.values import NewHit
 
 WEBHOOK = "webhook"
@@ -45,6 +46,9 @@ def record_hits(
         ).all()
     )
     webhooks, chats = _channels(session, set(owners.values()))
+    others: dict[int, list[Channel]] = defaultdict(list)
+    for channel in active_channels(session=session, user_ids=set(owners.values())):
+        others[channel.user_id].append(channel)
     rows = {
         (h.rule_id, h.article_id): {
             "rule_id": h.rule_id,
@@ -79,6 +83,11 @@ def record_hits(
             for w in webhooks[user_id]
             if w.rule_ids is None or rule_id in w.rule_ids
         ] + [(TELEGRAM, c.id or 0) for c in chats[user_id]]
+        targets[rule_id] += [
+            (ch.kind, ch.id or 0)
+            for ch in others.get(user_id, ())
+            if ch.rule_ids is None or rule_id in ch.rule_ids
+        ]
     routes = _routes(session, targets, now)
     deliveries = []
     for hit_id, rule_id, article_id in sorted(inserted):

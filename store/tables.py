@@ -258,6 +258,28 @@ class ChannelSetting(SQLModel, table=True):
     updated_at: datetime = _ts(nullable=False)
 
 
+class Channel(SQLModel, table=True):
+    """An e-mail address or an Apprise URL that alerts go to. The target is needed to
+    send, so it is kept, but the API shows only `display` (the URL with secrets redacted),
+    and it is never logged. An e-mail channel sends nothing until confirmed."""
+
+    __tablename__: ClassVar[str] = "channels"
+
+    id: int | None = _id()
+    user_id: int = _fk("users.id")
+    kind: str = Field(max_length=16)
+    target: str = Field(max_length=2048)
+    display: str = Field(default="", max_length=2048)
+    rule_ids: list[int] | None = _json()
+    active: bool = Field(default=True)
+    disabled_reason: str = Field(default="", max_length=500)
+    confirmed_at: datetime | None = _ts()
+    # sha256 of the confirmation token sent in the first message (e-mail only).
+    confirm_hash: str = Field(default="", max_length=64)
+    created_at: datetime = _ts(nullable=False)
+    deleted_at: datetime | None = _ts()
+
+
 class RuleMute(SQLModel, table=True):
     """A rule snoozed until a time: its hits are recorded, and alert no channel."""
 

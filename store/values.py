@@ -119,6 +119,8 @@ class DeliveryJob:
     webhook_url: str = ""
     webhook_secret: str = field(default="", repr=False)  # never in a log line
     chat_id: int = 0
+    # An e-mail address or an Apprise URL (secrets inside: never in a log line).
+    channel_target: str = field(default="", repr=False)
     # The hit, absent for a ping.
     hit_id: int | None = None
     hit_created_at: datetime | None = None

@@ -27,6 +27,8 @@ MUST_COVER = {
     ("GET", "/v1/webhooks/{webhook_id}/deliveries"),
     ("DELETE", "/v1/tokens/{token_id}"),
     ("POST", "/v1/deliveries/{delivery_id}/retry"),
+    ("PATCH", "/v1/channels/{channel_id}"),
+    ("POST", "/v1/rules/{rule_id}/mute"),
 }
 ADMIN_ONLY = {("POST", "/v1/users"), ("DELETE", "/v1/feeds/{feed_id}")}
 
@@ -91,6 +93,9 @@ def test_isolation_matrix(client: TestClient, engine: Engine, admin_token: str) 
     rule = client.post("/v1/rules", json={"name": "r", "query": "ByteDance"}, headers=a).json()
     hook = client.post("/v1/webhooks", json={"url": "http://127.0.0.1:9/h"}, headers=a).json()
     spare = client.post("/v1/tokens", json={"name": "spare"}, headers=a).json()
+    channel = client.post(
+        "/v1/channels", json={"kind": "apprise", "target": "json://127.0.0.1:9/x"}, headers=a
+    ).json()
     feed = client.post("/v1/feeds", json={"url": "http://127.0.0.1:9/f.xml"}, headers=a).json()
     seed_hit(engine, rule_id=rule["id"])
     page = client.get(f"/v1/webhooks/{hook['id']}/deliveries", headers=a).json()
@@ -101,6 +106,7 @@ def test_isolation_matrix(client: TestClient, engine: Engine, admin_token: str) 
         "token_id": spare["id"],
         "feed_id": feed["id"],
         "delivery_id": delivery["id"],
+        "channel_id": channel["id"],
     }
     ops = operations(client)
     before = snapshot(client, alice, ids)

@@ -1,4 +1,4 @@
-"""channel settings (digests, quiet hours, mute), rule mutes and digests
+"""channels (e-mail, Apprise), channel settings (digests, quiet hours, mute), rule mutes and digests
 
 Revision ID: 0007
 Revises: 0001
@@ -45,6 +45,33 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_channel_settings_next_digest_at"), ["next_digest_at"], unique=False
         )
+
+    op.create_table(
+        "channels",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("user_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("target", sa.String(length=2048), nullable=False),
+        sa.Column("display", sa.String(length=2048), nullable=False),
+        sa.Column("rule_ids", sa.JSON(), nullable=True),
+        sa.Column("active", sa.Boolean(), nullable=False),
+        sa.Column("disabled_reason", sa.String(length=500), nullable=False),
+        sa.Column("confirmed_at", store.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("confirm_hash", sa.String(length=64), nullable=False),
+        sa.Column("created_at", store.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("deleted_at", store.types.UTCDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_channels_user_id_users"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_channels")),
+    )
+    with op.batch_alter_table("channels", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_channels_user_id"), ["user_id"], unique=False)
 
     op.create_table(
         "digests",
@@ -99,6 +126,10 @@ def downgrade() -> None:
 
     op.drop_table("rule_mutes")
     op.drop_table("digests")
+    with op.batch_alter_table("channels", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_channels_user_id"))
+
+    op.drop_table("channels")
     with op.batch_alter_table("channel_settings", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_channel_settings_next_digest_at"))
 
