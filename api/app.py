@@ -14,6 +14,7 @@ from api.openapi import install_openapi
 from api.routes import (
     channels,
     deliveries,
+    email_links,
     feeds,
     health,
     hits,
@@ -49,6 +50,7 @@ def create_app(
         channels,
         deliveries,
         telegram,
+        email_links,
     ):
         app.include_router(module.router)
     app.include_router(tokens.router)

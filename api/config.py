@@ -22,3 +22,6 @@ class ApiConfig:
     max_import_feeds: int = 1000
     telegram_bot_username: str = ""
     telegram_link_ttl_seconds: int = 3600
+    # E-mail channels are offered when SMTP is configured (NEWSWATCH_SMTP_HOST).
+    email_enabled: bool = False
+    max_channels_per_user: int = 100

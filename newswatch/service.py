@@ -45,6 +45,7 @@ from notifiers import (
 )
 from notifiers.apprise_channel import AppriseLimits
 from notifiers.dispatcher import Sender
+from notifiers.email import EmailConfig, EmailSender
 from notifiers.telegram import (
     CommandConfig,
     TelegramConfig,
@@ -115,6 +116,25 @@ def api_config(settings: Settings, *, bot_username: str = "") -> ApiConfig:
         max_page_size=settings.max_page_size,
         telegram_bot_username=bot_username,
         telegram_link_ttl_seconds=settings.telegram_link_ttl_minutes * 60,
+        email_enabled=bool(settings.smtp_host),
+    )
+
+
+def email_config(settings: Settings) -> EmailConfig | None:
+    """SMTP for e-mail channels, or None when NEWSWATCH_SMTP_HOST is unset."""
+    if not settings.smtp_host:
+        return None
+    password = settings.smtp_password
+    return EmailConfig(
+        host=settings.smtp_host,
+        port=settings.smtp_port,
+        username=settings.smtp_username,
+        password=password.get_secret_value() if password else "",
+        starttls=settings.smtp_starttls,
+        sender=settings.smtp_from,
+        public_url=settings.public_url or f"http://{settings.host}:{settings.port}",
+        per_hour=settings.email_per_hour,
+        max_bytes=settings.email_max_bytes,
     )
 
 
@@ -262,6 +282,7 @@ def start_dispatcher(
     engine: Engine, settings: Settings, *, owner: str, senders: dict[str, Sender] | None = None
 ) -> Role:
     hook_client = httpx.AsyncClient(follow_redirects=False, trust_env=False)
+    mail = email_config(settings)
     hook_limits = WebhookLimits(
         timeout_seconds=settings.webhook_timeout_seconds,
         allow_private_networks=settings.allow_private_networks,
@@ -276,6 +297,7 @@ def start_dispatcher(
                     allow_private=settings.allow_private_networks, allowlist=_allowlist(settings)
                 ),
             ),
+            **({"email": EmailSender(mail, engine, utcnow)} if mail else {}),
             **(senders or {}),
         },
         owner=owner,

@@ -63,6 +63,18 @@ class Settings(BaseSettings):
     db_pool_recycle_seconds: int = Field(1800, ge=-1)
     db_connect_timeout_seconds: int = Field(10, ge=2)
 
+    # E-mail channels (off while SMTP_HOST is empty). PUBLIC_URL starts the links in
+    # messages; by default the API's own http://HOST:PORT.
+    smtp_host: str = ""
+    smtp_port: int = Field(587, ge=1, le=65535)
+    smtp_username: str = ""
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = True
+    smtp_from: str = "newswatch@localhost"
+    public_url: str = ""
+    email_per_hour: int = Field(20, ge=1)
+    email_max_bytes: int = Field(256 * 1024, ge=16 * 1024)
+
     max_rules_per_user: int = Field(10_000, ge=1)
     max_request_bytes: int = Field(default=1024 * 1024, ge=1024)
     max_import_feeds: int = Field(default=1000, ge=1)

@@ -14,7 +14,7 @@ from store._sql import clip, for_update_skip_locked
 from store.articles import first_feeds
 from store.digests import DIGEST_EVENT, digest_hits
 from store.tables import Article, Channel, Delivery, Feed, Hit, Rule, TelegramChat, Webhook
-from store.targets import KINDS
+from store.targets import CONFIRM_EVENT, KINDS
 from store.values import DeliveryJob
 
 PENDING, SENT, DEAD = "pending", "sent", "dead"
@@ -157,8 +157,14 @@ def load_jobs(*, session: Session, delivery_ids: list[int]) -> list[DeliveryJob]
             )
         elif d.channel_kind in KINDS:
             ch = others.get(d.channel_id)
-            live = ch is not None and ch.active and ch.deleted_at is None and ch.confirmed_at
-            fields.update(target_active=bool(live), channel_target=ch.target if ch else "")
+            # Only the confirmation message goes to an address not confirmed yet.
+            opted_in = ch is not None and (ch.confirmed_at or d.event_type == CONFIRM_EVENT)
+            live = ch is not None and ch.active and ch.deleted_at is None and opted_in
+            fields.update(
+                target_active=bool(live),
+                channel_target=ch.target if ch else "",
+                channel_secret=ch.link_secret if ch else "",
+            )
         else:
             c = chats.get(d.channel_id)
             fields.update(target_active=bool(c and c.active), chat_id=c.chat_id if c else 0)

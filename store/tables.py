@@ -274,8 +274,8 @@ class Channel(SQLModel, table=True):
     active: bool = Field(default=True)
     disabled_reason: str = Field(default="", max_length=500)
     confirmed_at: datetime | None = _ts()
-    # sha256 of the confirmation token sent in the first message (e-mail only).
-    confirm_hash: str = Field(default="", max_length=64)
+    # Signs the confirmation and unsubscribe links of an e-mail channel; never shown.
+    link_secret: str = Field(default="", max_length=64)
     created_at: datetime = _ts(nullable=False)
     deleted_at: datetime | None = _ts()
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from datetime import datetime
 from typing import Any
 
@@ -13,11 +12,7 @@ from store.tables import Channel, Delivery
 
 EMAIL, APPRISE = "email", "apprise"
 KINDS = (EMAIL, APPRISE)
-
-
-def token_hash(token: str) -> str:
-    """Confirmation and unsubscribe tokens are stored only as a SHA-256 hash."""
-    return hashlib.sha256(token.encode()).hexdigest()
+CONFIRM_EVENT = "channel.confirm"  # the double opt-in message of an e-mail channel
 
 
 def create_channel(
@@ -29,17 +24,18 @@ def create_channel(
     display: str,
     now: datetime,
     rule_ids: list[int] | None = None,
-    confirm_token: str = "",
+    link_secret: str = "",
 ) -> Channel:
-    """A new channel; with `confirm_token` it sends nothing until confirmed."""
+    """A new channel; with a `link_secret` (e-mail) it sends nothing but the confirmation
+    message until its confirmation link is followed."""
     channel = Channel(
         user_id=user_id,
         kind=kind,
         target=target,
         display=display,
         rule_ids=rule_ids,
-        confirm_hash=token_hash(confirm_token) if confirm_token else "",
-        confirmed_at=None if confirm_token else now,
+        link_secret=link_secret,
+        confirmed_at=None if link_secret else now,
         created_at=now,
     )
     session.add(channel)
@@ -85,18 +81,30 @@ def delete_channel(*, session: Session, channel_id: int, user_id: int, now: date
     return True
 
 
-def confirm_channel(*, session: Session, channel_id: int, token: str, now: datetime) -> bool:
-    """Double opt-in: the token from the first message turns the channel on."""
+def confirm_channel(*, session: Session, channel_id: int, now: datetime) -> bool:
+    """Double opt-in: the (verified) link of the first message turns the channel on."""
     result = session.execute(
         sa.update(Channel)
         .where(
             col(Channel.id) == channel_id,
-            col(Channel.confirm_hash) == token_hash(token),
             col(Channel.deleted_at).is_(None),
+            col(Channel.confirmed_at).is_(None),
         )
         .values(confirmed_at=now, active=True, disabled_reason="")
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def sent_since(*, session: Session, kind: str, channel_id: int, since: datetime) -> int:
+    """How many deliveries a channel was sent since `since` (for per-address bounds)."""
+    return session.exec(
+        select(sa.func.count()).where(
+            col(Delivery.channel_kind) == kind,
+            col(Delivery.channel_id) == channel_id,
+            col(Delivery.status) == "sent",
+            col(Delivery.sent_at) > since,
+        )
+    ).one()
 
 
 def deactivate_channel(*, session: Session, channel_id: int, reason: str, now: datetime) -> None:

@@ -121,6 +121,7 @@ class DeliveryJob:
     chat_id: int = 0
     # An e-mail address or an Apprise URL (secrets inside: never in a log line).
     channel_target: str = field(default="", repr=False)
+    channel_secret: str = field(default="", repr=False)  # signs an e-mail's links
     # The hit, absent for a ping.
     hit_id: int | None = None
     hit_created_at: datetime | None = None

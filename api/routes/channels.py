@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response, status
+import re
+import secrets
+
+from fastapi import APIRouter, HTTPException, Response, status
 
 from api.deps import ConfigDep, SessionDep, UserDep, field_error, not_found, utcnow
 from api.modes import (
@@ -20,10 +23,20 @@ from net.errors import BlockedURLError
 from net.guard import Guard
 from notifiers.apprise_channel import AppriseURLError, check_target, redact
 from store.channels import get_setting, settings_for
+from store.hits import enqueue
 from store.tables import Channel, ChannelSetting
-from store.targets import APPRISE, create_channel, delete_channel, get_channel, list_channels
+from store.targets import (
+    APPRISE,
+    CONFIRM_EVENT,
+    EMAIL,
+    create_channel,
+    delete_channel,
+    get_channel,
+    list_channels,
+)
 
 router = APIRouter(prefix="/v1/channels", tags=["channels"])
+_ADDRESS = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 
 
 def to_public(channel: Channel, setting: ChannelSetting | None) -> ChannelPublic:
@@ -54,6 +67,14 @@ async def _checked_apprise(url: str, allow_private: bool) -> str:
         ) from None
 
 
+def _checked_address(address: str) -> str:
+    """A plain e-mail address (one recipient, no display name), or a 422."""
+    address = address.strip()
+    if len(address) > 254 or not _ADDRESS.match(address):
+        raise field_error("target", "not an e-mail address like desk@example.org")
+    return address
+
+
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
@@ -63,19 +84,36 @@ async def _checked_apprise(url: str, allow_private: bool) -> str:
 async def create(
     body: ChannelCreate, session: SessionDep, user: UserDep, config: ConfigDep
 ) -> ChannelPublic:
-    if body.kind != APPRISE:
-        raise field_error("kind", "e-mail channels are not available on this server")
-    display = await _checked_apprise(body.target, config.allow_private_networks)
+    if len(list_channels(session=session, user_id=user.id or 0)) >= config.max_channels_per_user:
+        raise HTTPException(409, f"at most {config.max_channels_per_user} channels per user")
     now = utcnow()
+    if body.kind == APPRISE:
+        display = await _checked_apprise(body.target, config.allow_private_networks)
+        secret = ""
+    else:
+        if not config.email_enabled:
+            raise field_error("kind", "e-mail is not configured on this server (SMTP_HOST)")
+        display = _checked_address(body.target)
+        secret = secrets.token_urlsafe(32)
     channel = create_channel(
         session=session,
         user_id=user.id or 0,
         kind=body.kind,
-        target=body.target,
+        target=display if body.kind == EMAIL else body.target,
         display=display,
         rule_ids=body.rule_ids,
+        link_secret=secret,
         now=now,
     )
+    if body.kind == EMAIL:  # double opt-in: only the confirmation goes out until confirmed
+        enqueue(
+            session=session,
+            user_id=user.id or 0,
+            kind=EMAIL,
+            channel_id=channel.id or 0,
+            now=now,
+            event_type=CONFIRM_EVENT,
+        )
     mode = ModeUpdate(**body.model_dump(include=set(ModeUpdate.model_fields), exclude_unset=True))
     setting = apply_mode(
         session=session, kind=channel.kind, channel_id=channel.id or 0, change=mode, now=now

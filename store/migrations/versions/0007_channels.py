@@ -62,7 +62,7 @@ def upgrade() -> None:
         sa.Column("active", sa.Boolean(), nullable=False),
         sa.Column("disabled_reason", sa.String(length=500), nullable=False),
         sa.Column("confirmed_at", store.types.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("confirm_hash", sa.String(length=64), nullable=False),
+        sa.Column("link_secret", sa.String(length=64), nullable=False),
         sa.Column("created_at", store.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("deleted_at", store.types.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
