@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+from collections import defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -152,17 +153,31 @@ class EmailSender:
         self.config = config
         self.engine = engine
         self.clock = clock
+        # Per address: one send at a time here, and this process's sends of the last hour
+        # (the database knows them only once their outcomes are recorded).
+        self._locks: dict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._recent: dict[int, deque[datetime]] = defaultdict(deque)
 
     async def __call__(self, job: DeliveryJob) -> SendOutcome:
-        now = self.clock()
-        sent = await asyncio.to_thread(self._sent_last_hour, job.channel_id, now)
-        if sent >= self.config.per_hour:
-            return SendOutcome(
-                False,
-                error=f"over {self.config.per_hour} messages an hour",
-                retry_after=300,
-                deferred=True,
-            )
+        async with self._locks[job.channel_id]:
+            now = self.clock()
+            recent = self._recent[job.channel_id]
+            while recent and recent[0] <= now - timedelta(hours=1):
+                recent.popleft()
+            sent = await asyncio.to_thread(self._sent_last_hour, job.channel_id, now)
+            if max(sent, len(recent)) >= self.config.per_hour:
+                return SendOutcome(
+                    False,
+                    error=f"over {self.config.per_hour} messages an hour",
+                    retry_after=300,
+                    deferred=True,
+                )
+            outcome = await self._send(job, now)
+            if outcome.ok:
+                recent.append(now)
+            return outcome
+
+    async def _send(self, job: DeliveryJob, now: datetime) -> SendOutcome:
         message = build(job, self.config, now)
         try:
             await aiosmtplib.send(

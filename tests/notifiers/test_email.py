@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -21,11 +22,12 @@ from sqlalchemy.engine import Engine
 
 from api import ApiConfig, create_app
 from notifiers import Dispatcher, DispatcherConfig, RetryPolicy
-from notifiers.email import EmailConfig, EmailSender
+from notifiers.email import EmailConfig, EmailSender, build
 from store import session_scope
 from store.rules import create_rule
 from store.tables import Channel, Delivery
 from store.targets import create_channel
+from store.values import DeliveryJob
 from tests.conftest import auth, make_user
 from tests.notifiers.test_digests import Clock, record
 from tests.support.service import free_port
@@ -229,3 +231,88 @@ def drain_with_recovery(engine: Engine, config: EmailConfig, box: Mailbox) -> No
     helper.start()
     drain(engine, config)
     helper.join(10)
+
+
+def _hit(n: int) -> DeliveryJob:
+    at = datetime(2026, 6, 1, tzinfo=UTC)
+    return DeliveryJob(
+        id=n,
+        event_type="hit.created",
+        channel_kind="email",
+        channel_id=1,
+        attempts=0,
+        created_at=at,
+        target_active=True,
+        hit_id=n,
+        hit_created_at=at,
+        rule_id=1,
+        rule_name="bd",
+        article_title=f"Story {n} " + "t" * 400,
+        article_url=f"https://news.example/{n}",
+        snippet="**x** " + "s" * 500,
+    )
+
+
+def test_a_digest_over_the_size_bound_shows_fewer_entries() -> None:
+    """A digest too large for EMAIL_MAX_BYTES keeps its newest entries and says how many
+    more there are; a small one shows them all."""
+    config = EmailConfig(host="127.0.0.1", max_bytes=32 * 1024)
+    hits = tuple(_hit(n) for n in range(200))
+    job = DeliveryJob(
+        id=9,
+        event_type="digest.created",
+        channel_kind="email",
+        channel_id=1,
+        attempts=0,
+        created_at=hits[0].created_at,
+        target_active=True,
+        channel_target="a@example.org",
+        channel_secret="k",
+        digest_id=3,
+        digest_hits=hits,
+    )
+    message = build(job, config, datetime.now(UTC))
+    assert len(message.as_bytes()) < 2 * config.max_bytes
+    text = message.get_body(("plain",)).get_content()
+    assert "Story 199 " in text and "Story 0 " not in text and "more." in text
+    small = build(replace(job, digest_hits=hits[:3]), config, datetime.now(UTC))
+    assert "more." not in small.get_body(("plain",)).get_content()
+
+
+def test_messages_per_hour_are_bounded(engine: Engine, mailbox: Any) -> None:
+    """Past EMAIL_PER_HOUR an address's messages wait (deferred, no try used up)."""
+    box, port = mailbox
+    user_id, _ = make_user(engine, "u")
+    now = datetime.now(UTC)
+    with session_scope(engine) as s:
+        create_channel(
+            session=s,
+            user_id=user_id,
+            kind="email",
+            target="a@example.org",
+            display="a@example.org",
+            now=now,
+        )
+        rule = create_rule(session=s, user_id=user_id, name="r", query="x", now=now).id or 0
+    record(engine, Clock(now), [rule], "a", 5)
+    config = replace(smtp(port), per_hour=3)
+
+    async def main() -> None:
+        dispatcher = Dispatcher(
+            engine,
+            {"email": EmailSender(config, engine, lambda: datetime.now(UTC))},
+            owner="t",
+            config=DispatcherConfig(per_endpoint_concurrency=1),
+            retry=RetryPolicy(scale=0.001),
+            clock=lambda: datetime.now(UTC),
+        )
+        for _ in range(3):
+            await dispatcher.dispatch_once()
+
+    asyncio.run(main())
+    assert len(box.messages) == 3
+    with session_scope(engine, readonly=True) as s:
+        waiting = s.execute(
+            sa.select(Delivery.attempts, Delivery.last_error).where(Delivery.status == "pending")
+        ).all()
+    assert len(waiting) == 2 and all(a == 0 and "an hour" in e for a, e in waiting)
