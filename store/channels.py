@@ -137,16 +137,3 @@ def unmute_rules(*, session: Session, user_id: int) -> int:
 def rule_muted_until(*, session: Session, rule_id: int, now: datetime) -> datetime | None:
     until = session.exec(select(RuleMute.until).where(RuleMute.rule_id == rule_id)).first()
     return until if until is not None and until > now else None
-
-
-def muted_rules(*, session: Session, rule_ids: Collection[int], now: datetime) -> set[int]:
-    """Which of these rules are muted at `now`."""
-    if not rule_ids:
-        return set()
-    return set(
-        session.exec(
-            select(RuleMute.rule_id).where(
-                col(RuleMute.rule_id).in_(list(rule_ids)), col(RuleMute.until) > now
-            )
-        )
-    )

@@ -7,15 +7,26 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from store._sql import insert_ignore, insert_ignore_many
 from store.articles import first_feeds
-from store.channels import HELD, muted_rules, schedule_of, settings_for
+from store.channels import HELD, schedule_of
 from store.schedule import holds_now
-from store.tables import Article, Channel, Hit, Rule, TelegramChat, Webhook, metadata
-from store.targets import active_channels
+from store.tables import (
+    Article,
+    Channel,
+    ChannelSetting,
+    Hit,
+    Rule,
+    RuleMute,
+    TelegramChat,
+    Webhook,
+    metadata,
+)
 from store.values import NewHit
 
 WEBHOOK = "webhook"
@@ -36,19 +47,21 @@ def record_hits(
     """`record_hits_and_enqueue`, returning (hit id, article id) of the new hits."""
     if not hits:
         return []
-    owners = dict(
-        session.exec(
-            select(Rule.id, Rule.user_id).where(
-                col(Rule.id).in_({h.rule_id for h in hits}),
-                col(Rule.deleted_at).is_(None),
-                col(Rule.enabled).is_(True),
-            )
-        ).all()
-    )
-    webhooks, chats = _channels(session, set(owners.values()))
-    others: dict[int, list[Channel]] = defaultdict(list)
-    for channel in active_channels(session=session, user_ids=set(owners.values())):
-        others[channel.user_id].append(channel)
+    owners: dict[int, int] = {}
+    muted: set[int] = set()
+    for rule_id, user_id, muted_until in session.execute(
+        select(Rule.id, Rule.user_id, RuleMute.until)
+        .outerjoin(RuleMute, col(RuleMute.rule_id) == Rule.id)
+        .where(
+            col(Rule.id).in_({h.rule_id for h in hits}),
+            col(Rule.deleted_at).is_(None),
+            col(Rule.enabled).is_(True),
+        )
+    ):
+        owners[rule_id] = user_id
+        if muted_until is not None and muted_until > now:
+            muted.add(rule_id)  # its hits are recorded, and alert no one
+    channels, settings = _channels(session, set(owners.values()))
     rows = {
         (h.rule_id, h.article_id): {
             "rule_id": h.rule_id,
@@ -73,28 +86,23 @@ def record_hits(
         ("id", "rule_id", "article_id"),
     )
     new_ids: list[tuple[int, int]] = []
-    targets: dict[int, list[tuple[str, int]]] = {}
+    status = {c: _status(setting, now) for c, setting in settings.items()}
+    targets: dict[int, list[tuple[str, int, str]]] = {}
     for _, rule_id, _ in inserted:
-        if rule_id in targets:
+        if rule_id in targets or rule_id in muted:
             continue
-        user_id = owners[rule_id]
         targets[rule_id] = [
-            (WEBHOOK, w.id or 0)
-            for w in webhooks[user_id]
-            if w.rule_ids is None or rule_id in w.rule_ids
-        ] + [(TELEGRAM, c.id or 0) for c in chats[user_id]]
-        targets[rule_id] += [
-            (ch.kind, ch.id or 0)
-            for ch in others.get(user_id, ())
-            if ch.rule_ids is None or rule_id in ch.rule_ids
+            (kind, channel_id, state)
+            for kind, channel_id, rule_ids in channels[owners[rule_id]]
+            if rule_ids is None or rule_id in rule_ids
+            if (state := status.get((kind, channel_id), "pending"))
         ]
-    routes = _routes(session, targets, now)
     deliveries = []
     for hit_id, rule_id, article_id in sorted(inserted):
         new_ids.append((hit_id, article_id))
         deliveries += [
             _delivery_row(owners[rule_id], kind, channel_id, now, hit_id, "hit.created", status)
-            for kind, channel_id, status in routes.get(rule_id, ())
+            for kind, channel_id, status in targets.get(rule_id, ())
         ]
     if deliveries:
         insert_ignore_many(
@@ -107,50 +115,65 @@ def record_hits(
     return new_ids
 
 
-def _routes(
-    session: Session, targets: dict[int, list[tuple[str, int]]], now: datetime
-) -> dict[int, list[tuple[str, int, str]]]:
-    """Per rule, its channels with the status a new delivery gets: "pending" (instant) or
-    "held" (for a digest). A muted rule or channel gets no delivery at all."""
-    settings = settings_for(session=session, channels={t for ts in targets.values() for t in ts})
-    muted = muted_rules(session=session, rule_ids=targets, now=now) if targets else set()
-    status: dict[tuple[str, int], str | None] = {}
-    for channel, setting in settings.items():
-        if setting.muted_until is not None and setting.muted_until > now:
-            status[channel] = None
-        else:
-            status[channel] = HELD if holds_now(schedule_of(setting), now) else "pending"
-    return {
-        rule_id: [(k, c, s) for k, c in channels if (s := status.get((k, c), "pending"))]
-        for rule_id, channels in targets.items()
-        if rule_id not in muted
-    }
+def _status(setting: ChannelSetting, now: datetime) -> str | None:
+    """What a new delivery to a channel with these settings starts as: "pending" (sent at
+    once), "held" (for a digest), or None (the channel is muted: no delivery at all)."""
+    if setting.muted_until is not None and setting.muted_until > now:
+        return None
+    return HELD if holds_now(schedule_of(setting), now) else "pending"
+
+
+Target = tuple[str, int, "list[int] | None"]  # (kind, channel id, rule_ids)
 
 
 def _channels(
     session: Session, user_ids: set[int]
-) -> tuple[dict[int, list[Webhook]], dict[int, list[TelegramChat]]]:
-    webhooks: dict[int, list[Webhook]] = defaultdict(list)
-    chats: dict[int, list[TelegramChat]] = defaultdict(list)
+) -> tuple[dict[int, list[Target]], dict[tuple[str, int], ChannelSetting]]:
+    """Per user, the channels a hit may go to (webhooks, Telegram chats, e-mail and Apprise
+    channels), and the settings rows those channels have."""
+    targets: dict[int, list[Target]] = defaultdict(list)
+    settings: dict[tuple[str, int], ChannelSetting] = {}
     if not user_ids:
-        return webhooks, chats
-    for w in session.exec(
-        select(Webhook).where(
+        return targets, settings
+
+    def joined(table: Any, kind: Any) -> Any:
+        on = sa.and_(
+            col(ChannelSetting.channel_kind) == kind, col(ChannelSetting.channel_id) == table.id
+        )
+        return select(table, ChannelSetting).outerjoin(ChannelSetting, on)
+
+    for w, setting in session.exec(
+        joined(Webhook, WEBHOOK).where(
             col(Webhook.user_id).in_(user_ids),
             col(Webhook.active).is_(True),
             col(Webhook.deleted_at).is_(None),
         )
     ):
-        webhooks[w.user_id].append(w)
-    for c in session.exec(
-        select(TelegramChat).where(
+        targets[w.user_id].append((WEBHOOK, w.id or 0, w.rule_ids))
+        if setting is not None:
+            settings[(WEBHOOK, w.id or 0)] = setting
+    for c, setting in session.exec(
+        joined(TelegramChat, TELEGRAM).where(
             col(TelegramChat.user_id).in_(user_ids),
             col(TelegramChat.active).is_(True),
             col(TelegramChat.paused).is_(False),
         )
     ):
-        chats[c.user_id].append(c)
-    return webhooks, chats
+        targets[c.user_id].append((TELEGRAM, c.id or 0, None))
+        if setting is not None:
+            settings[(TELEGRAM, c.id or 0)] = setting
+    for ch, setting in session.exec(
+        joined(Channel, Channel.kind).where(
+            col(Channel.user_id).in_(user_ids),
+            col(Channel.active).is_(True),
+            col(Channel.deleted_at).is_(None),
+            col(Channel.confirmed_at).is_not(None),  # e-mail: double opt-in
+        )
+    ):
+        targets[ch.user_id].append((ch.kind, ch.id or 0, ch.rule_ids))
+        if setting is not None:
+            settings[(ch.kind, ch.id or 0)] = setting
+    return targets, settings
 
 
 def enqueue(

@@ -119,22 +119,6 @@ def deactivate_channel(*, session: Session, channel_id: int, reason: str, now: d
     _cancel_pending(session, channel, now, reason)
 
 
-def active_channels(*, session: Session, user_ids: set[int]) -> list[Channel]:
-    """Channels that alerts go to: active, not deleted, and confirmed."""
-    if not user_ids:
-        return []
-    return list(
-        session.exec(
-            select(Channel).where(
-                col(Channel.user_id).in_(user_ids),
-                col(Channel.active).is_(True),
-                col(Channel.deleted_at).is_(None),
-                col(Channel.confirmed_at).is_not(None),
-            )
-        )
-    )
-
-
 def _cancel_pending(session: Session, channel: Channel, now: datetime, reason: str) -> None:
     session.execute(
         sa.update(Delivery)

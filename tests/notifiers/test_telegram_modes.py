@@ -15,7 +15,7 @@ from notifiers.telegram_format import MAX_MESSAGE, size
 from notifiers.telegram_limiter import TelegramLimits
 from notifiers.telegram_modes import parse_duration
 from store import session_scope
-from store.channels import get_setting, muted_rules, set_schedule
+from store.channels import get_setting, rule_muted_until, set_schedule
 from store.digests import build_due_digests
 from store.schedule import Schedule
 from store.tables import ChannelSetting
@@ -81,11 +81,11 @@ def test_mute_and_unmute_commands(engine: Engine) -> None:
                 )
                 now = datetime.now(UTC)
                 with session_scope(engine, readonly=True) as s:
-                    assert muted_rules(session=s, rule_ids=[rule_id], now=now) == {rule_id}
+                    assert rule_muted_until(session=s, rule_id=rule_id, now=now) is not None
                 assert "unmuted" in (await ask(fake, CHAT, "/unmute")).text
                 assert setting(engine, CHAT).muted_until is None  # type: ignore[union-attr]
                 with session_scope(engine, readonly=True) as s:
-                    assert muted_rules(session=s, rule_ids=[rule_id], now=now) == set()
+                    assert rule_muted_until(session=s, rule_id=rule_id, now=now) is None
 
     asyncio.run(run())
 
