@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from store._sql import insert_ignore
-from store.schedule import Schedule, next_digest
+from store.schedule import Schedule, holds_now, next_digest
 from store.tables import ChannelSetting, Delivery, Rule, RuleMute, metadata
 
 HELD, DIGESTED = "held", "digested"
@@ -61,15 +61,16 @@ def set_schedule(
     *, session: Session, kind: str, channel_id: int, schedule: Schedule, now: datetime
 ) -> ChannelSetting:
     """Store a channel's schedule and when its next digest is due. Hits held under the old
-    schedule wait for the new one's next digest, or go out now when it holds nothing."""
+    schedule wait for the new one's next digest, or go out now when it would not hold a
+    hit arriving now (instant, outside quiet hours)."""
     setting = _ensure(session, kind, channel_id, now)
     setting.mode = schedule.mode
     setting.digest_at = f"{schedule.at:%H:%M}" if schedule.at else ""
     setting.timezone = schedule.zone.key
     setting.quiet_hours = str(schedule.quiet) if schedule.quiet else ""
     setting.next_digest_at = next_digest(schedule, now)
-    if setting.next_digest_at is None and _has_held(session, kind, channel_id):
-        setting.next_digest_at = now
+    if not holds_now(schedule, now) and _has_held(session, kind, channel_id):
+        setting.next_digest_at = now  # what was held goes now, as one digest
     setting.updated_at = now
     session.add(setting)
     session.flush()
