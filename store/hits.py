@@ -130,50 +130,60 @@ def _channels(
     session: Session, user_ids: set[int]
 ) -> tuple[dict[int, list[Target]], dict[tuple[str, int], ChannelSetting]]:
     """Per user, the channels a hit may go to (webhooks, Telegram chats, e-mail and Apprise
-    channels), and the settings rows those channels have."""
+    channels), and the settings rows those channels have: one statement for all."""
     targets: dict[int, list[Target]] = defaultdict(list)
     settings: dict[tuple[str, int], ChannelSetting] = {}
     if not user_ids:
         return targets, settings
-
-    def joined(table: Any, kind: Any) -> Any:
-        on = sa.and_(
-            col(ChannelSetting.channel_kind) == kind, col(ChannelSetting.channel_id) == table.id
-        )
-        return select(table, ChannelSetting).outerjoin(ChannelSetting, on)
-
-    for w, setting in session.exec(
-        joined(Webhook, WEBHOOK).where(
-            col(Webhook.user_id).in_(user_ids),
-            col(Webhook.active).is_(True),
-            col(Webhook.deleted_at).is_(None),
-        )
-    ):
-        targets[w.user_id].append((WEBHOOK, w.id or 0, w.rule_ids))
-        if setting is not None:
-            settings[(WEBHOOK, w.id or 0)] = setting
-    for c, setting in session.exec(
-        joined(TelegramChat, TELEGRAM).where(
-            col(TelegramChat.user_id).in_(user_ids),
-            col(TelegramChat.active).is_(True),
-            col(TelegramChat.paused).is_(False),
-        )
-    ):
-        targets[c.user_id].append((TELEGRAM, c.id or 0, None))
-        if setting is not None:
-            settings[(TELEGRAM, c.id or 0)] = setting
-    for ch, setting in session.exec(
-        joined(Channel, Channel.kind).where(
-            col(Channel.user_id).in_(user_ids),
-            col(Channel.active).is_(True),
-            col(Channel.deleted_at).is_(None),
-            col(Channel.confirmed_at).is_not(None),  # e-mail: double opt-in
-        )
-    ):
-        targets[ch.user_id].append((ch.kind, ch.id or 0, ch.rule_ids))
-        if setting is not None:
-            settings[(ch.kind, ch.id or 0)] = setting
+    no_rules = sa.cast(sa.null(), sa.JSON)
+    webhooks = _with_setting(sa.literal(WEBHOOK), Webhook, col(Webhook.rule_ids)).where(
+        col(Webhook.user_id).in_(user_ids),
+        col(Webhook.active).is_(True),
+        col(Webhook.deleted_at).is_(None),
+    )
+    chats = _with_setting(sa.literal(TELEGRAM), TelegramChat, no_rules).where(
+        col(TelegramChat.user_id).in_(user_ids),
+        col(TelegramChat.active).is_(True),
+        col(TelegramChat.paused).is_(False),
+    )
+    others = _with_setting(col(Channel.kind), Channel, col(Channel.rule_ids)).where(
+        col(Channel.user_id).in_(user_ids),
+        col(Channel.active).is_(True),
+        col(Channel.deleted_at).is_(None),
+        col(Channel.confirmed_at).is_not(None),  # e-mail: double opt-in
+    )
+    for row in session.execute(sa.union_all(webhooks, chats, others)):
+        kind, channel_id, user_id, rule_ids, mode, at, zone, quiet, muted = row
+        targets[user_id].append((kind, channel_id, rule_ids))
+        if mode is not None:
+            settings[(kind, channel_id)] = ChannelSetting(
+                channel_kind=kind,
+                channel_id=channel_id,
+                mode=mode,
+                digest_at=at,
+                timezone=zone,
+                quiet_hours=quiet,
+                muted_until=muted,
+            )
     return targets, settings
+
+
+def _with_setting(kind: Any, table: Any, rule_ids: Any) -> sa.Select[Any]:
+    """A channel table's (kind, id, user, rule_ids) with its settings, if it has any."""
+    on = sa.and_(
+        col(ChannelSetting.channel_kind) == kind, col(ChannelSetting.channel_id) == table.id
+    )
+    return sa.select(
+        kind.label("kind"),
+        table.id,
+        table.user_id,
+        rule_ids.label("rule_ids"),
+        col(ChannelSetting.mode),
+        col(ChannelSetting.digest_at),
+        col(ChannelSetting.timezone),
+        col(ChannelSetting.quiet_hours),
+        col(ChannelSetting.muted_until),
+    ).outerjoin(ChannelSetting, on)
 
 
 def enqueue(
