@@ -31,7 +31,7 @@ from store.deliveries import (
     release_delivery_leases,
     schedule_retry,
 )
-from store.digests import build_due_digests
+from store.digests import build_due_digests, next_digest_due
 from store.targets import KINDS, deactivate_channel
 from store.values import DeliveryJob
 from store.webhooks import disable_webhook
@@ -226,9 +226,16 @@ class Dispatcher:
         self._digests_at = time.monotonic() + every
 
         def build() -> list[int]:
+            now = self.clock()
+            # A read first: building takes SQLite's write lock, which the ingest and the
+            # outcome recorder need, and most looks find nothing due.
+            with session_scope(self.engine, readonly=True) as session:
+                due = next_digest_due(session=session)
+            if due is None or due > now:
+                return []
             with session_scope(self.engine) as session:
                 return build_due_digests(
-                    session=session, now=self.clock(), max_hits=self.config.digest_max_hits
+                    session=session, now=now, max_hits=self.config.digest_max_hits
                 )
 
         built = await asyncio.to_thread(build)
