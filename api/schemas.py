@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.config import JsonDict
@@ -15,6 +15,7 @@ from rules.parser import MAX_LENGTH
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 Url = Annotated[str, Field(min_length=1, max_length=2048)]
 Interval = Annotated[int, Field(ge=60, le=86_400)]
+FullText = Literal["auto", "always", "never"]
 Ids = Annotated[list[Annotated[int, Field(ge=1, le=2**63 - 1)]], Field(max_length=1000)]
 
 
@@ -67,6 +68,9 @@ class FeedCreate(Strict):
     url: Url
     title: Annotated[str, Field(max_length=1000)] | None = None
     interval_seconds: Interval | None = None
+    full_text: FullText = Field(
+        "auto", description="Fetch each item's page: when the feed's text is short, always, never"
+    )
 
 
 class FeedUpdate(Strict):
@@ -76,6 +80,7 @@ class FeedUpdate(Strict):
 
     title: Annotated[str, Field(max_length=1000)] | None = None
     interval_seconds: Interval | None = None
+    full_text: FullText | None = None
 
 
 class FeedPublic(BaseModel):
@@ -93,6 +98,7 @@ class FeedPublic(BaseModel):
                     "error_count": 0,
                     "last_error": "",
                     "article_count": 120,
+                    "full_text": "auto",
                 }
             ]
         }
@@ -108,6 +114,7 @@ class FeedPublic(BaseModel):
     error_count: int
     last_error: str
     article_count: int
+    full_text: str
 
 
 class InvalidFeed(BaseModel):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import os
 import secrets
 import signal
@@ -31,9 +32,11 @@ from monitor import (
     SchedulerConfig,
 )
 from monitor.fetch import make_client
+from monitor.pages import PageConfig, PageFetcher
 from monitor.pool import make_parse_pool, warm_up
 from monitor.recorder import StateRecorder
 from net.guard import Guard
+from net.politeness import Politeness
 from newswatch.settings import Settings
 from notifiers import (
     Dispatcher,
@@ -146,6 +149,23 @@ def fetch_limits(settings: Settings) -> FetchLimits:
     )
 
 
+def page_config(settings: Settings) -> PageConfig:
+    return PageConfig(
+        limits=dataclasses.replace(
+            fetch_limits(settings),
+            max_bytes=settings.max_page_bytes,
+            timeout_seconds=settings.page_timeout_seconds,
+        ),
+        politeness=Politeness(
+            per_host=settings.page_per_host, min_gap_seconds=settings.page_host_gap_seconds
+        ),
+        concurrency=settings.page_concurrency,
+        lease_seconds=settings.page_lease_seconds,
+        max_attempts=settings.page_max_attempts,
+        retry_seconds=settings.page_retry_seconds * settings.retry_scale,
+    )
+
+
 def poll_policy(settings: Settings) -> PollPolicy:
     return PollPolicy(
         default_interval_seconds=settings.poll_interval_seconds,
@@ -234,9 +254,11 @@ async def start_poller(
         on_hits=on_hits,
         parse_pool=parse_pool,
         recorder=StateRecorder(engine),
+        full_text_min_words=settings.full_text_min_words,
     )
+    pages = PageFetcher(ingest, page_config(settings), owner=owner)
     poller = Poller(
-        ingest,
+        dataclasses.replace(ingest, on_pages=pages.wake),
         SchedulerConfig(
             tick_seconds=settings.scheduler_tick_seconds,
             rules_sync_seconds=settings.rules_sync_seconds,
@@ -246,9 +268,10 @@ async def start_poller(
         owner=owner,
     )
     await poller.start()
+    await pages.start()
 
     async def stop(timeout: float) -> None:
-        await poller.stop(timeout=timeout)
+        await asyncio.gather(poller.stop(timeout=timeout), pages.stop(timeout=timeout))
         await client.aclose()
         if parse_pool is not None:
             await asyncio.to_thread(parse_pool.shutdown, wait=True, cancel_futures=True)
