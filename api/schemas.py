@@ -117,6 +117,40 @@ class FeedPublic(BaseModel):
     full_text: str
 
 
+class ArticlePublic(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 9,
+                    "title": "ByteDance jajaki chip AI Huawei",
+                    "url": "https://www.antaranews.com/berita/1",
+                    "canonical_url": "https://www.antaranews.com/berita/1",
+                    "published_at": "2026-11-27T12:00:00Z",
+                    "lang": "id",
+                    "feed_id": 1,
+                    "summary": "ByteDance dilaporkan tengah menjajaki kerja sama baru…",
+                    "text": "ByteDance dilaporkan … chip Ascend 910B buatan Huawei …",
+                    "text_source": "page",
+                    "page_status": "ok",
+                }
+            ]
+        }
+    )
+
+    id: int
+    title: str
+    url: str
+    canonical_url: str
+    published_at: datetime | None
+    lang: str
+    feed_id: int | None = Field(description="The feed the article was first seen in")
+    summary: str
+    text: str = Field(description="The best text: the page's main text, else the feed's")
+    text_source: Literal["feed", "page"]
+    page_status: str = Field(description='"ok", "skipped", "pending" or "failed: <reason>"')
+
+
 class InvalidFeed(BaseModel):
     url: str
     reason: str
