@@ -27,7 +27,7 @@ def extract_page(body: bytes, *, url: str, max_chars: int = 100_000) -> Extracte
         return Extracted("")
     language = _declared_language(tree)
     doc = trafilatura.bare_extraction(
-        tree, url=url or None, with_metadata=True, include_comments=False
+        tree, url=url or None, with_metadata=True, include_comments=False, favor_recall=True
     )
     if doc is None:
         return Extracted("", language)
