@@ -32,3 +32,11 @@ EXTRACT_SECONDS = Histogram(
 )
 for _outcome in ("ok", "retry", "failed", "paused"):
     PAGES.labels(_outcome)
+
+PRUNED = Counter(
+    "newswatch_pruned_rows",
+    "Rows pruned by retention in this process, by kind (hits, deliveries, articles, texts).",
+    ["kind"],
+)
+for _kind in ("hits", "deliveries", "articles", "texts"):
+    PRUNED.labels(_kind)

@@ -35,6 +35,7 @@ from monitor.fetch import make_client
 from monitor.pages import PageConfig, PageFetcher
 from monitor.pool import make_parse_pool, warm_up
 from monitor.recorder import StateRecorder
+from monitor.retention import RetentionPolicy, prune_periodically
 from net.guard import Guard
 from net.politeness import Politeness
 from newswatch.settings import Settings
@@ -166,6 +167,15 @@ def page_config(settings: Settings) -> PageConfig:
     )
 
 
+def retention_policy(settings: Settings) -> RetentionPolicy:
+    return RetentionPolicy(
+        article_days=settings.article_retention_days,
+        full_text_days=settings.full_text_retention_days,
+        hit_days=settings.hit_retention_days,
+        batch_size=settings.prune_batch_size,
+    )
+
+
 def poll_policy(settings: Settings) -> PollPolicy:
     return PollPolicy(
         default_interval_seconds=settings.poll_interval_seconds,
@@ -269,9 +279,23 @@ async def start_poller(
     )
     await poller.start()
     await pages.start()
+    stop_pruning = asyncio.Event()
+    pruning = asyncio.create_task(
+        prune_periodically(
+            engine,
+            retention_policy(settings),
+            owner=owner,
+            clock=utcnow,
+            interval_seconds=settings.prune_interval_seconds,
+            stop=stop_pruning,
+        ),
+        name="prune",
+    )
 
     async def stop(timeout: float) -> None:
+        stop_pruning.set()
         await asyncio.gather(poller.stop(timeout=timeout), pages.stop(timeout=timeout))
+        await asyncio.wait([pruning], timeout=timeout)
         await client.aclose()
         if parse_pool is not None:
             await asyncio.to_thread(parse_pool.shutdown, wait=True, cancel_futures=True)
