@@ -96,7 +96,11 @@ class PageFetcher:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[None] | None = None
         self._active: set[asyncio.Task[None]] = set()
+        self._working: set[int] = set()  # article ids in hand, never claimed twice here
         self._stopping = False
+        # A lease outlives the fetches of one attempt (robots.txt and the page), each
+        # bounded by the deadline, so that no other fetcher takes a page still in hand.
+        self._lease_seconds = max(config.lease_seconds, 2 * config.limits.timeout_seconds + 5)
 
     # the loop -------------------------------------------------------------------------
 
@@ -117,6 +121,7 @@ class PageFetcher:
             free = self.config.concurrency - len(self._active)
             if free > 0:
                 for claim in await self._claim(free):
+                    self._working.add(claim.article_id)
                     task = asyncio.create_task(self.fetch_page(claim))
                     self._active.add(task)
                     task.add_done_callback(self._done)
@@ -135,14 +140,17 @@ class PageFetcher:
         self._wake.set()
 
     async def _claim(self, limit: int) -> list[PageClaim]:
+        working = set(self._working)
+
         def claim() -> list[PageClaim]:
             with session_scope(self.ingest.engine) as session:
                 return claim_pages(
                     session=session,
                     owner=self.owner,
                     now=self.ingest.clock(),
-                    lease_seconds=self.config.lease_seconds,
+                    lease_seconds=self._lease_seconds,
                     limit=limit,
+                    exclude=working,
                 )
 
         try:
@@ -182,6 +190,12 @@ class PageFetcher:
     async def fetch_page(self, claim: PageClaim) -> None:
         """Fetch, extract, store and match one claimed page; never raises for the page's
         own failures."""
+        try:
+            await self._fetch_page(claim)
+        finally:
+            self._working.discard(claim.article_id)
+
+    async def _fetch_page(self, claim: PageClaim) -> None:
         started = time.monotonic()
         outcome = await self._attempt(claim)
         if outcome.retry_at is None and outcome.status != OK and outcome.count_attempt:

@@ -6,7 +6,7 @@ restart, and replicas share them."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -69,14 +69,21 @@ def _claimable(table: sa.Table, now: datetime) -> sa.ColumnElement[bool]:
 
 
 def claim_pages(
-    *, session: Session, owner: str, now: datetime, lease_seconds: float, limit: int
+    *,
+    session: Session,
+    owner: str,
+    now: datetime,
+    lease_seconds: float,
+    limit: int,
+    exclude: Collection[int] = (),
 ) -> list[PageClaim]:
     """Lease up to `limit` due pages to `owner`, oldest due first; replicas skip each
-    other's locked rows, and an expired lease (a fetcher that died) makes a page due."""
+    other's locked rows, and an expired lease (a fetcher that died) makes a page due.
+    `exclude`: pages the caller is still working on."""
     table = _table()
     stmt = (
         sa.select(table.c.id, table.c.url, table.c.page_attempts)
-        .where(_claimable(table, now))
+        .where(_claimable(table, now), table.c.id.not_in(list(exclude)))
         .order_by(table.c.page_next_at, table.c.id)
         .limit(limit)
     )
