@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import itertools
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -173,7 +174,7 @@ def test_429_retry_after_pauses_the_host(engine: Engine) -> None:
         assert len(world.hits()) == 2
 
 
-@pytest.mark.parametrize("failure", ["too_big", "drip", "private_redirect", "http_500"])
+@pytest.mark.parametrize("failure", ["too_big", "drip", "hang", "private_redirect", "http_500"])
 def test_refused_pages_keep_the_feed_text_alert(engine: Engine, failure: str) -> None:
     """An over-cap page, a slow drip, a redirect to a private address and a server that
     answers 500 each fail the page (bounded retries) with a reason; the feed-text alert is
@@ -192,6 +193,11 @@ def test_refused_pages_keep_the_feed_text_alert(engine: Engine, failure: str) ->
             config = dataclasses.replace(
                 config, limits=dataclasses.replace(config.limits, timeout_seconds=1.0)
             )
+        elif failure == "hang":
+            site.routes["/a/1"] = lambda request: time.sleep(2.5) or Reply(200, b"late")
+            config = dataclasses.replace(
+                config, limits=dataclasses.replace(config.limits, timeout_seconds=1.0)
+            )
         elif failure == "private_redirect":
             site.routes["/a/1"] = Reply(302, b"", {"location": "http://10.0.0.1/a/1"})
         else:
@@ -205,6 +211,7 @@ def test_refused_pages_keep_the_feed_text_alert(engine: Engine, failure: str) ->
         expected = {
             "too_big": "limit",
             "drip": "within 1 s",
+            "hang": "within 1 s",
             "private_redirect": "non-public address",
             "http_500": "HTTP 500",
         }[failure]
@@ -214,5 +221,5 @@ def test_refused_pages_keep_the_feed_text_alert(engine: Engine, failure: str) ->
         hits = {(h.rule_id, h.article_id) for h in world.hits()}
         assert (world.rule_ids[0], by_n["1"].id) in hits  # the feed-text alert
         assert (world.rule_ids[1], by_n["2"].id) in hits  # the page alert of the good page
-        if failure in ("http_500", "drip"):
+        if failure in ("http_500", "drip", "hang"):
             assert by_n["1"].page_attempts == 2  # retried, boundedly
