@@ -74,9 +74,14 @@ class Outcome:
     retry_at: datetime | None = None
     count_attempt: bool = True
 
-
-class _Retry(Exception):
-    """A failure worth another attempt."""
+    @property
+    def kind(self) -> str:
+        """The metric label: ok, retry, paused (the host rests) or failed (for good)."""
+        if self.status == OK:
+            return "ok"
+        if self.retry_at is None:
+            return "failed"
+        return "retry" if self.count_attempt else "paused"
 
 
 class PageFetcher:
@@ -198,14 +203,8 @@ class PageFetcher:
     async def _fetch_page(self, claim: PageClaim) -> None:
         started = time.monotonic()
         outcome = await self._attempt(claim)
-        if outcome.retry_at is None and outcome.status != OK and outcome.count_attempt:
-            kind = "failed"
-        elif outcome.status == OK:
-            kind = "ok"
-        else:
-            kind = "retry" if outcome.count_attempt else "paused"
         hit_ids = await asyncio.to_thread(self._store, claim, outcome)
-        metrics.PAGES.labels(kind).inc()
+        metrics.PAGES.labels(outcome.kind).inc()
         metrics.PAGE_SECONDS.observe(time.monotonic() - started)
         log.info(
             "page.done",
@@ -237,7 +236,7 @@ class PageFetcher:
             return Outcome(f"failed: {exc}")
         except HTTPStatusError as exc:
             return self._status_failure(host, claim, exc)
-        except (_Retry, RobotsUnavailable, FetchError) as exc:
+        except (RobotsUnavailable, FetchError) as exc:
             self.hosts.failed(host)
             return self._retry(claim, f"failed: {exc or type(exc).__name__}")
         except Exception as exc:  # the extractor choked on this page
