@@ -211,7 +211,8 @@ async def _store_and_match(
     ingest: Ingest, claim: FeedClaim, result: PollResult, articles: list[Article], now: datetime
 ) -> PollResult:
     """Match the articles the feed has not shown before, then ONE transaction: new
-    articles, the hits of those truly new, their deliveries, and the feed's state.
+    articles, the hits of those truly new, their deliveries, the pages to fetch, and the
+    feed's state.
     Matching happens before the transaction, so no write lock waits on it."""
     hits_by_key, page_keys = await asyncio.to_thread(
         _match_unseen, ingest, claim, result, articles, now

@@ -64,6 +64,8 @@ def test_body_only_rule_alerts_once_with_auto_and_never_with_never(
         assert "Mandiri Sekuritas" in article.text and "Copyright" not in article.text
         assert set(hits) == set(world.rule_ids)  # each rule once: the feed-text hit is not redone
         assert "**Ascend 910B**" in hits[world.rule_ids[0]].snippet
+        # The page's hit follows the poll closely (the fetcher is woken, not polled).
+        assert hits[world.rule_ids[0]].created_at - article.fetched_at < timedelta(seconds=5)
 
 
 def test_seed_case_huawei_ascend_from_an_indonesian_page(engine: Engine) -> None:
