@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 import structlog
 import uvicorn
 from sqlalchemy.engine import Engine
@@ -259,11 +258,12 @@ async def start_poller(
 def start_dispatcher(
     engine: Engine, settings: Settings, *, owner: str, senders: dict[str, Sender] | None = None
 ) -> Role:
-    hook_client = httpx.AsyncClient(follow_redirects=False, trust_env=False)
     hook_limits = WebhookLimits(
         timeout_seconds=settings.webhook_timeout_seconds,
         allow_private_networks=settings.allow_private_networks,
+        guard=Guard(allow_private=settings.allow_private_networks, allowlist=_allowlist(settings)),
     )
+    hook_client = webhook.make_client(hook_limits)
     dispatcher = Dispatcher(
         engine,
         {"webhook": webhook.make_sender(hook_client, hook_limits, utcnow), **(senders or {})},

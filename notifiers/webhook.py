@@ -9,16 +9,16 @@ import hashlib
 import hmac
 import json
 import secrets
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import httpx
 
-from net.errors import BlockedURLError
-from net.guard import check_url  # the same SSRF guard as feeds
+from net.errors import BlockedURLError, UnresolvableError
+from net.guard import Guard, check_scheme
 from net.retry_after import parse_retry_after
+from net.transport import GuardedTransport
 from notifiers.outcome import SendOutcome
 from store.values import DeliveryJob
 
@@ -27,9 +27,17 @@ SECRET_PREFIX = "whsec_"
 
 @dataclass(frozen=True)
 class WebhookLimits:
+    """Bounds on one try, and the guard that decides which addresses webhooks may reach."""
+
     timeout_seconds: float = 15.0
     allow_private_networks: bool = False
     max_response_bytes: int = 64 * 1024
+    max_connections: int = 100
+    guard: Guard | None = None
+
+    @property
+    def effective_guard(self) -> Guard:
+        return self.guard or Guard(allow_private=self.allow_private_networks)
 
 
 def new_secret() -> str:
@@ -86,53 +94,44 @@ def format(job: DeliveryJob) -> bytes:
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-class GuardCache:
-    """URLs that passed the SSRF guard in the last `ttl` seconds: a burst of sends to one
-    endpoint resolves its host once, not once per send. A refusal is never cached."""
-
-    def __init__(self, ttl: float = 5.0, size: int = 10_000) -> None:
-        self.ttl = ttl
-        self.size = size
-        self._passed: dict[tuple[str, bool], float] = {}
-
-    async def check(self, url: str, *, allow_private: bool) -> None:
-        key = (url, allow_private)
-        now = time.monotonic()
-        if self._passed.get(key, 0.0) > now:
-            return
-        await check_url(url, allow_private=allow_private)
-        if len(self._passed) >= self.size:
-            self._passed.clear()
-        self._passed[key] = now + self.ttl
+def make_client(limits: WebhookLimits) -> httpx.AsyncClient:
+    """The one shared client for webhooks. Like feeds', it checks each host with the SSRF
+    guard when it connects and dials the very address it checked, so a name that answers
+    a public address first and a private one next (DNS rebinding) never reaches the
+    private one. No redirects, and no proxy from the environment."""
+    pool = httpx.Limits(
+        max_connections=limits.max_connections,
+        max_keepalive_connections=limits.max_connections,
+        keepalive_expiry=30,
+    )
+    return httpx.AsyncClient(
+        # The dispatcher bounds sends per endpoint itself.
+        transport=GuardedTransport(
+            limits.effective_guard, per_host=limits.max_connections, limits=pool
+        ),
+        follow_redirects=False,
+        trust_env=False,
+    )
 
 
 def make_sender(
     client: httpx.AsyncClient, limits: WebhookLimits, clock: Callable[[], datetime]
 ) -> Callable[[DeliveryJob], Awaitable[SendOutcome]]:
-    """The dispatcher's sender for webhooks, over one shared client."""
-
-    guard = GuardCache()
+    """The dispatcher's sender for webhooks, over one shared client from `make_client`."""
 
     async def send_webhook(job: DeliveryJob) -> SendOutcome:
-        return await send(client, job, limits=limits, now=clock(), guard=guard)
+        return await send(client, job, limits=limits, now=clock())
 
     return send_webhook
 
 
 async def send(
-    client: httpx.AsyncClient,
-    job: DeliveryJob,
-    *,
-    limits: WebhookLimits,
-    now: datetime,
-    guard: GuardCache | None = None,
+    client: httpx.AsyncClient, job: DeliveryJob, *, limits: WebhookLimits, now: datetime
 ) -> SendOutcome:
-    """POST one delivery, signed afresh with the current timestamp, after the SSRF guard."""
+    """POST one delivery, signed afresh with the current timestamp. `client` comes from
+    `make_client`: its transport applies the SSRF guard to the address it dials."""
     try:
-        if guard is None:
-            await check_url(job.webhook_url, allow_private=limits.allow_private_networks)
-        else:
-            await guard.check(job.webhook_url, allow_private=limits.allow_private_networks)
+        check_scheme(job.webhook_url)
     except BlockedURLError as exc:
         return SendOutcome(False, error=f"blocked: {exc}", permanent=True)
     body = format(job)
@@ -156,6 +155,10 @@ async def send(
                 timeout=limits.timeout_seconds,
             ) as response:
                 await _drain(response, limits.max_response_bytes)
+    except UnresolvableError as exc:  # DNS may come back: retry on the schedule
+        return SendOutcome(False, error=str(exc)[:500])
+    except BlockedURLError as exc:  # resolved, and not to a public address
+        return SendOutcome(False, error=f"blocked: {exc}", permanent=True)
     except (TimeoutError, httpx.TimeoutException):
         return SendOutcome(False, error=f"timed out after {limits.timeout_seconds:g} s")
     except httpx.HTTPError as exc:
