@@ -4,13 +4,23 @@ blocked chats, and Telegram's rate limits."""
 from __future__ import annotations
 
 from bisect import bisect_left
+from datetime import timedelta
 
 import pytest
 from sqlalchemy.engine import Engine
 
+from notifiers.retry import STANDARD_SCHEDULE
 from notifiers.telegram_limiter import TelegramLimits
 from tests.support.fake_telegram import FakeTelegram
-from tests.support.telegram_world import chat_active, delivery_states, dispatch_all, seed_alerts
+from tests.support.telegram_world import (
+    chat_active,
+    delivery_states,
+    dispatch_all,
+    dispatch_once,
+    next_attempts,
+    now,
+    seed_alerts,
+)
 
 
 def max_in_window(times: list[float], window: float = 1.0) -> int:
@@ -31,6 +41,23 @@ def test_hostile_title_and_link_are_escaped(engine: Engine) -> None:
         assert title in sent.parsed.text
         assert sent.parsed.links == []
         assert sent.parsed.bold[1:] == ["ByteDance", "Huawei"]
+
+
+def test_a_hostile_retry_after_neither_raises_nor_undoes_its_batch(engine: Engine) -> None:
+    """`retry_after: 1e12` for one chat, in a batch with four others: the four are marked
+    sent in that same round, and the flooded one waits no longer than the last step of
+    the retry schedule, without spending an attempt."""
+    chats = [401, 402, 403, 404, 405]
+    with FakeTelegram() as fake:
+        rows = seed_alerts(engine, chats, per_chat=1)
+        fake.flood(403, retry_after=1e12)
+        started = now()
+        assert dispatch_once(engine, fake.api_url, scale=1.0) == 5
+        for chat in (401, 402, 404, 405):
+            assert delivery_states(engine, rows[chat]) == ["sent"], chat
+        assert delivery_states(engine, rows[403], attempts=True) == [("pending", 0)]
+        [due] = next_attempts(engine, rows[403])
+        assert timedelta(hours=23) < due - started <= timedelta(seconds=STANDARD_SCHEDULE[-1] + 5)
 
 
 def test_blocked_chat_is_deactivated_after_first_403(engine: Engine) -> None:

@@ -127,6 +127,32 @@ def dispatch_all(
     asyncio.run(run())
 
 
+def dispatch_once(
+    engine: Engine, api_url: str, *, limits: TelegramLimits | None = None, scale: float = 0.001
+) -> int:
+    """One claim-send-record round of the dispatcher with the real Telegram sender: every
+    outcome of the batch is recorded in one go. Returns how many were handled."""
+
+    async def run() -> int:
+        bot = make_bot(TOKEN, api_url)
+        await bot.initialize()
+        sender = TelegramSender(bot, engine, limits=limits or TelegramLimits(), clock=now)
+        dispatcher = Dispatcher(
+            engine,
+            {"telegram": sender},
+            owner="test",
+            config=DispatcherConfig(),
+            retry=RetryPolicy(scale=scale),
+            clock=now,
+        )
+        try:
+            return await dispatcher.dispatch_once()
+        finally:
+            await bot.shutdown()
+
+    return asyncio.run(run())
+
+
 def _pending(engine: Engine) -> int:
     with session_scope(engine, readonly=True) as session:
         return pending_count(session=session)
@@ -141,6 +167,17 @@ def delivery_states(engine: Engine, chat_row_id: int, *, attempts: bool = False)
             .order_by(col(Delivery.id))
         ).all()
     return [tuple(r) if attempts else r[0] for r in rows]
+
+
+def next_attempts(engine: Engine, chat_row_id: int) -> list[datetime]:
+    """When each of a chat's deliveries is next due, in id order."""
+    with session_scope(engine, readonly=True) as session:
+        rows = session.exec(
+            select(Delivery.next_attempt_at)
+            .where(Delivery.channel_kind == "telegram", Delivery.channel_id == chat_row_id)
+            .order_by(col(Delivery.id))
+        ).all()
+    return [r if r.tzinfo else r.replace(tzinfo=UTC) for r in rows]
 
 
 def chat_active(engine: Engine, chat_id: int) -> bool:
