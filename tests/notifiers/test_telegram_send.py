@@ -1,5 +1,5 @@
 """Alerts through the real python-telegram-bot client to the fake Bot API: escaping,
-blocked chats, and Telegram's rate limits."""
+blocked chats, groups that became supergroups, and Telegram's rate limits."""
 
 from __future__ import annotations
 
@@ -8,9 +8,13 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy.engine import Engine
+from sqlmodel import col, select
 
 from notifiers.retry import STANDARD_SCHEDULE
 from notifiers.telegram_limiter import TelegramLimits
+from store import session_scope
+from store.tables import Rule, TelegramChat, TelegramLink
+from store.telegram import create_link, migrate_chat
 from tests.support.fake_telegram import FakeTelegram
 from tests.support.telegram_world import (
     chat_active,
@@ -110,3 +114,50 @@ def test_rate_limits_hold_and_a_429_delays_only_its_chat(engine: Engine) -> None
         assert len(retried) == 5 and min(retried) - refused.at >= 3
         # Waiting out a flood is not a failed attempt: each delivery was tried once.
         assert delivery_states(engine, rows[flooded], attempts=True) == [("sent", 1)] * 5
+
+
+def test_a_group_that_became_a_supergroup_gets_its_alerts_at_the_new_id(engine: Engine) -> None:
+    """ChatMigrated: the chat moves to the new id keeping its row, user, links and settings,
+    and the alert (and the next one) arrive at the new id; the old id is tried once."""
+    old, new = -500, -100_500
+    with FakeTelegram() as fake:
+        rows = seed_alerts(engine, [old], per_chat=2)
+        with session_scope(engine) as session:
+            chat = session.get(TelegramChat, rows[old])
+            assert chat is not None
+            chat.title, user_id = "Newsroom", chat.user_id
+            session.add(chat)
+            link = create_link(
+                session=session, user_id=user_id, code="c0de", now=now(), expires_at=now()
+            )
+            link.chat_id = old
+        fake.migrate(old, new)
+        dispatch_all(engine, fake.api_url, limits=TelegramLimits(group_interval_seconds=0.05))
+        assert [a.status for a in fake.attempts if a.chat_id == old] == [400]
+        assert len(fake.sent(new)) == 2
+        assert delivery_states(engine, rows[old], attempts=True) == [("sent", 1)] * 2
+        with session_scope(engine, readonly=True) as session:
+            moved = session.get(TelegramChat, rows[old])
+            assert moved is not None
+            assert (moved.chat_id, moved.user_id, moved.title, moved.active) == (
+                new,
+                user_id,
+                "Newsroom",
+                True,
+            )
+            assert session.exec(select(TelegramLink.chat_id)).all() == [new]
+
+
+def test_a_migration_onto_a_chat_the_bot_already_knows_merges_them(engine: Engine) -> None:
+    """Someone wrote from the supergroup before the group's first alert failed: that row
+    gives way, handing its queued alerts and its own user's rules to the moved chat."""
+    old, new = -600, -100_600
+    rows = seed_alerts(engine, [old, new], per_chat=1)
+    with session_scope(engine) as session:
+        assert migrate_chat(session=session, chat_row_id=rows[old], new_chat_id=new, now=now())
+    with session_scope(engine, readonly=True) as session:
+        [chat] = session.exec(select(TelegramChat)).all()
+        assert (chat.id, chat.chat_id) == (rows[old], new)
+        owners = session.exec(select(Rule.user_id).where(col(Rule.deleted_at).is_(None))).all()
+        assert set(owners) == {chat.user_id}
+    assert delivery_states(engine, rows[old]) == ["pending"] * 2
