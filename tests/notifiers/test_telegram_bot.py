@@ -18,8 +18,8 @@ from sqlmodel import select
 from notifiers.telegram import SECRET_HEADER, TelegramConfig, TelegramRole
 from rules import RuleSyntaxError, parse
 from store import create_engine, session_scope
-from store.tables import TelegramChat
 from store.rules import create_rule
+from store.tables import TelegramChat
 from store.telegram import create_link, deactivate_chat
 from tests.conftest import make_user
 from tests.support.fake_telegram import TOKEN, FakeTelegram, Sent
