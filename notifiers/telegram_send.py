@@ -27,8 +27,14 @@ from telegram.warnings import PTBDeprecationWarning
 
 from notifiers import telegram_format
 from notifiers.outcome import SendOutcome
-from notifiers.telegram_limiter import ChatLimiter, Deferred, TelegramLimits
-from store import session_scope
+from notifiers.telegram_limiter import (
+    ChatLimiter,
+    Deferred,
+    Limiter,
+    SharedLimiter,
+    TelegramLimits,
+)
+from store import is_sqlite, session_scope
 from store.telegram import chat_is_active, deactivate_chat, migrate_chat
 from store.values import DeliveryJob
 
@@ -76,7 +82,10 @@ class TelegramSender:
     ) -> None:
         self.bot = bot
         self.engine = engine
-        self.limiter = ChatLimiter(limits)
+        # Replicas on PostgreSQL share one budget; SQLite runs one sending process.
+        self.limiter: Limiter = (
+            ChatLimiter(limits) if is_sqlite(engine) else SharedLimiter(engine, limits)
+        )
         self.clock = clock
         # Chats that answered 403 here: messages already claimed for them are not sent,
         # unless /start turned the chat back on in the database since.

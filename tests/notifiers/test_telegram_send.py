@@ -3,6 +3,7 @@ blocked chats, groups that became supergroups, and Telegram's rate limits."""
 
 from __future__ import annotations
 
+import multiprocessing
 from bisect import bisect_left
 from datetime import timedelta
 
@@ -15,11 +16,13 @@ from notifiers.telegram_limiter import TelegramLimits
 from store import session_scope
 from store.tables import Rule, TelegramChat, TelegramLink
 from store.telegram import create_link, migrate_chat
+from tests.support.databases import POSTGRES_ONLY
 from tests.support.fake_telegram import FakeTelegram
 from tests.support.telegram_world import (
     chat_active,
     delivery_states,
     dispatch_all,
+    dispatch_in_process,
     dispatch_once,
     next_attempts,
     now,
@@ -161,3 +164,28 @@ def test_a_migration_onto_a_chat_the_bot_already_knows_merges_them(engine: Engin
         owners = session.exec(select(Rule.user_id).where(col(Rule.deleted_at).is_(None))).all()
         assert set(owners) == {chat.user_id}
     assert delivery_states(engine, rows[old]) == ["pending"] * 2
+
+
+@POSTGRES_ONLY
+def test_two_dispatcher_processes_keep_to_one_message_a_second_per_chat(
+    db_url: str, engine: Engine
+) -> None:
+    """A burst of 10 alerts to one chat, sent by two dispatcher processes on PostgreSQL:
+    they share one budget through the database, so the fake Bot API sees at most one
+    message to the chat in any second, and every alert once."""
+    with FakeTelegram() as fake:
+        rows = seed_alerts(engine, [801], per_chat=10)
+        ctx = multiprocessing.get_context("spawn")
+        replicas = [
+            ctx.Process(target=dispatch_in_process, args=(db_url, fake.api_url, f"r{n}", 60.0))
+            for n in range(2)
+        ]
+        for replica in replicas:
+            replica.start()
+        for replica in replicas:
+            replica.join(90)
+        assert [r.exitcode for r in replicas] == [0, 0]
+        attempts = [a for a in fake.attempts if a.chat_id == 801]
+        assert [a.status for a in attempts] == [200] * 10
+        assert max_in_window([a.at for a in attempts]) <= 1
+        assert delivery_states(engine, rows[801]) == ["sent"] * 10

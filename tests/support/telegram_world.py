@@ -15,7 +15,7 @@ from sqlmodel import col, select
 from notifiers import Dispatcher, DispatcherConfig, RetryPolicy
 from notifiers.telegram_limiter import TelegramLimits
 from notifiers.telegram_send import TelegramSender, make_bot
-from store import session_scope
+from store import create_engine, session_scope
 from store.articles import insert_new_articles
 from store.deliveries import pending_count
 from store.feeds import add_feed
@@ -98,6 +98,8 @@ def dispatch_all(
     *,
     limits: TelegramLimits | None = None,
     timeout: float = 30.0,
+    owner: str = "test",
+    config: DispatcherConfig | None = None,
 ) -> None:
     """Run a dispatcher with the real Telegram sender until nothing is pending."""
 
@@ -108,8 +110,8 @@ def dispatch_all(
         dispatcher = Dispatcher(
             engine,
             {"telegram": sender},
-            owner="test",
-            config=DispatcherConfig(poll_seconds=0.05),
+            owner=owner,
+            config=config or DispatcherConfig(poll_seconds=0.05),
             retry=RetryPolicy(scale=0.001),
             clock=now,
         )
@@ -151,6 +153,22 @@ def dispatch_once(
             await bot.shutdown()
 
     return asyncio.run(run())
+
+
+def dispatch_in_process(db_url: str, api_url: str, owner: str, timeout: float) -> None:
+    """`dispatch_all` in a process of its own (a replica), with a small claim per chat so
+    that replicas share one chat's backlog."""
+    engine = create_engine(db_url)
+    try:
+        dispatch_all(
+            engine,
+            api_url,
+            timeout=timeout,
+            owner=owner,
+            config=DispatcherConfig(poll_seconds=0.05, per_endpoint_queue=2),
+        )
+    finally:
+        engine.dispose()
 
 
 def _pending(engine: Engine) -> int:
