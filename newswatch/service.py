@@ -263,10 +263,10 @@ def start_dispatcher(
         allow_private_networks=settings.allow_private_networks,
         guard=Guard(allow_private=settings.allow_private_networks, allowlist=_allowlist(settings)),
     )
-    hook_client = webhook.make_client(hook_limits)
+    hook_transport = webhook.make_transport(hook_limits)
     dispatcher = Dispatcher(
         engine,
-        {"webhook": webhook.make_sender(hook_client, hook_limits, utcnow), **(senders or {})},
+        {"webhook": webhook.make_sender(hook_transport, hook_limits, utcnow), **(senders or {})},
         owner=owner,
         config=DispatcherConfig(
             poll_seconds=settings.dispatch_poll_seconds,
@@ -281,7 +281,7 @@ def start_dispatcher(
     async def stop(timeout: float) -> None:
         await dispatcher.shutdown(timeout)
         await asyncio.wait([task], timeout=1.0)
-        await hook_client.aclose()
+        await hook_transport.aclose()
 
     return Role("dispatcher", stop, task, wake=dispatcher.wake)
 

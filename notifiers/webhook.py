@@ -23,6 +23,7 @@ from notifiers.outcome import SendOutcome
 from store.values import DeliveryJob
 
 SECRET_PREFIX = "whsec_"
+USER_AGENT = "newswatch-webhooks/0.1"
 
 
 @dataclass(frozen=True)
@@ -94,67 +95,72 @@ def format(job: DeliveryJob) -> bytes:
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def make_client(limits: WebhookLimits) -> httpx.AsyncClient:
-    """The one shared client for webhooks. Like feeds', it checks each host with the SSRF
-    guard when it connects and dials the very address it checked, so a name that answers
-    a public address first and a private one next (DNS rebinding) never reaches the
-    private one. No redirects, and no proxy from the environment."""
+def make_transport(limits: WebhookLimits) -> httpx.AsyncBaseTransport:
+    """The one shared transport for webhooks. Like feeds', it checks each host with the
+    SSRF guard when it connects and dials the very address it checked, so a name that
+    answers a public address first and a private one next (DNS rebinding) never reaches
+    the private one. Sends go to it directly rather than through an `httpx.AsyncClient`,
+    whose per-request work (URL merging, cookies, auth and redirect hooks, none of which a
+    webhook uses) cost about a third of a send in the delivery profile."""
     pool = httpx.Limits(
         max_connections=limits.max_connections,
         max_keepalive_connections=limits.max_connections,
         keepalive_expiry=30,
     )
-    return httpx.AsyncClient(
-        # The dispatcher bounds sends per endpoint itself.
-        transport=GuardedTransport(
-            limits.effective_guard, per_host=limits.max_connections, limits=pool
-        ),
-        follow_redirects=False,
-        trust_env=False,
-    )
+    # The dispatcher bounds sends per endpoint itself.
+    return GuardedTransport(limits.effective_guard, per_host=limits.max_connections, limits=pool)
 
 
 def make_sender(
-    client: httpx.AsyncClient, limits: WebhookLimits, clock: Callable[[], datetime]
+    transport: httpx.AsyncBaseTransport, limits: WebhookLimits, clock: Callable[[], datetime]
 ) -> Callable[[DeliveryJob], Awaitable[SendOutcome]]:
-    """The dispatcher's sender for webhooks, over one shared client from `make_client`."""
+    """The dispatcher's sender for webhooks, over one shared transport (`make_transport`)."""
 
     async def send_webhook(job: DeliveryJob) -> SendOutcome:
-        return await send(client, job, limits=limits, now=clock())
+        return await send(transport, job, limits=limits, now=clock())
 
     return send_webhook
 
 
 async def send(
-    client: httpx.AsyncClient, job: DeliveryJob, *, limits: WebhookLimits, now: datetime
+    transport: httpx.AsyncBaseTransport,
+    job: DeliveryJob,
+    *,
+    limits: WebhookLimits,
+    now: datetime,
 ) -> SendOutcome:
-    """POST one delivery, signed afresh with the current timestamp. `client` comes from
-    `make_client`: its transport applies the SSRF guard to the address it dials."""
+    """POST one delivery, signed afresh with the current timestamp. `transport` comes from
+    `make_transport`: it applies the SSRF guard to the address it dials."""
     try:
         check_scheme(job.webhook_url)
-    except BlockedURLError as exc:
+        url = httpx.URL(job.webhook_url)
+    except (BlockedURLError, httpx.InvalidURL) as exc:
         return SendOutcome(False, error=f"blocked: {exc}", permanent=True)
     body = format(job)
     msg_id = message_id(job)
     timestamp = int(now.timestamp())
-    headers = {
-        "content-type": "application/json",
-        "webhook-id": msg_id,
-        "webhook-timestamp": str(timestamp),
-        "webhook-signature": sign(job.webhook_secret, msg_id, timestamp, body),
-    }
+    request = httpx.Request(
+        "POST",
+        url,
+        content=body,
+        headers={
+            "content-type": "application/json",
+            "user-agent": USER_AGENT,
+            "webhook-id": msg_id,
+            "webhook-timestamp": str(timestamp),
+            "webhook-signature": sign(job.webhook_secret, msg_id, timestamp, body),
+        },
+        extensions={"timeout": httpx.Timeout(limits.timeout_seconds).as_dict()},
+    )
     try:
         # One deadline for the whole try: httpx's timeouts are per read, so a receiver
         # that drips bytes could otherwise hold a send (and its lease) for ever.
         async with asyncio.timeout(limits.timeout_seconds):
-            async with client.stream(
-                "POST",
-                job.webhook_url,
-                content=body,
-                headers=headers,
-                timeout=limits.timeout_seconds,
-            ) as response:
+            response = await transport.handle_async_request(request)
+            try:
                 await _drain(response, limits.max_response_bytes)
+            finally:
+                await response.aclose()
     except UnresolvableError as exc:  # DNS may come back: retry on the schedule
         return SendOutcome(False, error=str(exc)[:500])
     except BlockedURLError as exc:  # resolved, and not to a public address

@@ -14,7 +14,7 @@ from sqlalchemy.engine import Engine
 
 from notifiers import RetryPolicy
 from notifiers.outcome import SendOutcome
-from notifiers.webhook import WebhookLimits, make_client, new_secret, send
+from notifiers.webhook import WebhookLimits, make_transport, new_secret, send
 from store.values import DeliveryJob
 from tests.conftest import make_user
 from tests.support.outbox import add_hits, add_rules, add_webhook, running_dispatcher, settle
@@ -39,8 +39,8 @@ def _job(url: str) -> DeliveryJob:
 
 async def _send(url: str, *, allow_private: bool = True, timeout: float = 2.0):  # type: ignore[no-untyped-def]
     limits = WebhookLimits(timeout_seconds=timeout, allow_private_networks=allow_private)
-    async with make_client(limits) as client:
-        return await send(client, _job(url), limits=limits, now=NOW)
+    async with make_transport(limits) as transport:
+        return await send(transport, _job(url), limits=limits, now=NOW)
 
 
 @pytest.mark.parametrize(
@@ -198,8 +198,8 @@ def test_dns_rebinding_cannot_reach_a_loopback_receiver(
 
         async def twice() -> list[SendOutcome]:
             limits = WebhookLimits(timeout_seconds=2.0)
-            async with make_client(limits) as client:
-                return [await send(client, _job(url), limits=limits, now=NOW) for _ in range(2)]
+            async with make_transport(limits) as transport:
+                return [await send(transport, _job(url), limits=limits, now=NOW) for _ in range(2)]
 
         first, second = asyncio.run(twice())
         assert server.requests == []

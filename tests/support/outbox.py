@@ -14,7 +14,7 @@ from sqlalchemy.engine import Engine
 
 from monitor.normalise import Article as NormalArticle
 from notifiers import Dispatcher, DispatcherConfig, RetryPolicy, WebhookLimits
-from notifiers.webhook import make_client, make_sender, new_secret
+from notifiers.webhook import make_sender, make_transport, new_secret
 from store import session_scope
 from store.articles import insert_new_articles
 from store.feeds import add_feed
@@ -99,10 +99,10 @@ def running_dispatcher(
 
     async def main() -> None:
         limits = WebhookLimits(timeout_seconds=timeout, allow_private_networks=allow_private)
-        async with make_client(limits) as client:
+        async with make_transport(limits) as transport:
             dispatcher = Dispatcher(
                 engine,
-                {"webhook": make_sender(client, limits, utcnow)},
+                {"webhook": make_sender(transport, limits, utcnow)},
                 owner=owner,
                 config=config or DispatcherConfig(poll_seconds=0.05, lease_seconds=30),
                 retry=retry or RetryPolicy(scale=0.001),
