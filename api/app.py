@@ -12,6 +12,7 @@ from api.limits import BodySizeLimit
 from api.metrics import app_registry
 from api.openapi import install_openapi
 from api.routes import (
+    articles,
     channels,
     deliveries,
     email_links,
@@ -43,6 +44,7 @@ def create_app(
         health,
         users,
         feeds,
+        articles,
         rules,
         mutes,
         hits,

@@ -24,7 +24,7 @@ from sqlalchemy.engine import Engine
 
 from monitor.normalise import Article
 from notifiers import Dispatcher, DispatcherConfig, RetryPolicy, WebhookLimits
-from notifiers.webhook import make_sender, new_secret
+from notifiers.webhook import make_sender, make_transport, new_secret
 from store import create_engine, session_scope
 from store.articles import insert_new_articles
 from store.channels import set_schedule
@@ -112,16 +112,11 @@ def _dispatching(engine: Engine, clock: Clock, digest_poll: float, ready: thread
     holder: dict[str, Dispatcher] = {}
 
     async def main() -> None:
-        async with httpx.AsyncClient(follow_redirects=False, trust_env=False) as client:
+        limits = WebhookLimits(allow_private_networks=True)
+        async with make_transport(limits) as transport:
             holder["d"] = Dispatcher(
                 engine,
-                {
-                    WEBHOOK: make_sender(
-                        client,
-                        WebhookLimits(allow_private_networks=True),
-                        lambda: datetime.now(UTC),
-                    )
-                },
+                {WEBHOOK: make_sender(transport, limits, lambda: datetime.now(UTC))},
                 owner="bench",
                 config=DispatcherConfig(poll_seconds=0.05, digest_poll_seconds=digest_poll),
                 retry=RetryPolicy(scale=0.001),

@@ -7,14 +7,13 @@ import asyncio
 import json
 from datetime import UTC, datetime, timedelta
 
-import httpx
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from standardwebhooks import Webhook
 
 from monitor.normalise import Article as NormalArticle
 from notifiers import Dispatcher, DispatcherConfig, RetryPolicy, WebhookLimits
-from notifiers.webhook import make_sender
+from notifiers.webhook import make_sender, make_transport
 from store import session_scope
 from store.articles import insert_new_articles
 from store.channels import mute_channel, mute_rule, set_schedule
@@ -71,11 +70,12 @@ def dispatch(engine: Engine, clock: Clock) -> int:
     """One pass of the real dispatcher at the clock's time (digests due, then sends)."""
 
     async def main() -> int:
-        async with httpx.AsyncClient(follow_redirects=False, trust_env=False) as client:
+        limits = WebhookLimits(allow_private_networks=True)
+        async with make_transport(limits) as transport:
             dispatcher = Dispatcher(
                 engine,
                 # Signed with the real time, which receivers check.
-                {WEBHOOK: make_sender(client, WebhookLimits(allow_private_networks=True), utcnow)},
+                {WEBHOOK: make_sender(transport, limits, utcnow)},
                 owner="digest-test",
                 config=DispatcherConfig(lease_seconds=30),
                 retry=RetryPolicy(scale=0.001),
