@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 import structlog
 import uvicorn
 from sqlalchemy.engine import Engine
@@ -307,14 +306,15 @@ async def start_poller(
 def start_dispatcher(
     engine: Engine, settings: Settings, *, owner: str, senders: dict[str, Sender] | None = None
 ) -> Role:
-    hook_client = httpx.AsyncClient(follow_redirects=False, trust_env=False)
     hook_limits = WebhookLimits(
         timeout_seconds=settings.webhook_timeout_seconds,
         allow_private_networks=settings.allow_private_networks,
+        guard=Guard(allow_private=settings.allow_private_networks, allowlist=_allowlist(settings)),
     )
+    hook_transport = webhook.make_transport(hook_limits)
     dispatcher = Dispatcher(
         engine,
-        {"webhook": webhook.make_sender(hook_client, hook_limits, utcnow), **(senders or {})},
+        {"webhook": webhook.make_sender(hook_transport, hook_limits, utcnow), **(senders or {})},
         owner=owner,
         config=DispatcherConfig(
             poll_seconds=settings.dispatch_poll_seconds,
@@ -329,7 +329,7 @@ def start_dispatcher(
     async def stop(timeout: float) -> None:
         await dispatcher.shutdown(timeout)
         await asyncio.wait([task], timeout=1.0)
-        await hook_client.aclose()
+        await hook_transport.aclose()
 
     return Role("dispatcher", stop, task, wake=dispatcher.wake)
 

@@ -266,3 +266,13 @@ class Lease(SQLModel, table=True):
 
 
 metadata = SQLModel.metadata
+
+
+class TelegramSendBudget(SQLModel, table=True):
+    """Telegram's flood limits shared by every replica (PostgreSQL): when the next message
+    may go, per chat (`key` = its chat id) and for the whole bot (`key` = 0)."""
+
+    __tablename__: ClassVar[str] = "telegram_send_budget"
+
+    key: int = Field(sa_column=sa.Column(sa.BigInteger(), primary_key=True, autoincrement=False))
+    next_at: datetime = _ts(nullable=False)

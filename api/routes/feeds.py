@@ -17,8 +17,9 @@ from api.schemas import (
     Queued,
 )
 from monitor.discover import resolve_feed_url
-from monitor.errors import BlockedURLError, ParseError
+from monitor.errors import ParseError
 from monitor.opml import Subscription, read_opml, write_opml
+from net.errors import BlockedURLError
 from net.guard import Guard, check_urls
 from store.feeds import (
     FeedWithCount,
