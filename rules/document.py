@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from itertools import islice
@@ -47,15 +47,24 @@ class ArticleFields(Protocol):
 
 
 def article_document(
-    article: ArticleFields, *, feed_id: int | None, feed_title: str, feed_url: str = ""
+    article: ArticleFields,
+    *,
+    feed_id: int | None,
+    feed_title: str,
+    feed_url: str = "",
+    also: Sequence[tuple[int, str, str]] = (),
 ) -> Document:
-    """A stored article as the matcher sees it: ingest, previews and /test all use this."""
+    """A stored article as the matcher sees it: ingest, previews and /test all use this.
+    `also` lists the other feeds that carry it, as (id, title, url): feed scopes and
+    `feed:` terms see every one of them."""
+    feeds = [(feed_title, feed_url), *((title, url) for i, title, url in also if i != feed_id)]
     return Document(
         feed_id=feed_id,
+        feed_ids=frozenset(i for i, _, _ in also),
         title=article.title,
         text=f"{article.summary}\n{article.content}" if article.content else article.summary,
         url=article.url,
-        feed=f"{feed_title} {feed_url}".strip(),
+        feed=" ".join(f"{title} {url}".strip() for title, url in feeds).strip(),
         lang=article.language,
     )
 

@@ -59,15 +59,19 @@ def explain(query: Query, doc: Analysed) -> tuple[tuple[str, ...], str]:
     """The matched terms, in rule order, and a snippet with every match marked. Rules
     whose present leaves are the same share one snippet."""
     terms: list[str] = []
+    keys: list[tuple[str, str]] = []
     present: list[tuple[Explainer, _Facts]] = []
     explained = doc.explained
     for explainer in query.explainers:
-        facts = explained.get(explainer.key) or _facts(explainer, doc)
+        facts = explained.get(explainer.key)
+        if facts is None:
+            facts = _facts(explainer, doc)
         if facts[0]:
+            keys.append(explainer.key)
             present.append((explainer, facts))
             if explainer.label not in terms:
                 terms.append(explainer.label)
-    key = tuple(explainer.key for explainer, _ in present)
+    key = tuple(keys)
     snippet = doc.snippets.get(key)
     if snippet is None:
         snippet = doc.snippets[key] = _snippet(present, doc)

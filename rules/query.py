@@ -69,15 +69,17 @@ class Query:
 
 
 # Explainers by leaf, shared by every rule that names it: 100k rules name far fewer leaves.
-_EXPLAINERS: dict[Leaf, Explainer] = {}
+_EXPLAINERS: dict[object, Explainer] = {}
 _EXPLAINERS_LIMIT = 500_000
 
 
 def explainer(leaf: Leaf) -> Explainer:
     """The one explainer of `leaf`."""
-    found = _EXPLAINERS.get(leaf)
+    # A tuple of the fields hashes and compares in C, unlike the dataclass itself.
+    key = (leaf.word, leaf.field, leaf.prefix) if isinstance(leaf, Term) else leaf
+    found = _EXPLAINERS.get(key)
     if found is None:
         if len(_EXPLAINERS) >= _EXPLAINERS_LIMIT:
             _EXPLAINERS.clear()
-        found = _EXPLAINERS[leaf] = Explainer(leaf)
+        found = _EXPLAINERS[key] = Explainer(leaf)
     return found

@@ -35,6 +35,8 @@ def make_snippet(display: str, spans: list[tuple[int, int]], width: int = SNIPPE
     out = []
     cursor = start
     for s, e in merged:
+        if s > end:
+            break
         if s < cursor or e > end:
             continue
         out.append(display[cursor:s].replace("**", "*"))
