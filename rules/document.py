@@ -129,8 +129,8 @@ class Analysed:
         self._body_spans: list[tuple[int, int]] | None = None
         self._span_iter: Iterator[tuple[int, int]] = iter(())
         # Per leaf of a rule: (present?, its character spans); shared by the rules that hit.
-        self.explained: dict[tuple[str, str], Any] = {}
-        self.snippets: dict[tuple[tuple[str, str], ...], str] = {}  # by the leaves present
+        self.explained: dict[Any, Any] = {}  # by explainer
+        self.snippets: dict[tuple[Any, ...], str] = {}  # by the explainers present
 
     def in_scope(self, scope: frozenset[int] | None) -> bool:
         """Is the document carried by one of the feeds of `scope` (None: any feed)?"""

@@ -1,7 +1,8 @@
 """Explain a match: the rule's positive terms found in the document, and where.
 
-What a leaf is found to be (present, and where) is kept on the analysed document, so the
-many rules that hit one document and share names find each only once."""
+What a leaf is found to be (present, and where) is kept on the analysed document, by its
+explainer (one per distinct leaf, shared by every rule that names it), so the many rules
+that hit one document and share names find each only once."""
 
 from __future__ import annotations
 
@@ -18,10 +19,13 @@ _NOTHING: _Facts = (False, None, [])
 
 
 def _facts(explainer: Explainer, doc: Analysed) -> _Facts:
-    facts: _Facts | None = doc.explained.get(explainer.key)
+    facts: _Facts | None = doc.explained.get(explainer)
     if facts is not None:
         return facts
-    if explainer.direct:
+    needed = explainer.needed
+    if needed is not None and not needed <= doc.text_set:
+        facts = _NOTHING
+    elif explainer.direct:
         leaf: Term = explainer.leaf  # type: ignore[assignment]
         lowered = doc.lowered()
         if leaf.word not in (doc.title_set if leaf.field == "title" else doc.text_set):
@@ -37,7 +41,7 @@ def _facts(explainer: Explainer, doc: Analysed) -> _Facts:
         facts = (True, None, where) if where else _NOTHING
     else:
         facts = (True, None, []) if explainer.present(doc) else _NOTHING
-    doc.explained[explainer.key] = facts
+    doc.explained[explainer] = facts
     return facts
 
 
@@ -59,15 +63,15 @@ def explain(query: Query, doc: Analysed) -> tuple[tuple[str, ...], str]:
     """The matched terms, in rule order, and a snippet with every match marked. Rules
     whose present leaves are the same share one snippet."""
     terms: list[str] = []
-    keys: list[tuple[str, str]] = []
+    keys: list[Explainer] = []
     present: list[tuple[Explainer, _Facts]] = []
     explained = doc.explained
     for explainer in query.explainers:
-        facts = explained.get(explainer.key)
+        facts = explained.get(explainer)
         if facts is None:
             facts = _facts(explainer, doc)
         if facts[0]:
-            keys.append(explainer.key)
+            keys.append(explainer)
             present.append((explainer, facts))
             if explainer.label not in terms:
                 terms.append(explainer.label)

@@ -14,7 +14,16 @@ class Explainer:
     """A positive leaf of a rule, ready to say whether and where it occurs. Its predicate
     and positions are compiled on first use: a whole word needs neither."""
 
-    __slots__ = ("_present", "_where", "direct", "key", "label", "leaf", "positional", "width")
+    __slots__ = (
+        "_present",
+        "_where",
+        "direct",
+        "label",
+        "leaf",
+        "needed",
+        "positional",
+        "width",
+    )
 
     def __init__(self, leaf: Leaf) -> None:
         self.leaf = leaf
@@ -24,8 +33,10 @@ class Explainer:
         self.direct = (
             isinstance(leaf, Term) and self.positional and not (leaf.prefix or leaf.unspaced)
         )
-        self.key = (self.label, "lang" if isinstance(leaf, Lang) else leaf.field)
-        self.width = 1 if isinstance(leaf, Lang) else len(items(leaf))
+        seq = [] if isinstance(leaf, Lang) else items(leaf)
+        self.width = len(seq) or 1
+        # Whole text tokens it cannot occur without: most absent leaves stop here.
+        self.needed = frozenset(w for _, w, pre in seq if not pre) if self.positional else None
         self._present: Predicate | None = None
         self._where: Positions | None = None
 
