@@ -43,10 +43,14 @@ def _is_plain(node: Node) -> bool:
 def items(node: Term | Phrase) -> list[_Item]:
     """The tokens a term or phrase stands for, in order: an unspaced word is one token per
     character, and a Hangul word matches any word it starts."""
+    if isinstance(node, Term) and node.word.isascii():
+        return [(0, node.word, node.prefix)]
     words = node.words if isinstance(node, Phrase) else (node.word,)
     out: list[_Item] = []
     for word in words:
-        if is_unspaced(word):
+        if word.isascii():
+            out.append((len(out), word, False))
+        elif is_unspaced(word):
             out.extend((len(out), c, False) for c in characters(word))
         else:
             prefix = is_hangul(word) or (isinstance(node, Term) and node.prefix)

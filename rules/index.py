@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from itertools import count
 
 from rules.anchors import Anchor, anchors, heads, needs, rarest, simple
-from rules.compile import Predicate
+from rules.ast import Node, top_level_parts
+from rules.compile import Predicate, compile_node
 from rules.document import HEAD, Analysed, Document, analyse
 from rules.explain import explain
 from rules.query import Query
@@ -46,27 +47,29 @@ class _Rule:
     parts: tuple[tuple[int, _Keys, frozenset[Anchor] | None], ...]
 
 
-def _filing(node: object, predicate: Predicate) -> tuple[_Keys, frozenset[str], Predicate | None]:
-    """Where a part is filed under words, what else it requires, and whether it still
-    needs its predicate; no keys when it requires no word."""
-    decided = simple(node)  # type: ignore[arg-type]
+def _filing(node: Node) -> tuple[_Keys, frozenset[str], frozenset[str], Predicate | None]:
+    """Where a part is filed under words, what else it requires and forbids, and its
+    predicate when the words do not decide it (compiled only then). No keys when it
+    requires no word."""
+    decided = simple(node)
     if decided is not None:
-        required, _, any_of = decided
+        required, absent, any_of = decided
         order = rarest(required)
         if order and any_of:
-            return tuple((order[0], w) for w in sorted(any_of)), frozenset(order[1:]), None
+            keys = tuple((order[0], w) for w in sorted(any_of))
+            return keys, frozenset(order[1:]), absent, None
         if len(order) >= 2:
-            return ((order[0], order[1]),), frozenset(order[2:]), None
+            return ((order[0], order[1]),), frozenset(order[2:]), absent, None
         if order:
-            return ((order[0], ""),), _NONE, None
-        return tuple((w, "") for w in sorted(any_of)), _NONE, None
-    order = rarest(needs(node))  # type: ignore[arg-type]
+            return ((order[0], ""),), _NONE, absent, None
+        return tuple((w, "") for w in sorted(any_of)), _NONE, absent, None
+    order = rarest(needs(node))
     if len(order) >= 2:
-        return ((order[0], order[1]),), _NONE, predicate
-    prefixes = sorted(heads(node))  # type: ignore[arg-type]
+        return ((order[0], order[1]),), _NONE, _NONE, compile_node(node)
+    prefixes = sorted(heads(node))
     if order:
-        return ((order[0], prefixes[0] if prefixes else ""),), _NONE, predicate
-    return (), _NONE, predicate
+        return ((order[0], prefixes[0] if prefixes else ""),), _NONE, _NONE, compile_node(node)
+    return (), _NONE, _NONE, None
 
 
 class RuleIndex:
@@ -94,15 +97,12 @@ class RuleIndex:
         """Index a rule, replacing any rule with this id. With `feed_ids`, the rule only
         matches documents carried by one of those feeds."""
         self.remove(rule_id)
-        query.explainers  # noqa: B018 - compiled when indexed, as its predicates are
         scope = frozenset(feed_ids) if feed_ids is not None else None
         parts: list[tuple[int, _Keys, frozenset[Anchor] | None]] = []
-        for node, predicate in query.parts:
+        for node in top_level_parts(query.root):
             part = next(self._ids)
-            keys, rest, check = _filing(node, predicate)
+            keys, rest, absent, check = _filing(node)
             if keys:
-                decided = simple(node)
-                absent = decided[1] if decided is not None else _NONE
                 entry = (rule_id, rest, absent, scope, check)
                 for first, second in keys:
                     self._filed.setdefault(first, {}).setdefault(second, {})[part] = entry
@@ -110,7 +110,7 @@ class RuleIndex:
                 parts.append((part, keys, None))
                 continue
             found = anchors(node)
-            self._parts[part] = (rule_id, predicate, scope)
+            self._parts[part] = (rule_id, compile_node(node), scope)
             if found is None:
                 self._always.add(part)
             for table, kind, key in found or ():
