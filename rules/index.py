@@ -97,6 +97,7 @@ class RuleIndex:
         """Index a rule, replacing any rule with this id. With `feed_ids`, the rule only
         matches documents carried by one of those feeds."""
         self.remove(rule_id)
+        query.explainers  # noqa: B018 - made when indexed, not on the rule's first hit
         scope = frozenset(feed_ids) if feed_ids is not None else None
         parts: list[tuple[int, _Keys, frozenset[Anchor] | None]] = []
         for node in top_level_parts(query.root):
