@@ -263,6 +263,7 @@ def start_dispatcher(
     hook_limits = WebhookLimits(
         timeout_seconds=settings.webhook_timeout_seconds,
         allow_private_networks=settings.allow_private_networks,
+        guard=Guard(allow_private=settings.allow_private_networks, allowlist=_allowlist(settings)),
     )
     dispatcher = Dispatcher(
         engine,

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 import httpx
 
 from net.errors import BlockedURLError
-from net.guard import check_url  # the same SSRF guard as feeds
+from net.guard import Guard  # the same SSRF guard as feeds
 from net.retry_after import parse_retry_after
 from notifiers.outcome import SendOutcome
 from store.values import DeliveryJob
@@ -30,6 +30,11 @@ class WebhookLimits:
     timeout_seconds: float = 15.0
     allow_private_networks: bool = False
     max_response_bytes: int = 64 * 1024
+    # The SSRF guard, allowlist included; None: one from `allow_private_networks`.
+    guard: Guard | None = None
+
+    def url_guard(self) -> Guard:
+        return self.guard or Guard(allow_private=self.allow_private_networks)
 
 
 def new_secret() -> str:
@@ -93,14 +98,14 @@ class GuardCache:
     def __init__(self, ttl: float = 5.0, size: int = 10_000) -> None:
         self.ttl = ttl
         self.size = size
-        self._passed: dict[tuple[str, bool], float] = {}
+        self._passed: dict[tuple[str, Guard], float] = {}
 
-    async def check(self, url: str, *, allow_private: bool) -> None:
-        key = (url, allow_private)
+    async def check(self, url: str, guard: Guard) -> None:
+        key = (url, guard)
         now = time.monotonic()
         if self._passed.get(key, 0.0) > now:
             return
-        await check_url(url, allow_private=allow_private)
+        await guard.check_url(url)
         if len(self._passed) >= self.size:
             self._passed.clear()
         self._passed[key] = now + self.ttl
@@ -130,9 +135,9 @@ async def send(
     """POST one delivery, signed afresh with the current timestamp, after the SSRF guard."""
     try:
         if guard is None:
-            await check_url(job.webhook_url, allow_private=limits.allow_private_networks)
+            await limits.url_guard().check_url(job.webhook_url)
         else:
-            await guard.check(job.webhook_url, allow_private=limits.allow_private_networks)
+            await guard.check(job.webhook_url, limits.url_guard())
     except BlockedURLError as exc:
         return SendOutcome(False, error=f"blocked: {exc}", permanent=True)
     body = format(job)

@@ -6,7 +6,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 
-from api.config import ApiConfig
 from api.deps import AdminDep, ConfigDep, SessionDep, UserDep, field_error, not_found, utcnow
 from api.schemas import (
     FeedCreate,
@@ -19,7 +18,7 @@ from api.schemas import (
 from monitor.discover import resolve_feed_url
 from monitor.errors import BlockedURLError, ParseError
 from monitor.opml import Subscription, read_opml, write_opml
-from net.guard import Guard, check_urls
+from net.guard import check_urls
 from store.feeds import (
     FeedWithCount,
     add_feed,
@@ -67,7 +66,7 @@ async def create(
     session.commit()
     try:
         url = await resolve_feed_url(
-            body.url, _guard(config), timeout_seconds=config.discovery_timeout_seconds
+            body.url, config.guard(), timeout_seconds=config.discovery_timeout_seconds
         )
     except BlockedURLError as exc:
         raise field_error("url", str(exc), "url_blocked") from None
@@ -86,10 +85,6 @@ async def create(
     row = get_feed(session=session, feed_id=feed.id or 0)
     assert row is not None
     return to_public(row)
-
-
-def _guard(config: ApiConfig) -> Guard:
-    return Guard(allow_private=config.allow_private_networks, allowlist=config.fetch_allowlist)
 
 
 @router.post(
@@ -123,7 +118,7 @@ async def import_opml(
             f"{config.max_import_feeds} (MAX_IMPORT_FEEDS)",
         )
     session.commit()  # no write lock held while names resolve
-    checked = await check_urls([s.url for s in subscriptions], _guard(config))
+    checked = await check_urls([s.url for s in subscriptions], config.guard())
     added = existing = 0
     invalid: list[InvalidFeed] = []
     for sub, error in zip(subscriptions, checked, strict=True):

@@ -11,7 +11,6 @@ from api.deps import ConfigDep, SessionDep, UserDep, field_error, keyset_page, n
 from api.routes.deliveries import to_public as delivery_public
 from api.schemas import DeliveryPage, Queued, WebhookCreate, WebhookCreated, WebhookPublic
 from net.errors import BlockedURLError
-from net.guard import check_url
 from notifiers.webhook import new_secret, secret_bytes
 from store.deliveries import list_deliveries
 from store.hits import WEBHOOK, encode_cursor, enqueue
@@ -44,7 +43,7 @@ async def create(
     body: WebhookCreate, session: SessionDep, user: UserDep, config: ConfigDep
 ) -> WebhookCreated:
     try:
-        await check_url(body.url, allow_private=config.allow_private_networks)
+        await config.guard().check_url(body.url)
     except BlockedURLError as exc:
         raise field_error("url", str(exc), "url_blocked") from None
     secret = body.secret or new_secret()
