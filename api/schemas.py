@@ -15,7 +15,8 @@ from rules.parser import MAX_LENGTH
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 Url = Annotated[str, Field(min_length=1, max_length=2048)]
 Interval = Annotated[int, Field(ge=60, le=86_400)]
-Ids = Annotated[list[Annotated[int, Field(ge=1, le=2**63 - 1)]], Field(max_length=1000)]
+Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
+Ids = Annotated[list[Id], Field(max_length=1000)]
 
 
 def _no_nul(value: object) -> object:
@@ -244,6 +245,18 @@ class RuleTest(Strict):
     query: Query
     title: Annotated[str, Field(max_length=2000)] = ""
     text: Annotated[str, Field(max_length=200_000)] = ""
+    url: Annotated[str, Field(max_length=2048, description="The article URL (`url:`).")] = ""
+    feed: Annotated[
+        str, Field(max_length=2000, description="The feed's title or URL (`feed:`).")
+    ] = ""
+    lang: Annotated[str, Field(max_length=35, description="The article language (`lang:`).")] = ""
+    feed_id: Annotated[
+        Id | None,
+        Field(
+            description="A stored feed: its title and URL fill `feed`, and rules scoped "
+            "to feeds see the article as from it."
+        ),
+    ] = None
 
     _check = field_validator("query")(check_query)
 
@@ -256,6 +269,7 @@ class RuleTestResult(BaseModel):
                     "matched": True,
                     "matched_terms": ["bytedance", "huawei"],
                     "snippet": "**ByteDance** and **Huawei** sign a deal",
+                    "missing_fields": [],
                 }
             ]
         }
@@ -264,6 +278,11 @@ class RuleTestResult(BaseModel):
     matched: bool
     matched_terms: list[str]
     snippet: str
+    missing_fields: list[str] = Field(
+        default=[],
+        description="Fields the query reads that the request left empty, so they could "
+        "not match (`lang:id` with no `lang`, say)",
+    )
 
 
 # hits ----------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Response, status
 from fastapi import Query as QueryParam
 
-from api.deps import ConfigDep, SessionDep, UserDep, not_found, utcnow
+from api.deps import ConfigDep, SessionDep, UserDep, field_error, not_found, utcnow
 from api.schemas import (
     HitArticle,
     RuleCreate,
@@ -19,7 +19,7 @@ from api.schemas import (
 )
 from rules import Document, RuleIndex, RuleSyntaxError, article_document, parse
 from store.articles import recent_articles
-from store.feeds import feed_urls
+from store.feeds import feed_urls, get_feed
 from store.rules import count_rules, create_rule, delete_rule, get_rule, list_rules, update_rule
 from store.tables import Rule
 
@@ -70,15 +70,40 @@ def list_(session: SessionDep, user: UserDep) -> list[RulePublic]:
     return [to_public(r) for r in list_rules(session=session, user_id=user.id or 0)]
 
 
-@router.post("/test", response_model=RuleTestResult, summary="Try a query against some text")
-def test(body: RuleTest, _user: UserDep) -> RuleTestResult:
+@router.post(
+    "/test",
+    response_model=RuleTestResult,
+    summary="Try a query against an article's fields; says which fields it read were empty",
+)
+def test(body: RuleTest, session: SessionDep, _user: UserDep) -> RuleTestResult:
+    feed = body.feed
+    if body.feed_id is not None:
+        row = get_feed(session=session, feed_id=body.feed_id)
+        if row is None:
+            raise field_error("feed_id", f"feed {body.feed_id} not found")
+        feed = feed or f"{row.feed.title} {row.feed.url}".strip()
+    query = parse(body.query)
+    doc = Document(
+        title=body.title,
+        text=body.text,
+        url=body.url,
+        feed=feed,
+        lang=body.lang,
+        feed_id=body.feed_id,
+    )
+    given = {"title": doc.title, "text": doc.title + doc.text, "url": doc.url, "feed": feed}
+    given["lang"] = doc.lang
+    missing = sorted(name for name in query.fields if not given[name])
     index = RuleIndex()
-    index.add(0, parse(body.query))
-    hits = index.match(Document(title=body.title, text=body.text))
+    index.add(0, query)
+    hits = index.match(doc)
     if not hits:
-        return RuleTestResult(matched=False, matched_terms=[], snippet="")
+        return RuleTestResult(matched=False, matched_terms=[], snippet="", missing_fields=missing)
     return RuleTestResult(
-        matched=True, matched_terms=list(hits[0].matched_terms), snippet=hits[0].snippet
+        matched=True,
+        matched_terms=list(hits[0].matched_terms),
+        snippet=hits[0].snippet,
+        missing_fields=missing,
     )
 
 

@@ -64,6 +64,43 @@ def test_rule_test_endpoint(client: TestClient, admin_token: str) -> None:
         assert mark in result["snippet"]
 
 
+FIELD_TRIES = [
+    ({"query": "lang:id AND banjir", "text": "banjir di Jakarta"}, False, ["lang"]),
+    ({"query": "lang:id AND banjir", "text": "banjir di Jakarta", "lang": "id"}, True, []),
+    ({"query": "url:antaranews AND banjir", "text": "banjir"}, False, ["url"]),
+    ({"query": "url:antaranews", "url": "https://www.antaranews.com/berita/1"}, True, []),
+    ({"query": "feed:antara -title:iklan", "feed": "Antara terkini"}, True, ["title"]),
+    ({"query": "banjir", "title": "Banjir"}, True, []),
+]
+
+
+def test_rule_test_takes_every_field_and_names_the_missing(
+    client: TestClient, admin_token: str
+) -> None:
+    """`url`, `feed` and `lang` are matched; fields the query reads but the request left
+    empty are listed in `missing_fields`."""
+    for body, matched, missing in FIELD_TRIES:
+        answer = client.post("/v1/rules/test", json=body, headers=auth(admin_token))
+        assert answer.status_code == 200, answer.text
+        result = answer.json()
+        assert (result["matched"], result["missing_fields"]) == (matched, missing), body
+
+
+def test_rule_test_feed_id_stands_for_that_feed(
+    client: TestClient, admin_token: str, engine: Engine
+) -> None:
+    """`feed_id` makes the article one of that feed: its title and URL answer `feed:`."""
+    feed_id = _store(engine, "https://wire.example/rss", [])
+    headers = auth(admin_token)
+    body = {"query": "feed:wire.example AND feed:tech", "feed_id": feed_id}
+    result = client.post("/v1/rules/test", json=body, headers=headers).json()
+    assert (result["matched"], result["missing_fields"]) == (True, [])
+    unknown = client.post(
+        "/v1/rules/test", json={"query": "x", "feed_id": feed_id + 1}, headers=headers
+    )
+    assert (unknown.status_code, unknown.json()["detail"][0]["loc"]) == (422, ["body", "feed_id"])
+
+
 def test_bad_query_is_422_with_position(client: TestClient, admin_token: str) -> None:
     """Every refused query names the field and the position of the problem."""
     for path, query, position in REFUSED:
