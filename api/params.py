@@ -6,7 +6,7 @@ import re
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import Query
+from fastapi import Path, Query
 from pydantic import BeforeValidator
 
 _RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
@@ -32,3 +32,6 @@ Cursor = Annotated[
     str | None,
     Query(max_length=100, description="`next_cursor` from the previous page."),
 ]
+
+# Ids are int64 in both databases: a bigger one is refused as out of the declared range.
+Id = Annotated[int, Path(ge=1, le=2**63 - 1, description="The object's id.")]

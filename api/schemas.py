@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 from pydantic.config import JsonDict
 from pydantic_core import PydanticCustomError
 
@@ -13,6 +13,8 @@ from rules import RuleSyntaxError, parse
 from rules.parser import MAX_LENGTH
 
 Name = Annotated[str, Field(min_length=1, max_length=200)]
+# Unique; not digits only, which the CLI would read as an id.
+UserName = Annotated[str, Field(min_length=1, max_length=200, pattern=r"\D")]
 Url = Annotated[str, Field(min_length=1, max_length=2048)]
 Interval = Annotated[int, Field(ge=60, le=86_400)]
 Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
@@ -40,7 +42,7 @@ class Strict(BaseModel):
 class UserCreate(Strict):
     model_config = ConfigDict(json_schema_extra={"examples": [{"name": "newsroom"}]})
 
-    name: Name
+    name: UserName
 
 
 class UserCreated(BaseModel):
@@ -51,6 +53,45 @@ class UserCreated(BaseModel):
     id: int
     name: str
     token: str = Field(description="Shown only here; store it now.")
+
+
+class UserUpdate(Strict):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"name": "desk"}, {"disabled": True}]}
+    )
+
+    name: UserName | None = None
+    disabled: StrictBool | None = Field(
+        default=None,
+        description="True: the user's tokens stop working and its channels stop receiving.",
+    )
+
+
+class UserPublic(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 2,
+                    "name": "newsroom",
+                    "is_admin": False,
+                    "disabled": False,
+                    "created_at": "2026-11-27T12:00:00Z",
+                }
+            ]
+        }
+    )
+
+    id: int
+    name: str
+    is_admin: bool
+    disabled: bool
+    created_at: datetime
+
+
+class UserPage(BaseModel):
+    items: list[UserPublic]
+    next_cursor: str | None = Field(description="Pass as `?cursor=` for the next page.")
 
 
 # feeds ---------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 
 from store._sql import insert_ignore, insert_ignore_many
 from store.articles import first_feeds
-from store.tables import Article, Hit, Rule, TelegramChat, Webhook, metadata
+from store.tables import Article, Hit, Rule, TelegramChat, User, Webhook, metadata
 from store.values import NewHit
 
 WEBHOOK = "webhook"
@@ -98,6 +98,11 @@ def _channels(
     chats: dict[int, list[TelegramChat]] = defaultdict(list)
     if not user_ids:
         return webhooks, chats
+    # A disabled user's channels receive nothing.
+    enabled = select(col(User.id)).where(
+        col(User.id).in_(user_ids), col(User.disabled_at).is_(None)
+    )
+    user_ids = {user_id for user_id in session.exec(enabled) if user_id is not None}
     for w in session.exec(
         select(Webhook).where(
             col(Webhook.user_id).in_(user_ids),
