@@ -18,6 +18,9 @@ UserName = Annotated[str, Field(min_length=1, max_length=200, pattern=r"\D")]
 Url = Annotated[str, Field(min_length=1, max_length=2048)]
 Interval = Annotated[int, Field(ge=60, le=86_400)]
 Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
+WebhookSecret = Annotated[
+    str, Field(min_length=10, max_length=200, pattern=r"^whsec_[A-Za-z0-9+/=]+$")
+]
 Ids = Annotated[list[Id], Field(max_length=1000)]
 
 
@@ -416,10 +419,42 @@ class WebhookCreate(Strict):
 
     url: Url
     rule_ids: Ids | None = None
-    secret: (
-        Annotated[str, Field(min_length=10, max_length=200, pattern=r"^whsec_[A-Za-z0-9+/=]+$")]
-        | None
-    ) = None
+    secret: WebhookSecret | None = None
+
+
+class WebhookUpdate(Strict):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"active": True}, {"rule_ids": None}]}
+    )
+
+    url: Url | None = None
+    rule_ids: Ids | None = Field(default=None, description="null: all of your rules.")
+    active: StrictBool | None = Field(
+        default=None,
+        description="true turns on a webhook that was disabled (by a 410, say); then its "
+        "dead deliveries can be retried. false stops it and drops its pending deliveries.",
+    )
+
+
+class WebhookRotate(Strict):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"grace_hours": 24}]})
+
+    secret: WebhookSecret | None = Field(default=None, description="Else one is generated.")
+    grace_hours: float = Field(
+        default=24,
+        ge=0,
+        le=168,
+        allow_inf_nan=False,
+        description="How long the old secret signs too (0: stop it at once).",
+    )
+
+
+class WebhookRotated(BaseModel):
+    id: int
+    secret: str = Field(description="The new secret, shown only here; store it now.")
+    previous_secret_expires_at: datetime | None = Field(
+        description="Until then every delivery carries a signature with each secret."
+    )
 
 
 _WEBHOOK_EXAMPLE: JsonDict = {
@@ -428,6 +463,7 @@ _WEBHOOK_EXAMPLE: JsonDict = {
     "rule_ids": [3],
     "active": True,
     "disabled_reason": "",
+    "previous_secret_expires_at": None,
     "created_at": "2026-11-27T12:00:00Z",
 }
 
@@ -440,6 +476,9 @@ class WebhookPublic(BaseModel):
     rule_ids: list[int] | None
     active: bool
     disabled_reason: str
+    previous_secret_expires_at: datetime | None = Field(
+        default=None, description="Set while a rotated-out secret still signs."
+    )
     created_at: datetime
 
 

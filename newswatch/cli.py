@@ -11,6 +11,7 @@ from rich.console import Console
 from newswatch.cli_feeds import feeds_app
 from newswatch.cli_rules import rules_app
 from newswatch.cli_users import users_app
+from newswatch.cli_webhooks import webhooks_app
 from newswatch.logging import configure
 from newswatch.settings import get_settings
 
@@ -22,6 +23,7 @@ app = typer.Typer(
 app.add_typer(users_app, name="users")
 app.add_typer(feeds_app, name="feeds")
 app.add_typer(rules_app, name="rules")
+app.add_typer(webhooks_app, name="webhooks")
 console = Console()
 
 

@@ -18,7 +18,7 @@ from monitor.discover import resolve_feed_url
 from monitor.errors import BlockedURLError, ParseError
 from monitor.opml import Subscription, read_opml, write_opml
 from net.guard import Guard, check_urls
-from newswatch.settings import Settings, get_settings
+from newswatch.settings import get_settings
 from store import session_scope
 from store.feeds import add_feed, all_feeds
 
@@ -40,10 +40,10 @@ def _engine() -> Engine:
     return engine
 
 
-def _guard(settings: Settings) -> Guard:
-    from newswatch.service import _allowlist
+def _guard() -> Guard:
+    from newswatch.service import url_guard  # the service's imports, only when needed
 
-    return Guard(allow_private=settings.allow_private_networks, allowlist=_allowlist(settings))
+    return url_guard(get_settings())
 
 
 @feeds_app.command("add")
@@ -55,7 +55,7 @@ def add(
     """Add a feed (autodiscovered from a web page if needed)."""
     engine = _engine()
     try:
-        found = asyncio.run(resolve_feed_url(url, _guard(get_settings())))
+        found = asyncio.run(resolve_feed_url(url, _guard()))
     except (BlockedURLError, ParseError) as exc:
         errors.print(f"[red]refused:[/red] {exc}")
         raise typer.Exit(1) from None
@@ -105,7 +105,7 @@ def import_(
     except ParseError as exc:
         errors.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from None
-    checked = asyncio.run(check_urls([s.url for s in subscriptions], _guard(get_settings())))
+    checked = asyncio.run(check_urls([s.url for s in subscriptions], _guard()))
     added = existing = 0
     invalid: list[tuple[str, str]] = []
     columns = (TextColumn("importing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())

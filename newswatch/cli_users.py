@@ -19,9 +19,11 @@ users_app = typer.Typer(help="Manage users.", no_args_is_help=True)
 console = Console()
 errors = Console(stderr=True)
 UserArg = Annotated[str, typer.Argument(help="The user: an id or a name.")]
+UserOption = Annotated[str, typer.Option("--user", "-u", help="The owner: a user id or name.")]
 
 
-def _find(session: Session, user: str) -> User:
+def find_or_exit(session: Session, user: str) -> User:
+    """The user named by an id or a name, or exit 2 saying there is none."""
     found = find_user(session=session, name=user)
     if found is None:
         errors.print(f"[red]No user {user!r}.[/red]")
@@ -93,7 +95,7 @@ def token(
     engine = open_engine()
     try:
         with session_scope(engine) as session:
-            found = _find(session, user)
+            found = find_or_exit(session, user)
             _, new = issue_token(session=session, user_id=found.id or 0, now=_now(), name=name)
             label = f"user [bold]{found.id}[/bold] {found.name!r}"
     finally:
@@ -127,7 +129,7 @@ def _update(user: str, *, name: str | None = None, disabled: bool | None = None)
     engine = open_engine()
     try:
         with session_scope(engine) as session:
-            found = _find(session, user)
+            found = find_or_exit(session, user)
             try:
                 updated = update_user(
                     session=session, user_id=found.id or 0, now=_now(), name=name,

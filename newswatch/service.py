@@ -135,14 +135,18 @@ def _allowlist(settings: Settings) -> tuple[str, ...]:
     return tuple(e.strip() for e in settings.fetch_allowlist.split(",") if e.strip())
 
 
+def url_guard(settings: Settings) -> Guard:
+    """The SSRF guard for every URL: feeds, pages and webhooks, allowlist included."""
+    return Guard(allow_private=settings.allow_private_networks, allowlist=_allowlist(settings))
+
+
 def fetch_limits(settings: Settings) -> FetchLimits:
-    allowlist = _allowlist(settings)
     return FetchLimits(
         max_bytes=settings.max_feed_bytes,
         timeout_seconds=settings.fetch_timeout_seconds,
         allow_private_networks=settings.allow_private_networks,
         max_per_host=settings.fetch_max_per_host,
-        guard=Guard(allow_private=settings.allow_private_networks, allowlist=allowlist),
+        guard=url_guard(settings),
     )
 
 
@@ -263,7 +267,7 @@ def start_dispatcher(
     hook_limits = WebhookLimits(
         timeout_seconds=settings.webhook_timeout_seconds,
         allow_private_networks=settings.allow_private_networks,
-        guard=Guard(allow_private=settings.allow_private_networks, allowlist=_allowlist(settings)),
+        guard=url_guard(settings),
     )
     dispatcher = Dispatcher(
         engine,

@@ -141,6 +141,8 @@ def load_jobs(*, session: Session, delivery_ids: list[int]) -> list[DeliveryJob]
                 target_active=bool(w and w.active and w.deleted_at is None),
                 webhook_url=w.url if w else "",
                 webhook_secret=w.secret if w else "",
+                webhook_previous_secret=w.previous_secret if w else "",
+                webhook_previous_secret_until=w.previous_secret_expires_at if w else None,
             )
         else:
             c = chats.get(d.channel_id)

@@ -48,11 +48,15 @@ def retry(delivery_id: int, session: SessionDep, user: UserDep) -> DeliveryPubli
         )
     if delivery.channel_kind == WEBHOOK:
         webhook = get_webhook(session=session, webhook_id=delivery.channel_id, user_id=user.id)
-        if webhook is None or not webhook.active:
-            reason = webhook.disabled_reason if webhook else "deleted"
+        if webhook is None:
+            raise HTTPException(
+                status.HTTP_409_CONFLICT, f"webhook {delivery.channel_id} is deleted"
+            )
+        if not webhook.active:
             raise HTTPException(
                 status.HTTP_409_CONFLICT,
-                f"webhook {delivery.channel_id} is disabled ({reason}); add it again to resume",
+                f"webhook {delivery.channel_id} is disabled ({webhook.disabled_reason}); turn "
+                f'it on again with PATCH /v1/webhooks/{delivery.channel_id} {{"active": true}}',
             )
     if not redeliver(session=session, delivery_id=delivery_id, now=utcnow()):
         raise HTTPException(status.HTTP_409_CONFLICT, f"delivery {delivery_id} changed; retry")

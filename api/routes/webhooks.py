@@ -3,22 +3,59 @@
 from __future__ import annotations
 
 import binascii
+from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
+from api.config import ApiConfig
 from api.deps import ConfigDep, SessionDep, UserDep, field_error, keyset_page, not_found, utcnow
+from api.params import Id
 from api.routes.deliveries import to_public as delivery_public
-from api.schemas import DeliveryPage, Queued, WebhookCreate, WebhookCreated, WebhookPublic
+from api.schemas import (
+    DeliveryPage,
+    Queued,
+    WebhookCreate,
+    WebhookCreated,
+    WebhookPublic,
+    WebhookRotate,
+    WebhookRotated,
+    WebhookUpdate,
+)
 from net.errors import BlockedURLError
 from notifiers.webhook import new_secret, secret_bytes
 from store.deliveries import list_deliveries
 from store.hits import WEBHOOK, encode_cursor, enqueue
 from store.tables import Webhook
-from store.webhooks import create_webhook, delete_webhook, get_webhook, list_webhooks
+from store.webhooks import (
+    create_webhook,
+    delete_webhook,
+    get_webhook,
+    list_webhooks,
+    rotate_secret,
+    update_webhook,
+)
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
 DELIVERY_CURSOR = "d"
+
+
+async def _check_url(url: str, config: ApiConfig) -> None:
+    try:
+        await config.guard().check_url(url)
+    except BlockedURLError as exc:
+        raise field_error("url", str(exc), "url_blocked") from None
+
+
+def _checked_secret(secret: str | None) -> str:
+    """The given secret if it is a usable key, or a new one."""
+    secret = secret or new_secret()
+    try:
+        if len(secret_bytes(secret)) < 16:
+            raise field_error("secret", "the secret must hold at least 16 bytes")
+    except binascii.Error:
+        raise field_error("secret", "the secret after whsec_ must be base64") from None
+    return secret
 
 
 def to_public(webhook: Webhook) -> WebhookPublic:
@@ -29,6 +66,7 @@ def to_public(webhook: Webhook) -> WebhookPublic:
         rule_ids=webhook.rule_ids,
         active=webhook.active,
         disabled_reason=webhook.disabled_reason,
+        previous_secret_expires_at=_rotation_end(webhook),
         created_at=webhook.created_at,
     )
 
@@ -42,16 +80,8 @@ def to_public(webhook: Webhook) -> WebhookPublic:
 async def create(
     body: WebhookCreate, session: SessionDep, user: UserDep, config: ConfigDep
 ) -> WebhookCreated:
-    try:
-        await config.guard().check_url(body.url)
-    except BlockedURLError as exc:
-        raise field_error("url", str(exc), "url_blocked") from None
-    secret = body.secret or new_secret()
-    try:
-        if len(secret_bytes(secret)) < 16:
-            raise field_error("secret", "the secret must hold at least 16 bytes")
-    except binascii.Error:
-        raise field_error("secret", "the secret after whsec_ must be base64") from None
+    await _check_url(body.url, config)
+    secret = _checked_secret(body.secret)
     webhook = create_webhook(
         session=session,
         user_id=user.id or 0,
@@ -74,6 +104,52 @@ def get(webhook_id: int, session: SessionDep, user: UserDep) -> WebhookPublic:
     if webhook is None:
         raise not_found("webhook", webhook_id)
     return to_public(webhook)
+
+
+@router.patch(
+    "/{webhook_id}",
+    response_model=WebhookPublic,
+    summary="Change a webhook's url, rule_ids or active (true turns on one a 410 disabled)",
+)
+async def patch(
+    webhook_id: Id, body: WebhookUpdate, session: SessionDep, user: UserDep, config: ConfigDep
+) -> WebhookPublic:
+    changes = body.model_dump(exclude_unset=True)
+    for key in ("url", "active"):
+        if key in changes and changes[key] is None:
+            del changes[key]
+    if "url" in changes:
+        session.commit()  # no write lock held while the name resolves
+        await _check_url(changes["url"], config)
+    webhook = update_webhook(
+        session=session, webhook_id=webhook_id, user_id=user.id or 0, changes=changes, now=utcnow()
+    )
+    if webhook is None:
+        raise not_found("webhook", webhook_id)
+    return to_public(webhook)
+
+
+@router.post(
+    "/{webhook_id}/rotate-secret",
+    response_model=WebhookRotated,
+    summary="Replace the signing secret; the old one also signs for a grace period",
+)
+def rotate(
+    webhook_id: Id, session: SessionDep, user: UserDep, body: WebhookRotate | None = None
+) -> WebhookRotated:
+    body = body or WebhookRotate()
+    webhook = get_webhook(session=session, webhook_id=webhook_id, user_id=user.id)
+    if webhook is None:
+        raise not_found("webhook", webhook_id)
+    secret = _checked_secret(body.secret)
+    until = utcnow() + timedelta(hours=body.grace_hours) if body.grace_hours > 0 else None
+    rotate_secret(session=session, webhook=webhook, secret=secret, previous_until=until)
+    return WebhookRotated(id=webhook_id, secret=secret, previous_secret_expires_at=until)
+
+
+def _rotation_end(webhook: Webhook) -> datetime | None:
+    until = webhook.previous_secret_expires_at
+    return until if webhook.previous_secret and until and until > utcnow() else None
 
 
 @router.delete(
