@@ -23,6 +23,8 @@ class ApiConfig:
     max_rules_per_user: int = 10_000
     max_request_bytes: int = 1024 * 1024
     max_import_feeds: int = 1000
+    # Stored articles one preview page reads at most; its cursor goes on from there.
+    preview_scan_articles: int = 5_000
     telegram_bot_username: str = ""
     telegram_link_ttl_seconds: int = 3600
 

@@ -92,11 +92,6 @@ class UserPublic(BaseModel):
     created_at: datetime
 
 
-class UserPage(BaseModel):
-    items: list[UserPublic]
-    next_cursor: str | None = Field(description="Pass as `?cursor=` for the next page.")
-
-
 # feeds ---------------------------------------------------------------------------------
 
 
@@ -450,6 +445,18 @@ class WebhookRotate(Strict):
 
 
 class WebhookRotated(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 5,
+                    "secret": "whsec_3kS0QmVbq3bQGv1vY2p9JcGxW0d8Hn2Q",
+                    "previous_secret_expires_at": "2026-11-28T12:00:00Z",
+                }
+            ]
+        }
+    )
+
     id: int
     secret: str = Field(description="The new secret, shown only here; store it now.")
     previous_secret_expires_at: datetime | None = Field(
@@ -624,3 +631,61 @@ class TelegramLinkCreated(BaseModel):
     code: str = Field(description="Send `/start <code>` to the bot; works once, until expires_at.")
     deep_link: str | None = Field(description="Opens the bot with the code; null when unknown.")
     expires_at: datetime
+
+
+# pages: every list answers {"items", "next_cursor"} ----------------------------------
+
+_NEXT = "Pass as `?cursor=` for the next page; null on the last page."
+
+
+def _page_example(item: type[BaseModel], cursor: str) -> ConfigDict:
+    extra = item.model_config.get("json_schema_extra")
+    examples = extra.get("examples", []) if isinstance(extra, dict) else []
+    return ConfigDict(
+        json_schema_extra={"examples": [{"items": examples[:1], "next_cursor": cursor}]}
+    )
+
+
+class FeedPage(BaseModel):
+    model_config = _page_example(FeedPublic, "ZjQy")
+
+    items: list[FeedPublic]
+    next_cursor: str | None = Field(description=_NEXT)
+
+
+class RulePage(BaseModel):
+    model_config = _page_example(RulePublic, "cjM")
+
+    items: list[RulePublic]
+    next_cursor: str | None = Field(description=_NEXT)
+
+
+class RulePreviewPage(BaseModel):
+    model_config = _page_example(RulePreviewItem, "cDkwMDE")
+
+    items: list[RulePreviewItem]
+    next_cursor: str | None = Field(
+        description=_NEXT + " A page scans a bounded number of articles, so it may hold "
+        "fewer than `limit` items (even none) and still have a next page."
+    )
+
+
+class WebhookPage(BaseModel):
+    model_config = _page_example(WebhookPublic, "dzU")
+
+    items: list[WebhookPublic]
+    next_cursor: str | None = Field(description=_NEXT)
+
+
+class TokenPage(BaseModel):
+    model_config = _page_example(TokenPublic, "dDQ")
+
+    items: list[TokenPublic]
+    next_cursor: str | None = Field(description=_NEXT)
+
+
+class UserPage(BaseModel):
+    model_config = _page_example(UserPublic, "dTI")
+
+    items: list[UserPublic]
+    next_cursor: str | None = Field(description=_NEXT)

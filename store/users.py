@@ -116,12 +116,16 @@ def find_user(*, session: Session, name: str) -> User | None:
     return session.exec(select(User).where(User.name == name)).first()
 
 
-def list_tokens(*, session: Session, user_id: int) -> list[ApiToken]:
-    """A user's live tokens, oldest first."""
+def list_tokens(
+    *, session: Session, user_id: int, limit: int | None = None, after_id: int = 0
+) -> list[ApiToken]:
+    """A user's live tokens, oldest first, keyset-paged."""
     stmt = (
         select(ApiToken)
         .where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))  # type: ignore[union-attr]
+        .where(col(ApiToken.id) > after_id)
         .order_by(ApiToken.id)  # type: ignore[arg-type]
+        .limit(limit)
     )
     return list(session.exec(stmt))
 

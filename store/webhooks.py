@@ -36,11 +36,16 @@ def get_webhook(*, session: Session, webhook_id: int, user_id: int | None = None
     return webhook
 
 
-def list_webhooks(*, session: Session, user_id: int) -> list[Webhook]:
+def list_webhooks(
+    *, session: Session, user_id: int, limit: int | None = None, after_id: int = 0
+) -> list[Webhook]:
+    """A user's webhooks, oldest first, keyset-paged."""
     stmt = (
         select(Webhook)
         .where(Webhook.user_id == user_id, col(Webhook.deleted_at).is_(None))
+        .where(col(Webhook.id) > after_id)
         .order_by(col(Webhook.id))
+        .limit(limit)
     )
     return list(session.exec(stmt))
 

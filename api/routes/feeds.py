@@ -6,10 +6,22 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 
-from api.deps import AdminDep, ConfigDep, SessionDep, UserDep, field_error, not_found, utcnow
+from api.deps import (
+    AdminDep,
+    ConfigDep,
+    SessionDep,
+    UserDep,
+    field_error,
+    keyset_page,
+    not_found,
+    page_end,
+    utcnow,
+)
+from api.params import Cursor
 from api.schemas import (
     FeedCreate,
     FeedImportResult,
+    FeedPage,
     FeedPublic,
     FeedUpdate,
     InvalidFeed,
@@ -31,6 +43,7 @@ from store.feeds import (
 )
 
 router = APIRouter(prefix="/v1/feeds", tags=["feeds"])
+FEED_CURSOR = "f"
 
 
 def to_public(row: FeedWithCount, default_interval: int = 600) -> FeedPublic:
@@ -151,15 +164,20 @@ def export_opml(session: SessionDep, _user: UserDep) -> Response:
     )
 
 
-@router.get("", response_model=list[FeedPublic], summary="List feeds")
+@router.get("", response_model=FeedPage, summary="List feeds, oldest first")
 def list_(
     session: SessionDep,
     _user: UserDep,
     config: ConfigDep,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 1000,
-    after_id: Annotated[int, Query(ge=0)] = 0,
-) -> list[FeedPublic]:
-    return [to_public(r) for r in list_feeds(session=session, limit=limit, after_id=after_id)]
+    limit: Annotated[int | None, Query(ge=1)] = None,
+    cursor: Cursor = None,
+) -> FeedPage:
+    limit, after_id = keyset_page(config, limit, cursor, FEED_CURSOR)
+    rows = list_feeds(session=session, limit=limit + 1, after_id=after_id or 0)
+    return FeedPage(
+        items=[to_public(r) for r in rows[:limit]],
+        next_cursor=page_end([r.feed.id or 0 for r in rows], limit, FEED_CURSOR),
+    )
 
 
 @router.get("/{feed_id}", response_model=FeedPublic, summary="Get a feed and its poll status")

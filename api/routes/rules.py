@@ -6,26 +6,41 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Response, status
 from fastapi import Query as QueryParam
+from sqlmodel import Session
 
-from api.deps import ConfigDep, SessionDep, UserDep, field_error, not_found, utcnow
+from api.deps import (
+    ConfigDep,
+    SessionDep,
+    UserDep,
+    field_error,
+    keyset_page,
+    not_found,
+    page_end,
+    utcnow,
+)
+from api.params import Cursor, Id
 from api.schemas import (
     HitArticle,
     RuleCreate,
+    RulePage,
     RulePreviewItem,
+    RulePreviewPage,
     RulePublic,
     RuleTest,
     RuleTestResult,
     RuleUpdate,
 )
-from rules import Document, RuleIndex, RuleSyntaxError, article_document, parse
+from rules import Document, RuleHit, RuleIndex, RuleSyntaxError, article_document, parse
 from store.articles import recent_articles
 from store.feeds import feed_urls, get_feed
+from store.hits import encode_cursor
 from store.rules import count_rules, create_rule, delete_rule, get_rule, list_rules, update_rule
 from store.tables import Rule
+from store.values import StoredArticle
 
 router = APIRouter(prefix="/v1/rules", tags=["rules"])
 
-PREVIEW_SCAN = 5_000  # newest stored articles a preview looks through, at most
+RULE_CURSOR, PREVIEW_CURSOR = "r", "p"
 _PREVIEW_BATCH = 500
 
 
@@ -65,9 +80,22 @@ def create(body: RuleCreate, session: SessionDep, user: UserDep, config: ConfigD
     return to_public(rule)
 
 
-@router.get("", response_model=list[RulePublic], summary="List your rules")
-def list_(session: SessionDep, user: UserDep) -> list[RulePublic]:
-    return [to_public(r) for r in list_rules(session=session, user_id=user.id or 0)]
+@router.get("", response_model=RulePage, summary="List your rules, oldest first")
+def list_(
+    session: SessionDep,
+    user: UserDep,
+    config: ConfigDep,
+    limit: Annotated[int | None, QueryParam(ge=1)] = None,
+    cursor: Cursor = None,
+) -> RulePage:
+    limit, after_id = keyset_page(config, limit, cursor, RULE_CURSOR)
+    rows = list_rules(
+        session=session, user_id=user.id or 0, limit=limit + 1, after_id=after_id or 0
+    )
+    return RulePage(
+        items=[to_public(r) for r in rows[:limit]],
+        next_cursor=page_end([r.id or 0 for r in rows], limit, RULE_CURSOR),
+    )
 
 
 @router.post(
@@ -109,17 +137,21 @@ def test(body: RuleTest, session: SessionDep, _user: UserDep) -> RuleTestResult:
 
 @router.get(
     "/{rule_id}/preview",
-    response_model=list[RulePreviewItem],
+    response_model=RulePreviewPage,
     summary="Stored articles the rule matches, newest first: a backtest that sends no alerts",
 )
 def preview(
-    rule_id: int,
+    rule_id: Id,
     session: SessionDep,
     user: UserDep,
+    config: ConfigDep,
     limit: Annotated[int, QueryParam(ge=1, le=100)] = 20,
-) -> list[RulePreviewItem]:
-    """Match the rule against the newest stored articles, honouring its feed scope. Only
-    the latest `PREVIEW_SCAN` (5,000) articles are scanned, so that a preview stays fast."""
+    cursor: Cursor = None,
+) -> RulePreviewPage:
+    """Match the rule against stored articles, newest first, honouring its feed scope.
+    A page scans at most `preview_scan_articles` articles; its cursor continues the scan,
+    so that paging goes through every stored article while each request stays fast."""
+    _, before = keyset_page(config, limit, cursor, PREVIEW_CURSOR)
     rule = get_rule(session=session, rule_id=rule_id, user_id=user.id)
     if rule is None:
         raise not_found("rule", rule_id)
@@ -130,35 +162,45 @@ def preview(
     index = RuleIndex()
     index.add(rule_id, query, feed_ids=rule.feed_ids)
     found: list[RulePreviewItem] = []
-    before: int | None = None
-    for _ in range(PREVIEW_SCAN // _PREVIEW_BATCH):
-        batch = recent_articles(session=session, limit=_PREVIEW_BATCH, before_id=before)
+    batch_size = min(_PREVIEW_BATCH, config.preview_scan_articles)
+    for _ in range(max(1, config.preview_scan_articles // batch_size)):
+        batch = recent_articles(session=session, limit=batch_size, before_id=before)
         urls = feed_urls(session=session, feed_ids=sorted({feed_id for _, feed_id, _ in batch}))
         for article, feed_id, feed_title in batch:
+            before = article.id
             doc = article_document(
                 article, feed_id=feed_id, feed_title=feed_title, feed_url=urls.get(feed_id, "")
             )
-            for hit in index.match(doc):
-                found.append(
-                    RulePreviewItem(
-                        article=HitArticle(
-                            id=article.id,
-                            title=article.title,
-                            url=article.url,
-                            published_at=article.published_at,
-                            feed_id=feed_id,
-                            feed_title=feed_title,
-                        ),
-                        snippet=hit.snippet,
-                        matched_terms=list(hit.matched_terms),
-                    )
-                )
+            found += [_preview_item(article, feed_id, feed_title, hit) for hit in index.match(doc)]
             if len(found) >= limit:
-                return found
-        if len(batch) < _PREVIEW_BATCH:
-            break
-        before = batch[-1][0].id
-    return found
+                return RulePreviewPage(items=found, next_cursor=_after(session, before))
+        if len(batch) < batch_size:
+            return RulePreviewPage(items=found, next_cursor=None)
+    return RulePreviewPage(items=found, next_cursor=_after(session, before))
+
+
+def _after(session: Session, article_id: int | None) -> str | None:
+    """The cursor that goes on scanning below `article_id`, if any article is there."""
+    if article_id is None or not recent_articles(session=session, limit=1, before_id=article_id):
+        return None
+    return encode_cursor(article_id, PREVIEW_CURSOR)
+
+
+def _preview_item(
+    article: StoredArticle, feed_id: int, feed_title: str, hit: RuleHit
+) -> RulePreviewItem:
+    return RulePreviewItem(
+        article=HitArticle(
+            id=article.id,
+            title=article.title,
+            url=article.url,
+            published_at=article.published_at,
+            feed_id=feed_id,
+            feed_title=feed_title,
+        ),
+        snippet=hit.snippet,
+        matched_terms=list(hit.matched_terms),
+    )
 
 
 @router.get("/{rule_id}", response_model=RulePublic, summary="Get a rule")

@@ -6,11 +6,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, status
 
-from api.deps import AdminDep, ConfigDep, SessionDep, keyset_page, not_found, utcnow
+from api.deps import AdminDep, ConfigDep, SessionDep, keyset_page, not_found, page_end, utcnow
 from api.params import Cursor, Id
 from api.schemas import UserCreate, UserCreated, UserPage, UserPublic, UserUpdate
 from api.tokens import issue_token
-from store.hits import encode_cursor
 from store.tables import User
 from store.users import NameTaken, create_user, list_users, update_user
 
@@ -62,10 +61,9 @@ def list_(
 ) -> UserPage:
     limit, after_id = keyset_page(config, limit, cursor, USER_CURSOR)
     rows = list_users(session=session, limit=limit + 1, after_id=after_id or 0)
-    items = [to_public(u) for u in rows[:limit]]
-    more = len(rows) > limit
     return UserPage(
-        items=items, next_cursor=encode_cursor(items[-1].id, USER_CURSOR) if more else None
+        items=[to_public(u) for u in rows[:limit]],
+        next_cursor=page_end([u.id or 0 for u in rows], limit, USER_CURSOR),
     )
 
 

@@ -9,14 +9,24 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 
 from api.config import ApiConfig
-from api.deps import ConfigDep, SessionDep, UserDep, field_error, keyset_page, not_found, utcnow
-from api.params import Id
+from api.deps import (
+    ConfigDep,
+    SessionDep,
+    UserDep,
+    field_error,
+    keyset_page,
+    not_found,
+    page_end,
+    utcnow,
+)
+from api.params import Cursor, Id
 from api.routes.deliveries import to_public as delivery_public
 from api.schemas import (
     DeliveryPage,
     Queued,
     WebhookCreate,
     WebhookCreated,
+    WebhookPage,
     WebhookPublic,
     WebhookRotate,
     WebhookRotated,
@@ -38,6 +48,7 @@ from store.webhooks import (
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
 DELIVERY_CURSOR = "d"
+WEBHOOK_CURSOR = "w"
 
 
 async def _check_url(url: str, config: ApiConfig) -> None:
@@ -93,9 +104,22 @@ async def create(
     return WebhookCreated(**to_public(webhook).model_dump(), secret=secret)
 
 
-@router.get("", response_model=list[WebhookPublic], summary="List your webhooks")
-def list_(session: SessionDep, user: UserDep) -> list[WebhookPublic]:
-    return [to_public(w) for w in list_webhooks(session=session, user_id=user.id or 0)]
+@router.get("", response_model=WebhookPage, summary="List your webhooks, oldest first")
+def list_(
+    session: SessionDep,
+    user: UserDep,
+    config: ConfigDep,
+    limit: Annotated[int | None, Query(ge=1)] = None,
+    cursor: Cursor = None,
+) -> WebhookPage:
+    limit, after_id = keyset_page(config, limit, cursor, WEBHOOK_CURSOR)
+    rows = list_webhooks(
+        session=session, user_id=user.id or 0, limit=limit + 1, after_id=after_id or 0
+    )
+    return WebhookPage(
+        items=[to_public(w) for w in rows[:limit]],
+        next_cursor=page_end([w.id or 0 for w in rows], limit, WEBHOOK_CURSOR),
+    )
 
 
 @router.get("/{webhook_id}", response_model=WebhookPublic, summary="Get a webhook")

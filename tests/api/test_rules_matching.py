@@ -7,6 +7,7 @@ from datetime import timedelta
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
+from api import ApiConfig, create_app
 from monitor.normalise import Article
 from store import session_scope
 from store.articles import insert_new_articles
@@ -131,7 +132,7 @@ def test_preview_lists_stored_matches_newest_first(
     rule = client.post(
         "/v1/rules", json={"name": "hw", "query": "Huawei OR 华为"}, headers=headers
     ).json()
-    items = client.get(f"/v1/rules/{rule['id']}/preview", headers=headers).json()
+    items = client.get(f"/v1/rules/{rule['id']}/preview", headers=headers).json()["items"]
     assert [i["article"]["title"] for i in items] == [
         "Huawei elsewhere",
         "Huawei again",
@@ -141,11 +142,11 @@ def test_preview_lists_stored_matches_newest_first(
     assert items[0]["article"]["feed_id"] == other
     assert "**华为**" in items[2]["snippet"] and items[2]["matched_terms"] == ["华为"]
 
-    limited = client.get(f"/v1/rules/{rule['id']}/preview?limit=2", headers=headers).json()
+    limited = client.get(f"/v1/rules/{rule['id']}/preview?limit=2", headers=headers).json()["items"]
     assert len(limited) == 2
 
     client.patch(f"/v1/rules/{rule['id']}", json={"feed_ids": [wire]}, headers=headers)
-    scoped = client.get(f"/v1/rules/{rule['id']}/preview", headers=headers).json()
+    scoped = client.get(f"/v1/rules/{rule['id']}/preview", headers=headers).json()["items"]
     assert {i["article"]["feed_id"] for i in scoped} == {wire} and len(scoped) == 3
 
 
@@ -156,4 +157,33 @@ def test_preview_of_another_users_rule_is_404(client: TestClient, admin_token: s
     bob = auth(client.post("/v1/users", json={"name": "bob"}, headers=headers).json()["token"])
     assert client.get(f"/v1/rules/{rule['id']}/preview", headers=bob).status_code == 404
     assert client.get(f"/v1/rules/{rule['id']}/preview?limit=0", headers=headers).status_code == 422
-    assert client.get(f"/v1/rules/{rule['id']}/preview", headers=headers).json() == []
+    assert client.get(f"/v1/rules/{rule['id']}/preview", headers=headers).json() == {
+        "items": [],
+        "next_cursor": None,
+    }
+
+
+def test_preview_pages_over_every_stored_article(engine: Engine, admin_token: str) -> None:
+    """Preview answers {items, next_cursor}; the cursor continues the scan past the
+    articles one page reads, so that the oldest match is found too."""
+    old = [_article("old", "Huawei long ago")]
+    _store(
+        engine,
+        "https://wire.example/rss",
+        old + [_article(f"n{i}", f"news {i}") for i in range(25)],
+    )
+    config = ApiConfig(allow_private_networks=True, preview_scan_articles=10)
+    headers = auth(admin_token)
+    with TestClient(create_app(engine=engine, config=config)) as client:
+        rule = client.post("/v1/rules", json={"name": "hw", "query": "Huawei"}, headers=headers)
+        path = f"/v1/rules/{rule.json()['id']}/preview"
+        pages = [client.get(path, headers=headers).json()]
+        while pages[-1]["next_cursor"] and len(pages) < 10:
+            pages.append(
+                client.get(f"{path}?cursor={pages[-1]['next_cursor']}", headers=headers).json()
+            )
+        bad = client.get(f"{path}?cursor=nope", headers=headers)
+    assert [len(p["items"]) for p in pages] == [0, 0, 1]
+    assert pages[-1]["items"][0]["article"]["title"] == "Huawei long ago"
+    assert pages[-1]["next_cursor"] is None
+    assert bad.status_code == 422
