@@ -225,9 +225,49 @@ class RuleCreate(Strict):
     name: Name
     query: Query
     feed_ids: Ids | None = None
-    enabled: bool = True
+    enabled: StrictBool = True
+    backfill_hours: float = Field(
+        default=0,
+        ge=0,
+        allow_inf_nan=False,
+        description="Also alert on stored articles published this many hours back, at "
+        "most ALERT_MAX_AGE_HOURS; each at most once. 0: only new articles alert.",
+    )
 
     _check = field_validator("query")(check_query)
+
+
+class RuleBackfill(Strict):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"hours": 24}]})
+
+    hours: float | None = Field(
+        default=None,
+        ge=0,
+        allow_inf_nan=False,
+        description="How far back; at most and by default ALERT_MAX_AGE_HOURS.",
+    )
+
+
+class Backlog(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "hours": 24,
+                    "matching": 3,
+                    "alerted": 0,
+                    "hint": "POST /v1/rules/3/backfill alerts them (each at most once)",
+                }
+            ]
+        }
+    )
+
+    hours: float = Field(description="The window looked at: the alert window, or less.")
+    matching: int = Field(
+        description="Stored articles in the window that the rule matches and has not alerted."
+    )
+    alerted: int = Field(description="Of those, how many were alerted now.")
+    hint: str = Field(description="How to get the ones not alerted, if any.")
 
 
 class RuleUpdate(Strict):
@@ -236,7 +276,7 @@ class RuleUpdate(Strict):
     name: Name | None = None
     query: Query | None = None
     feed_ids: Ids | None = None
-    enabled: bool | None = None
+    enabled: StrictBool | None = None
 
     @field_validator("query")
     @classmethod
@@ -266,6 +306,34 @@ class RulePublic(BaseModel):
     feed_ids: list[int] | None
     enabled: bool
     created_at: datetime
+
+
+class RuleCreated(RulePublic):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 3,
+                    "name": "bd-hw",
+                    "query": "ByteDance AND Huawei",
+                    "feed_ids": None,
+                    "enabled": True,
+                    "created_at": "2026-11-27T12:00:00Z",
+                    "backlog": {
+                        "hours": 24,
+                        "matching": 2,
+                        "alerted": 0,
+                        "hint": "POST /v1/rules/3/backfill alerts them (each at most once)",
+                    },
+                }
+            ]
+        }
+    )
+
+    backlog: Backlog = Field(
+        description="Stored articles of the alert window that already match: new rules "
+        "alert only on new articles, unless `backfill_hours` was given."
+    )
 
 
 class RuleTest(Strict):
@@ -640,10 +708,9 @@ _NEXT = "Pass as `?cursor=` for the next page; null on the last page."
 
 def _page_example(item: type[BaseModel], cursor: str) -> ConfigDict:
     extra = item.model_config.get("json_schema_extra")
-    examples = extra.get("examples", []) if isinstance(extra, dict) else []
-    return ConfigDict(
-        json_schema_extra={"examples": [{"items": examples[:1], "next_cursor": cursor}]}
-    )
+    examples = extra.get("examples") if isinstance(extra, dict) else None
+    first = examples[:1] if isinstance(examples, list) else []
+    return ConfigDict(json_schema_extra={"examples": [{"items": first, "next_cursor": cursor}]})
 
 
 class FeedPage(BaseModel):

@@ -122,6 +122,16 @@ def _channels(
     return webhooks, chats
 
 
+def hit_article_ids(*, session: Session, rule_id: int, article_ids: Sequence[int]) -> set[int]:
+    """Which of these articles the rule has a hit on already."""
+    if not article_ids:
+        return set()
+    stmt = select(Hit.article_id).where(
+        Hit.rule_id == rule_id, col(Hit.article_id).in_(article_ids)
+    )
+    return set(session.exec(stmt))
+
+
 def enqueue(
     *,
     session: Session,

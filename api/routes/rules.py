@@ -8,6 +8,7 @@ from fastapi import APIRouter, HTTPException, Response, status
 from fastapi import Query as QueryParam
 from sqlmodel import Session
 
+from api.config import ApiConfig
 from api.deps import (
     ConfigDep,
     SessionDep,
@@ -20,8 +21,11 @@ from api.deps import (
 )
 from api.params import Cursor, Id
 from api.schemas import (
+    Backlog,
     HitArticle,
+    RuleBackfill,
     RuleCreate,
+    RuleCreated,
     RulePage,
     RulePreviewItem,
     RulePreviewPage,
@@ -30,6 +34,8 @@ from api.schemas import (
     RuleTestResult,
     RuleUpdate,
 )
+from monitor.backfill import Backlog as BacklogFound
+from monitor.backfill import backlog
 from rules import Document, RuleHit, RuleIndex, RuleSyntaxError, article_document, parse
 from store.articles import recent_articles
 from store.feeds import feed_urls, get_feed
@@ -59,11 +65,13 @@ def to_public(rule: Rule) -> RulePublic:
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
-    response_model=RulePublic,
+    response_model=RuleCreated,
     summary="Create a rule; a bad query is a 422 with the error position",
 )
-def create(body: RuleCreate, session: SessionDep, user: UserDep, config: ConfigDep) -> RulePublic:
+def create(body: RuleCreate, session: SessionDep, user: UserDep, config: ConfigDep) -> RuleCreated:
     assert user.id is not None
+    if body.backfill_hours > config.alert_max_age_hours:
+        raise _over_window("backfill_hours", body.backfill_hours, config)
     if count_rules(session=session, user_id=user.id) >= config.max_rules_per_user:
         raise HTTPException(
             status.HTTP_409_CONFLICT, f"rule limit reached: {config.max_rules_per_user} per user"
@@ -77,7 +85,59 @@ def create(body: RuleCreate, session: SessionDep, user: UserDep, config: ConfigD
         enabled=body.enabled,
         now=utcnow(),
     )
-    return to_public(rule)
+    found = backlog(
+        session=session,
+        rule=rule,
+        now=utcnow(),
+        hours=body.backfill_hours or config.alert_max_age_hours,
+        record=body.backfill_hours > 0,
+    )
+    return RuleCreated(**to_public(rule).model_dump(), backlog=_backlog_public(rule, found))
+
+
+@router.post(
+    "/{rule_id}/backfill",
+    response_model=Backlog,
+    summary="Alert on the stored articles of the alert window the rule matches (once each)",
+)
+def backfill(
+    rule_id: Id,
+    session: SessionDep,
+    user: UserDep,
+    config: ConfigDep,
+    body: RuleBackfill | None = None,
+) -> Backlog:
+    hours = body.hours if body and body.hours is not None else config.alert_max_age_hours
+    if hours > config.alert_max_age_hours:
+        raise _over_window("hours", hours, config)
+    rule = get_rule(session=session, rule_id=rule_id, user_id=user.id)
+    if rule is None:
+        raise not_found("rule", rule_id)
+    found = backlog(session=session, rule=rule, now=utcnow(), hours=hours, record=True)
+    return _backlog_public(rule, found)
+
+
+def _over_window(name: str, hours: float, config: ApiConfig) -> HTTPException:
+    return field_error(
+        name,
+        f"{hours:g} hours is past the alert window: at most {config.alert_max_age_hours:g} "
+        "(ALERT_MAX_AGE_HOURS)",
+    )
+
+
+def _backlog_public(rule: Rule, found: BacklogFound) -> Backlog:
+    left = found.matching - found.alerted
+    hint = ""
+    if left and not rule.enabled:
+        hint = "the rule is disabled: enable it, then POST /v1/rules/{id}/backfill"
+    elif left:
+        hint = "POST /v1/rules/{id}/backfill alerts them (each at most once)"
+    return Backlog(
+        hours=found.hours,
+        matching=found.matching,
+        alerted=found.alerted,
+        hint=hint.replace("{id}", str(rule.id)),
+    )
 
 
 @router.get("", response_model=RulePage, summary="List your rules, oldest first")

@@ -17,6 +17,7 @@ def test_rule_crud_and_patch_changes_only_sent_fields(client: TestClient, admin_
     """Create, read, patch one field, delete."""
     alice = _user(client, admin_token, "alice")
     rule = client.post("/v1/rules", json={"name": "r", "query": "a OR b"}, headers=alice).json()
+    assert rule.pop("backlog") == {"hours": 24, "matching": 0, "alerted": 0, "hint": ""}
     assert rule["enabled"] is True and rule["feed_ids"] is None
     patched = client.patch(f"/v1/rules/{rule['id']}", json={"enabled": False}, headers=alice).json()
     assert patched == {**rule, "enabled": False}
