@@ -30,6 +30,7 @@ from monitor import (
     RuleMatcher,
     SchedulerConfig,
 )
+from monitor.backfill import backlog
 from monitor.fetch import make_client
 from monitor.pool import make_parse_pool, warm_up
 from monitor.recorder import StateRecorder
@@ -128,7 +129,11 @@ def telegram_config(settings: Settings, token: str) -> TelegramConfig:
         webhook_port=settings.telegram_webhook_port,
         lock_retry_seconds=settings.telegram_lock_retry_seconds,
         limits=TelegramLimits(messages_per_second=settings.telegram_messages_per_second),
-        commands=CommandConfig(max_rules_per_user=settings.max_rules_per_user),
+        commands=CommandConfig(
+            max_rules_per_user=settings.max_rules_per_user,
+            alert_max_age_hours=settings.alert_max_age_hours,
+            backlog=backlog,
+        ),
     )
 
 
