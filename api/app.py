@@ -14,7 +14,6 @@ from api.metrics import app_registry
 from api.openapi import install_openapi
 from api.routes import deliveries, feeds, health, hits, rules, telegram, tokens, users, webhooks
 
-
 DOCS_ASSETS = "/docs/assets"
 
 

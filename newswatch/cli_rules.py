@@ -8,10 +8,10 @@ from typing import Annotated
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 from sqlmodel import Session
 
 from newswatch.cli_common import console, open_engine
+from newswatch.cli_output import JsonOption, print_rows
 from newswatch.settings import get_settings
 from rules import MARK_CLOSE, MARK_OPEN, Document, RuleIndex, RuleSyntaxError, parse
 from store.tables import User
@@ -164,8 +164,8 @@ def backfill(
 
 
 @rules_app.command("list")
-def list_(user: UserOption) -> None:
-    """List a user's rules."""
+def list_(user: UserOption, as_json: JsonOption = False) -> None:
+    """List a user's rules (full values in a pipe, tab-separated)."""
     from store import session_scope
     from store.rules import list_rules
 
@@ -176,13 +176,17 @@ def list_(user: UserOption) -> None:
             rows = list_rules(session=session, user_id=owner.id or 0, limit=100_000)
     finally:
         engine.dispose()
-    table = Table("id", "name", "enabled", "feeds", "query", title=f"rules of {owner.name}")
-    for r in rows:
-        feeds = ", ".join(map(str, r.feed_ids)) if r.feed_ids else "all"
-        table.add_row(
-            str(r.id), escape(r.name), "yes" if r.enabled else "no", feeds, escape(r.query)
-        )
-    console.print(table)
+    out = [
+        {
+            "id": r.id,
+            "name": r.name,
+            "enabled": r.enabled,
+            "feed_ids": r.feed_ids if r.feed_ids else "all",
+            "query": r.query,
+        }
+        for r in rows
+    ]
+    print_rows(["id", "name", "enabled", "feed_ids", "query"], out, as_json=as_json)
 
 
 @rules_app.command("test")

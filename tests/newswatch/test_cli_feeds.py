@@ -46,3 +46,29 @@ def test_feeds_add_discovers_the_feed(cli_env: None) -> None:
         server.set_feed("/", page, "text/html")
         output = _run("feeds", "add", server.url("/"))
     assert "added" in output and "rss.xml" in output
+
+
+def test_lists_print_full_values_in_a_pipe(cli_env: None, tmp_path: Path) -> None:
+    """In a pipe, `feeds list` and `rules list` print tab-separated full values (a long
+    URL whole), and `--json` prints objects."""
+    import json
+
+    long_url = "http://127.0.0.1:9/" + "very-long-path/" * 12 + "feed.xml"
+    opml = tmp_path / "in.opml"
+    opml.write_text(
+        f'<?xml version="1.0"?><opml version="2.0"><body><outline text="A" xmlUrl="{long_url}"/>'
+        "</body></opml>"
+    )
+    _run("feeds", "import", str(opml))
+    header, row = _run("feeds", "list").splitlines()
+    assert header.split("\t")[:3] == ["id", "title", "url"]
+    assert row.split("\t")[2] == long_url
+    [feed] = json.loads(_run("feeds", "list", "--json"))
+    assert (feed["url"], feed["interval"], feed["effective_interval"]) == (long_url, 600, 600)
+
+    _run("users", "create", "desk")
+    query = "(ByteDance OR 字节跳动) AND (Huawei OR 华为) AND " + " AND ".join(["chip"] * 20)
+    _run("rules", "add", "long", query, "--user", "desk")
+    assert _run("rules", "list", "--user", "desk").splitlines()[1].split("\t")[4] == query
+    [rule] = json.loads(_run("rules", "list", "--user", "desk", "--json"))
+    assert rule["query"] == query and rule["feed_ids"] == "all"
