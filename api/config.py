@@ -23,6 +23,7 @@ class ApiConfig:
     max_rules_per_user: int = 10_000
     max_request_bytes: int = 1024 * 1024
     max_import_feeds: int = 1000
+    poll_interval_seconds: int = 600  # a feed's interval when it asks for none
     alert_max_age_hours: float = 24.0  # the alert window, which also bounds a backfill
     # Stored articles one preview page reads at most; its cursor goes on from there.
     preview_scan_articles: int = 5_000

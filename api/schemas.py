@@ -127,6 +127,7 @@ class FeedPublic(BaseModel):
                     "url": "https://www.antaranews.com/rss/terkini.xml",
                     "title": "Antara",
                     "interval_seconds": 600,
+                    "effective_interval_seconds": 3600,
                     "status": "ok",
                     "last_polled_at": "2026-11-27T12:00:00Z",
                     "next_poll_at": "2026-11-27T12:10:00Z",
@@ -141,7 +142,11 @@ class FeedPublic(BaseModel):
     id: int
     url: str
     title: str
-    interval_seconds: int
+    interval_seconds: int = Field(description="The interval asked for, or the default.")
+    effective_interval_seconds: int = Field(
+        description="The interval in force: longer when the feed asks for it (RSS ttl, "
+        "cache headers) or, with no interval asked, when it publishes rarely."
+    )
     status: str
     last_polled_at: datetime | None
     next_poll_at: datetime | None

@@ -112,6 +112,7 @@ def api_config(settings: Settings, *, bot_username: str = "") -> ApiConfig:
         max_request_bytes=settings.max_request_bytes,
         max_import_feeds=settings.max_import_feeds,
         alert_max_age_hours=settings.alert_max_age_hours,
+        poll_interval_seconds=settings.poll_interval_seconds,
         max_page_size=settings.max_page_size,
         telegram_bot_username=bot_username,
         telegram_link_ttl_seconds=settings.telegram_link_ttl_minutes * 60,

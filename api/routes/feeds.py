@@ -46,16 +46,17 @@ router = APIRouter(prefix="/v1/feeds", tags=["feeds"])
 FEED_CURSOR = "f"
 
 
-def to_public(row: FeedWithCount, default_interval: int = 600) -> FeedPublic:
+def to_public(row: FeedWithCount, default_interval: int) -> FeedPublic:
+    """A feed: the interval asked for (or the default), and the one in force."""
     feed = row.feed
     assert feed.id is not None
+    asked = feed.interval_seconds or default_interval
     return FeedPublic(
         id=feed.id,
         url=feed.url,
         title=feed.title,
-        interval_seconds=feed.interval_seconds
-        or feed.effective_interval_seconds
-        or default_interval,
+        interval_seconds=asked,
+        effective_interval_seconds=feed.effective_interval_seconds or asked,
         status=feed.status,
         last_polled_at=feed.last_polled_at,
         next_poll_at=feed.next_poll_at,
@@ -97,7 +98,7 @@ async def create(
         response.status_code = status.HTTP_200_OK
     row = get_feed(session=session, feed_id=feed.id or 0)
     assert row is not None
-    return to_public(row)
+    return to_public(row, config.poll_interval_seconds)
 
 
 @router.post(
@@ -175,21 +176,23 @@ def list_(
     limit, after_id = keyset_page(config, limit, cursor, FEED_CURSOR)
     rows = list_feeds(session=session, limit=limit + 1, after_id=after_id or 0)
     return FeedPage(
-        items=[to_public(r) for r in rows[:limit]],
+        items=[to_public(r, config.poll_interval_seconds) for r in rows[:limit]],
         next_cursor=page_end([r.feed.id or 0 for r in rows], limit, FEED_CURSOR),
     )
 
 
 @router.get("/{feed_id}", response_model=FeedPublic, summary="Get a feed and its poll status")
-def get(feed_id: int, session: SessionDep, _user: UserDep) -> FeedPublic:
+def get(feed_id: int, session: SessionDep, _user: UserDep, config: ConfigDep) -> FeedPublic:
     row = get_feed(session=session, feed_id=feed_id)
     if row is None:
         raise not_found("feed", feed_id)
-    return to_public(row)
+    return to_public(row, config.poll_interval_seconds)
 
 
 @router.patch("/{feed_id}", response_model=FeedPublic, summary="Change a feed's title or interval")
-def patch(feed_id: int, body: FeedUpdate, session: SessionDep, _user: UserDep) -> FeedPublic:
+def patch(
+    feed_id: int, body: FeedUpdate, session: SessionDep, _user: UserDep, config: ConfigDep
+) -> FeedPublic:
     changes = body.model_dump(exclude_unset=True)
     if changes.get("title") is None:
         changes.pop("title", None)
@@ -197,7 +200,7 @@ def patch(feed_id: int, body: FeedUpdate, session: SessionDep, _user: UserDep) -
         raise not_found("feed", feed_id)
     row = get_feed(session=session, feed_id=feed_id)
     assert row is not None
-    return to_public(row)
+    return to_public(row, config.poll_interval_seconds)
 
 
 @router.delete(
@@ -213,6 +216,7 @@ def delete(feed_id: int, session: SessionDep, _admin: AdminDep) -> Response:
     "/{feed_id}/poll",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=Queued,
+    response_model_exclude_none=True,
     summary="Poll a feed as soon as possible",
 )
 def poll(feed_id: int, session: SessionDep, _user: UserDep) -> Queued:
