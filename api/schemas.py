@@ -5,7 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    field_validator,
+)
 from pydantic.config import JsonDict
 from pydantic_core import PydanticCustomError
 
@@ -16,8 +24,8 @@ Name = Annotated[str, Field(min_length=1, max_length=200)]
 # Unique; not digits only, which the CLI would read as an id.
 UserName = Annotated[str, Field(min_length=1, max_length=200, pattern=r"\D")]
 Url = Annotated[str, Field(min_length=1, max_length=2048)]
-Interval = Annotated[int, Field(ge=60, le=86_400)]
-Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
+Interval = Annotated[StrictInt, Field(ge=60, le=86_400)]
+Id = Annotated[StrictInt, Field(ge=1, le=2**53 - 1)]  # the JSON-exact bound, as in api.params
 WebhookSecret = Annotated[
     str, Field(min_length=10, max_length=200, pattern=r"^whsec_[A-Za-z0-9+/=]+$")
 ]
@@ -231,7 +239,7 @@ class RuleCreate(Strict):
     query: Query
     feed_ids: Ids | None = None
     enabled: StrictBool = True
-    backfill_hours: float = Field(
+    backfill_hours: StrictFloat = Field(
         default=0,
         ge=0,
         allow_inf_nan=False,
@@ -245,7 +253,7 @@ class RuleCreate(Strict):
 class RuleBackfill(Strict):
     model_config = ConfigDict(json_schema_extra={"examples": [{"hours": 24}]})
 
-    hours: float | None = Field(
+    hours: StrictFloat | None = Field(
         default=None,
         ge=0,
         allow_inf_nan=False,
@@ -508,7 +516,7 @@ class WebhookRotate(Strict):
     model_config = ConfigDict(json_schema_extra={"examples": [{"grace_hours": 24}]})
 
     secret: WebhookSecret | None = Field(default=None, description="Else one is generated.")
-    grace_hours: float = Field(
+    grace_hours: StrictFloat = Field(
         default=24,
         ge=0,
         le=168,

@@ -17,7 +17,7 @@ from api.deps import (
     page_end,
     utcnow,
 )
-from api.params import Cursor
+from api.params import FeedCursor, Id
 from api.schemas import (
     FeedCreate,
     FeedImportResult,
@@ -171,7 +171,7 @@ def list_(
     _user: UserDep,
     config: ConfigDep,
     limit: Annotated[int | None, Query(ge=1)] = None,
-    cursor: Cursor = None,
+    cursor: FeedCursor = None,
 ) -> FeedPage:
     limit, after_id = keyset_page(config, limit, cursor, FEED_CURSOR)
     rows = list_feeds(session=session, limit=limit + 1, after_id=after_id or 0)
@@ -181,17 +181,19 @@ def list_(
     )
 
 
-@router.get("/{feed_id}", response_model=FeedPublic, summary="Get a feed and its poll status")
-def get(feed_id: int, session: SessionDep, _user: UserDep, config: ConfigDep) -> FeedPublic:
+@router.get("/{feed_id:int}", response_model=FeedPublic, summary="Get a feed and its poll status")
+def get(feed_id: Id, session: SessionDep, _user: UserDep, config: ConfigDep) -> FeedPublic:
     row = get_feed(session=session, feed_id=feed_id)
     if row is None:
         raise not_found("feed", feed_id)
     return to_public(row, config.poll_interval_seconds)
 
 
-@router.patch("/{feed_id}", response_model=FeedPublic, summary="Change a feed's title or interval")
+@router.patch(
+    "/{feed_id:int}", response_model=FeedPublic, summary="Change a feed's title or interval"
+)
 def patch(
-    feed_id: int, body: FeedUpdate, session: SessionDep, _user: UserDep, config: ConfigDep
+    feed_id: Id, body: FeedUpdate, session: SessionDep, _user: UserDep, config: ConfigDep
 ) -> FeedPublic:
     changes = body.model_dump(exclude_unset=True)
     if changes.get("title") is None:
@@ -204,22 +206,22 @@ def patch(
 
 
 @router.delete(
-    "/{feed_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete a feed (admin only)"
+    "/{feed_id:int}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete a feed (admin only)"
 )
-def delete(feed_id: int, session: SessionDep, _admin: AdminDep) -> Response:
+def delete(feed_id: Id, session: SessionDep, _admin: AdminDep) -> Response:
     if not delete_feed(session=session, feed_id=feed_id):
         raise not_found("feed", feed_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.post(
-    "/{feed_id}/poll",
+    "/{feed_id:int}/poll",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=Queued,
     response_model_exclude_none=True,
     summary="Poll a feed as soon as possible",
 )
-def poll(feed_id: int, session: SessionDep, _user: UserDep) -> Queued:
+def poll(feed_id: Id, session: SessionDep, _user: UserDep) -> Queued:
     if not request_poll(session=session, feed_id=feed_id, now=utcnow()):
         raise not_found("feed", feed_id)
     return Queued(status="queued")

@@ -19,7 +19,7 @@ from api.deps import (
     page_end,
     utcnow,
 )
-from api.params import Cursor, Id
+from api.params import Id, PreviewCursor, RuleCursor
 from api.schemas import (
     Backlog,
     HitArticle,
@@ -96,7 +96,7 @@ def create(body: RuleCreate, session: SessionDep, user: UserDep, config: ConfigD
 
 
 @router.post(
-    "/{rule_id}/backfill",
+    "/{rule_id:int}/backfill",
     response_model=Backlog,
     summary="Alert on the stored articles of the alert window the rule matches (once each)",
 )
@@ -146,7 +146,7 @@ def list_(
     user: UserDep,
     config: ConfigDep,
     limit: Annotated[int | None, QueryParam(ge=1)] = None,
-    cursor: Cursor = None,
+    cursor: RuleCursor = None,
 ) -> RulePage:
     limit, after_id = keyset_page(config, limit, cursor, RULE_CURSOR)
     rows = list_rules(
@@ -196,7 +196,7 @@ def test(body: RuleTest, session: SessionDep, _user: UserDep) -> RuleTestResult:
 
 
 @router.get(
-    "/{rule_id}/preview",
+    "/{rule_id:int}/preview",
     response_model=RulePreviewPage,
     summary="Stored articles the rule matches, newest first: a backtest that sends no alerts",
 )
@@ -206,7 +206,7 @@ def preview(
     user: UserDep,
     config: ConfigDep,
     limit: Annotated[int, QueryParam(ge=1, le=100)] = 20,
-    cursor: Cursor = None,
+    cursor: PreviewCursor = None,
 ) -> RulePreviewPage:
     """Match the rule against stored articles, newest first, honouring its feed scope.
     A page scans at most `preview_scan_articles` articles; its cursor continues the scan,
@@ -247,7 +247,7 @@ def _after(session: Session, article_id: int | None) -> str | None:
 
 
 def _preview_item(
-    article: StoredArticle, feed_id: int, feed_title: str, hit: RuleHit
+    article: StoredArticle, feed_id: Id, feed_title: str, hit: RuleHit
 ) -> RulePreviewItem:
     return RulePreviewItem(
         article=HitArticle(
@@ -263,16 +263,16 @@ def _preview_item(
     )
 
 
-@router.get("/{rule_id}", response_model=RulePublic, summary="Get a rule")
-def get(rule_id: int, session: SessionDep, user: UserDep) -> RulePublic:
+@router.get("/{rule_id:int}", response_model=RulePublic, summary="Get a rule")
+def get(rule_id: Id, session: SessionDep, user: UserDep) -> RulePublic:
     rule = get_rule(session=session, rule_id=rule_id, user_id=user.id)
     if rule is None:
         raise not_found("rule", rule_id)
     return to_public(rule)
 
 
-@router.patch("/{rule_id}", response_model=RulePublic, summary="Change only the fields sent")
-def patch(rule_id: int, body: RuleUpdate, session: SessionDep, user: UserDep) -> RulePublic:
+@router.patch("/{rule_id:int}", response_model=RulePublic, summary="Change only the fields sent")
+def patch(rule_id: Id, body: RuleUpdate, session: SessionDep, user: UserDep) -> RulePublic:
     changes = body.model_dump(exclude_unset=True)
     for key in ("name", "query", "enabled"):
         if key in changes and changes[key] is None:
@@ -285,8 +285,8 @@ def patch(rule_id: int, body: RuleUpdate, session: SessionDep, user: UserDep) ->
     return to_public(rule)
 
 
-@router.delete("/{rule_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete a rule")
-def delete(rule_id: int, session: SessionDep, user: UserDep) -> Response:
+@router.delete("/{rule_id:int}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete a rule")
+def delete(rule_id: Id, session: SessionDep, user: UserDep) -> Response:
     if not delete_rule(session=session, rule_id=rule_id, user_id=user.id or 0, now=utcnow()):
         raise not_found("rule", rule_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

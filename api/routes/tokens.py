@@ -11,7 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 
 from api.deps import ConfigDep, SessionDep, UserDep, keyset_page, not_found, page_end, utcnow
-from api.params import Cursor
+from api.params import Id, TokenCursor
 from api.schemas import TokenCreate, TokenCreated, TokenPage, TokenPublic
 from api.tokens import issue_token
 from store.tables import ApiToken
@@ -45,7 +45,7 @@ def list_(
     user: UserDep,
     config: ConfigDep,
     limit: Annotated[int | None, Query(ge=1)] = None,
-    cursor: Cursor = None,
+    cursor: TokenCursor = None,
 ) -> TokenPage:
     limit, after_id = keyset_page(config, limit, cursor, TOKEN_CURSOR)
     rows = list_tokens(
@@ -58,11 +58,11 @@ def list_(
 
 
 @router.delete(
-    "/{token_id}",
+    "/{token_id:int}",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Revoke one of your tokens; it stops working at once",
 )
-def delete(token_id: int, session: SessionDep, user: UserDep) -> Response:
+def delete(token_id: Id, session: SessionDep, user: UserDep) -> Response:
     if not revoke_token(session=session, user_id=user.id or 0, token_id=token_id, now=utcnow()):
         raise not_found("token", token_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query, status
 
 from api.deps import AdminDep, ConfigDep, SessionDep, keyset_page, not_found, page_end, utcnow
-from api.params import Cursor, Id
+from api.params import Id, UserCursor
 from api.schemas import UserCreate, UserCreated, UserPage, UserPublic, UserUpdate
 from api.tokens import issue_token
 from store.tables import User
@@ -57,7 +57,7 @@ def list_(
     _admin: AdminDep,
     config: ConfigDep,
     limit: Annotated[int | None, Query(ge=1)] = None,
-    cursor: Cursor = None,
+    cursor: UserCursor = None,
 ) -> UserPage:
     limit, after_id = keyset_page(config, limit, cursor, USER_CURSOR)
     rows = list_users(session=session, limit=limit + 1, after_id=after_id or 0)
@@ -68,7 +68,7 @@ def list_(
 
 
 @router.patch(
-    "/{user_id}",
+    "/{user_id:int}",
     response_model=UserPublic,
     summary="Rename a user, or disable it: its tokens and channels stop (admin only)",
     responses=_TAKEN,

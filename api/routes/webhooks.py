@@ -19,7 +19,7 @@ from api.deps import (
     page_end,
     utcnow,
 )
-from api.params import Cursor, Id
+from api.params import DeliveryCursor, Id, WebhookCursor
 from api.routes.deliveries import to_public as delivery_public
 from api.schemas import (
     DeliveryPage,
@@ -110,7 +110,7 @@ def list_(
     user: UserDep,
     config: ConfigDep,
     limit: Annotated[int | None, Query(ge=1)] = None,
-    cursor: Cursor = None,
+    cursor: WebhookCursor = None,
 ) -> WebhookPage:
     limit, after_id = keyset_page(config, limit, cursor, WEBHOOK_CURSOR)
     rows = list_webhooks(
@@ -122,8 +122,8 @@ def list_(
     )
 
 
-@router.get("/{webhook_id}", response_model=WebhookPublic, summary="Get a webhook")
-def get(webhook_id: int, session: SessionDep, user: UserDep) -> WebhookPublic:
+@router.get("/{webhook_id:int}", response_model=WebhookPublic, summary="Get a webhook")
+def get(webhook_id: Id, session: SessionDep, user: UserDep) -> WebhookPublic:
     webhook = get_webhook(session=session, webhook_id=webhook_id, user_id=user.id)
     if webhook is None:
         raise not_found("webhook", webhook_id)
@@ -131,7 +131,7 @@ def get(webhook_id: int, session: SessionDep, user: UserDep) -> WebhookPublic:
 
 
 @router.patch(
-    "/{webhook_id}",
+    "/{webhook_id:int}",
     response_model=WebhookPublic,
     summary="Change a webhook's url, rule_ids or active (true turns on one a 410 disabled)",
 )
@@ -154,7 +154,7 @@ async def patch(
 
 
 @router.post(
-    "/{webhook_id}/rotate-secret",
+    "/{webhook_id:int}/rotate-secret",
     response_model=WebhookRotated,
     summary="Replace the signing secret; the old one also signs for a grace period",
 )
@@ -177,11 +177,11 @@ def _rotation_end(webhook: Webhook) -> datetime | None:
 
 
 @router.delete(
-    "/{webhook_id}",
+    "/{webhook_id:int}",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Delete a webhook; its pending deliveries are dropped",
 )
-def delete(webhook_id: int, session: SessionDep, user: UserDep) -> Response:
+def delete(webhook_id: Id, session: SessionDep, user: UserDep) -> Response:
     if not delete_webhook(
         session=session, webhook_id=webhook_id, user_id=user.id or 0, now=utcnow()
     ):
@@ -190,12 +190,12 @@ def delete(webhook_id: int, session: SessionDep, user: UserDep) -> Response:
 
 
 @router.post(
-    "/{webhook_id}/test",
+    "/{webhook_id:int}/test",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=Queued,
     summary="Send a ping event to the webhook",
 )
-def test(webhook_id: int, session: SessionDep, user: UserDep) -> Queued:
+def test(webhook_id: Id, session: SessionDep, user: UserDep) -> Queued:
     webhook = get_webhook(session=session, webhook_id=webhook_id, user_id=user.id)
     if webhook is None:
         raise not_found("webhook", webhook_id)
@@ -211,17 +211,17 @@ def test(webhook_id: int, session: SessionDep, user: UserDep) -> Queued:
 
 
 @router.get(
-    "/{webhook_id}/deliveries",
+    "/{webhook_id:int}/deliveries",
     response_model=DeliveryPage,
     summary="Deliveries to this webhook, newest first, with keyset pagination",
 )
 def deliveries(
-    webhook_id: int,
+    webhook_id: Id,
     session: SessionDep,
     user: UserDep,
     config: ConfigDep,
     limit: Annotated[int | None, Query(ge=1)] = None,
-    cursor: Annotated[str | None, Query(max_length=100)] = None,
+    cursor: DeliveryCursor = None,
 ) -> DeliveryPage:
     limit, before_id = keyset_page(config, limit, cursor, DELIVERY_CURSOR)
     if get_webhook(session=session, webhook_id=webhook_id, user_id=user.id) is None:
