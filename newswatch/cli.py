@@ -24,6 +24,8 @@ app.add_typer(users_app, name="users")
 app.add_typer(feeds_app, name="feeds")
 app.add_typer(rules_app, name="rules")
 app.add_typer(webhooks_app, name="webhooks")
+dev_app = typer.Typer(help="Tools for trying newswatch locally.", no_args_is_help=True)
+app.add_typer(dev_app, name="dev")
 console = Console()
 
 
@@ -86,3 +88,25 @@ def migrate() -> None:
         f"schema at [bold]{after}[/bold]" + (f" (was {before})" if before != after else "")
     )
     engine.dispose()
+
+
+@dev_app.command("telegram")
+def dev_telegram(
+    port: Annotated[
+        int | None, typer.Option(help="Port the API listens on [default: NEWSWATCH_PORT].")
+    ] = None,
+) -> None:
+    """Chat with the bot in this terminal: the service runs against a local fake Bot API.
+    Each line is a message; `>N` presses a button; Ctrl-D stops."""
+    from newswatch import dev_telegram as dev
+    from newswatch.service import ROLES
+
+    _setup()
+    settings = get_settings()
+    code = dev.run(
+        settings,
+        roles=set(ROLES),
+        host=settings.host,
+        port=settings.port if port is None else port,
+    )
+    raise typer.Exit(code)

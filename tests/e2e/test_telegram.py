@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.fake_telegram import TOKEN, FakeTelegram, Sent
+from newswatch.fake_telegram import TOKEN, FakeTelegram, Sent
 from tests.support.feeds import BYTEDANCE_HUAWEI, HUAWEI_ONLY, rss
 from tests.support.servers import FeedServer
 from tests.support.service import ServiceProcess, wait_until

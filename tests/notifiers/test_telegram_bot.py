@@ -15,13 +15,13 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
+from newswatch.fake_telegram import TOKEN, FakeTelegram, Sent
 from notifiers.telegram import SECRET_HEADER, TelegramConfig, TelegramRole
 from rules import RuleSyntaxError, parse
 from store import create_engine, session_scope
 from store.tables import TelegramChat
 from store.telegram import create_link, deactivate_chat
 from tests.conftest import make_user
-from tests.support.fake_telegram import TOKEN, FakeTelegram, Sent
 from tests.support.service import free_port
 from tests.support.telegram_world import seed_alerts
 

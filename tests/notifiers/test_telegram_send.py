@@ -8,8 +8,8 @@ from bisect import bisect_left
 import pytest
 from sqlalchemy.engine import Engine
 
+from newswatch.fake_telegram import FakeTelegram
 from notifiers.telegram_limiter import TelegramLimits
-from tests.support.fake_telegram import FakeTelegram
 from tests.support.telegram_world import chat_active, delivery_states, dispatch_all, seed_alerts
 
 
