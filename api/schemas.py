@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import (
     BaseModel,
@@ -25,6 +25,7 @@ Name = Annotated[str, Field(min_length=1, max_length=200)]
 UserName = Annotated[str, Field(min_length=1, max_length=200, pattern=r"\D")]
 Url = Annotated[str, Field(min_length=1, max_length=2048)]
 Interval = Annotated[StrictInt, Field(ge=60, le=86_400)]
+FullText = Literal["auto", "always", "never"]
 Id = Annotated[StrictInt, Field(ge=1, le=2**53 - 1)]  # the JSON-exact bound, as in api.params
 WebhookSecret = Annotated[
     str, Field(min_length=10, max_length=200, pattern=r"^whsec_[A-Za-z0-9+/=]+$")
@@ -115,6 +116,9 @@ class FeedCreate(Strict):
     url: Url
     title: Annotated[str, Field(max_length=1000)] | None = None
     interval_seconds: Interval | None = None
+    full_text: FullText = Field(
+        "auto", description="Fetch each item's page: when the feed's text is short, always, never"
+    )
 
 
 class FeedUpdate(Strict):
@@ -124,6 +128,7 @@ class FeedUpdate(Strict):
 
     title: Annotated[str, Field(max_length=1000)] | None = None
     interval_seconds: Interval | None = None
+    full_text: FullText | None = None
 
 
 class FeedPublic(BaseModel):
@@ -142,6 +147,7 @@ class FeedPublic(BaseModel):
                     "error_count": 0,
                     "last_error": "",
                     "article_count": 120,
+                    "full_text": "auto",
                 }
             ]
         }
@@ -161,6 +167,41 @@ class FeedPublic(BaseModel):
     error_count: int
     last_error: str
     article_count: int
+    full_text: str
+
+
+class ArticlePublic(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 9,
+                    "title": "ByteDance jajaki chip AI Huawei",
+                    "url": "https://www.antaranews.com/berita/1",
+                    "canonical_url": "https://www.antaranews.com/berita/1",
+                    "published_at": "2026-11-27T12:00:00Z",
+                    "lang": "id",
+                    "feed_id": 1,
+                    "summary": "ByteDance dilaporkan tengah menjajaki kerja sama baru…",
+                    "text": "ByteDance dilaporkan … chip Ascend 910B buatan Huawei …",
+                    "text_source": "page",
+                    "page_status": "ok",
+                }
+            ]
+        }
+    )
+
+    id: int
+    title: str
+    url: str
+    canonical_url: str
+    published_at: datetime | None
+    lang: str
+    feed_id: int | None = Field(description="The feed the article was first seen in")
+    summary: str
+    text: str = Field(description="The best text: the page's main text, else the feed's")
+    text_source: Literal["feed", "page"]
+    page_status: str = Field(description='"ok", "skipped", "pending" or "failed: <reason>"')
 
 
 class InvalidFeed(BaseModel):

@@ -72,3 +72,17 @@ def test_lists_print_full_values_in_a_pipe(cli_env: None, tmp_path: Path) -> Non
     assert _run("rules", "list", "--user", "desk").splitlines()[1].split("\t")[4] == query
     [rule] = json.loads(_run("rules", "list", "--user", "desk", "--json"))
     assert rule["query"] == query and rule["feed_ids"] == "all"
+
+
+def test_feeds_add_full_text_and_prune_dry_run(cli_env: None) -> None:
+    """`feeds add --full-text never` stores the mode (and OPML export carries it);
+    `prune --dry-run` counts and `prune` runs on an empty catalogue."""
+    _run("migrate")
+    with FeedServer() as server:
+        url = server.set_feed("/f.xml", rss([HUAWEI_ONLY]))
+        _run("feeds", "add", url, "--full-text", "never")
+    assert 'newswatch:fullText="never"' in _run("feeds", "export")
+    refused = CliRunner().invoke(app, ["feeds", "add", url, "--full-text", "sometimes"])
+    assert refused.exit_code == 2
+    assert "would delete: 0 hits, 0 finished deliveries, 0 articles" in _run("prune", "--dry-run")
+    assert "deleted: 0 hits" in _run("prune")

@@ -33,7 +33,7 @@ def test_0005_renames_duplicate_user_names(db_url: str) -> None:
     the others `name-<id>`, so that names can be unique and no user or token is lost."""
     engine = create_engine(db_url)
     try:
-        downgrade(engine, "0001")
+        downgrade(engine, "0005-1")  # to the revision before 0005
         now = datetime.now(UTC)
         with engine.begin() as conn:
             for name in ("analyst", "analyst", "desk", "analyst"):
