@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from sqlmodel import Session
 
 from rules import RuleIndex, article_document, parse
-from store.articles import articles_since
+from store.articles import articles_since, carrying_feeds
 from store.hits import hit_article_ids, record_hits_and_enqueue
 from store.tables import Rule
 from store.values import NewHit
@@ -42,8 +42,15 @@ def backlog(
     index.add(rule.id, parse(rule.query), feed_ids=rule.feed_ids)
     hits: list[NewHit] = []
     stored = articles_since(session=session, since=now - timedelta(hours=hours), limit=MAX_SCAN)
+    carriers = carrying_feeds(session=session, article_ids=[a.id for a, *_ in stored])
     for article, feed_id, feed_title, feed_url in stored:
-        doc = article_document(article, feed_id=feed_id, feed_title=feed_title, feed_url=feed_url)
+        doc = article_document(
+            article,
+            feed_id=feed_id,
+            feed_title=feed_title,
+            feed_url=feed_url,
+            also=carriers.get(article.id, ()),  # a story other feeds carry is theirs too
+        )
         for hit in index.match(doc):
             hits.append(NewHit(rule.id, article.id, hit.snippet, hit.matched_terms))
     done = hit_article_ids(

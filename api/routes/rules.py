@@ -37,7 +37,7 @@ from api.schemas import (
 from monitor.backfill import Backlog as BacklogFound
 from monitor.backfill import backlog
 from rules import Document, RuleHit, RuleIndex, RuleSyntaxError, article_document, parse
-from store.articles import recent_articles
+from store.articles import carrying_feeds, recent_articles
 from store.feeds import feed_urls, get_feed
 from store.hits import encode_cursor
 from store.rules import count_rules, create_rule, delete_rule, get_rule, list_rules, update_rule
@@ -226,10 +226,15 @@ def preview(
     for _ in range(max(1, config.preview_scan_articles // batch_size)):
         batch = recent_articles(session=session, limit=batch_size, before_id=before)
         urls = feed_urls(session=session, feed_ids=sorted({feed_id for _, feed_id, _ in batch}))
+        carriers = carrying_feeds(session=session, article_ids=[a.id for a, _, _ in batch])
         for article, feed_id, feed_title in batch:
             before = article.id
             doc = article_document(
-                article, feed_id=feed_id, feed_title=feed_title, feed_url=urls.get(feed_id, "")
+                article,
+                feed_id=feed_id,
+                feed_title=feed_title,
+                feed_url=urls.get(feed_id, ""),
+                also=carriers.get(article.id, ()),
             )
             found += [_preview_item(article, feed_id, feed_title, hit) for hit in index.match(doc)]
             if len(found) >= limit:

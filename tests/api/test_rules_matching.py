@@ -187,3 +187,19 @@ def test_preview_pages_over_every_stored_article(engine: Engine, admin_token: st
     assert pages[-1]["items"][0]["article"]["title"] == "Huawei long ago"
     assert pages[-1]["next_cursor"] is None
     assert bad.status_code == 422
+
+
+def test_preview_sees_every_feed_that_carries_a_story(
+    client: TestClient, admin_token: str, engine: Engine
+) -> None:
+    """A story stored by one feed first matches rules limited to, or naming, a later one."""
+    _store(engine, "https://wire.example/rss", [_article("7", "Huawei shared story")])
+    other = _store(engine, "https://other.example/rss", [_article("7", "Huawei shared story")])
+    headers = auth(admin_token)
+    for body in (
+        {"name": "s", "query": "huawei", "feed_ids": [other]},
+        {"name": "f", "query": "huawei feed:other"},
+    ):
+        rule = client.post("/v1/rules", json=body, headers=headers).json()
+        items = client.get(f"/v1/rules/{rule['id']}/preview", headers=headers).json()["items"]
+        assert [i["article"]["title"] for i in items] == ["Huawei shared story"], body
