@@ -12,13 +12,15 @@ MAX_NEAR = 100
 
 @dataclass(frozen=True, slots=True)
 class Term:
-    """A folded word. `prefix` matches words starting with it; an unspaced word (Han, kana,
-    Thai) matches as a substring of a run."""
+    """A folded word. `prefix` matches words starting with it (a Hangul word always does:
+    Korean attaches particles); an unspaced word (Han, kana, Thai...) matches the sequence
+    of its characters."""
 
     word: str
     field: str = DEFAULT_FIELD
     prefix: bool = False
     unspaced: bool = False
+    hangul: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +68,7 @@ Node = Term | Phrase | Lang | Not | And | Or | Near
 def label(leaf: Leaf) -> str:
     """How a leaf is named in `matched_terms`."""
     if isinstance(leaf, Term):
-        return leaf.word + ("*" if leaf.prefix else "")
+        return leaf.word + ("*" if leaf.prefix and not leaf.hangul else "")
     if isinstance(leaf, Phrase):
         return " ".join(leaf.words)
     return f"lang:{leaf.code}"
@@ -81,6 +83,19 @@ def positive_leaves(node: Node) -> list[Leaf]:
     if isinstance(node, Near):
         return positive_leaves(node.left) + positive_leaves(node.right)
     return [leaf for c in node.children for leaf in positive_leaves(c)]
+
+
+def fields_of(node: Node) -> frozenset[str]:
+    """The document fields a query reads (`lang` for `lang:`), negated parts included."""
+    if isinstance(node, Term | Phrase):
+        return frozenset({node.field})
+    if isinstance(node, Lang):
+        return frozenset({"lang"})
+    if isinstance(node, Not):
+        return fields_of(node.child)
+    if isinstance(node, Near):
+        return fields_of(node.left) | fields_of(node.right)
+    return frozenset().union(*(fields_of(c) for c in node.children))
 
 
 def top_level_parts(node: Node) -> list[Node]:

@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 from store._sql import clip, for_update_skip_locked
 from store.articles import first_feeds
 from store.digests import DIGEST_EVENT, digest_hits
-from store.tables import Article, Channel, Delivery, Feed, Hit, Rule, TelegramChat, Webhook
+from store.tables import Article, Channel, Delivery, Feed, Hit, Rule, TelegramChat, User, Webhook
 from store.targets import CONFIRM_EVENT, KINDS
 from store.values import DeliveryJob
 
@@ -139,6 +139,14 @@ def load_jobs(*, session: Session, delivery_ids: list[int]) -> list[DeliveryJob]
         if digests
         else {}
     )
+    disabled = set(
+        session.exec(
+            select(User.id).where(
+                col(User.id).in_({d.user_id for d in deliveries}),
+                col(User.disabled_at).is_not(None),
+            )
+        )
+    )
 
     jobs = []
     for d in deliveries:
@@ -154,6 +162,8 @@ def load_jobs(*, session: Session, delivery_ids: list[int]) -> list[DeliveryJob]
                 target_active=bool(w and w.active and w.deleted_at is None),
                 webhook_url=w.url if w else "",
                 webhook_secret=w.secret if w else "",
+                webhook_previous_secret=w.previous_secret if w else "",
+                webhook_previous_secret_until=w.previous_secret_expires_at if w else None,
             )
         elif d.channel_kind in KINDS:
             ch = others.get(d.channel_id)
@@ -168,6 +178,8 @@ def load_jobs(*, session: Session, delivery_ids: list[int]) -> list[DeliveryJob]
         else:
             c = chats.get(d.channel_id)
             fields.update(target_active=bool(c and c.active), chat_id=c.chat_id if c else 0)
+        if d.user_id in disabled:
+            fields["target_active"] = False
         if d.hit_id is not None and d.hit_id in hits:
             hit, rule, article = hits[d.hit_id]
             feed_id, feed_title = feeds.get(article.id or 0, (0, ""))

@@ -119,6 +119,9 @@ class DeliveryJob:
     target_active: bool
     webhook_url: str = ""
     webhook_secret: str = field(default="", repr=False)  # never in a log line
+    # During a secret rotation the old secret signs too, until this time.
+    webhook_previous_secret: str = field(default="", repr=False)
+    webhook_previous_secret_until: datetime | None = None
     chat_id: int = 0
     # An e-mail address or an Apprise URL (secrets inside: never in a log line).
     channel_target: str = field(default="", repr=False)

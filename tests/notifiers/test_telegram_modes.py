@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from newswatch.fake_telegram import FakeTelegram
 from notifiers.digest import telegram_parts
 from notifiers.telegram_format import MAX_MESSAGE, size
 from notifiers.telegram_limiter import TelegramLimits
@@ -21,7 +22,6 @@ from store.schedule import Schedule
 from store.tables import ChannelSetting
 from store.values import DeliveryJob
 from tests.notifiers.test_telegram_bot import ask, bot, chat_row
-from tests.support.fake_telegram import FakeTelegram
 from tests.support.telegram_world import delivery_states, dispatch_all, seed_alerts
 
 CHAT = 4242
