@@ -274,7 +274,7 @@ async def start_poller(
         on_hits=on_hits,
         parse_pool=parse_pool,
         recorder=StateRecorder(engine),
-        full_text_min_words=settings.full_text_min_words,
+        full_text_min_words=settings.full_text_min_words if settings.full_text_enabled else None,
     )
     pages = PageFetcher(ingest, page_config(settings), owner=owner)
     poller = Poller(
@@ -288,7 +288,8 @@ async def start_poller(
         owner=owner,
     )
     await poller.start()
-    await pages.start()
+    if settings.full_text_enabled:
+        await pages.start()
     stop_pruning = asyncio.Event()
     pruning = asyncio.create_task(
         prune_periodically(

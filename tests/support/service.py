@@ -19,6 +19,8 @@ FAST_SETTINGS = {
     "NEWSWATCH_DISPATCH_POLL_SECONDS": "0.2",
     "NEWSWATCH_RETRY_SCALE": "0.001",
     "NEWSWATCH_LOG_FORMAT": "json",
+    # Test items link to pages on hosts that do not exist: fetch none unless a test asks.
+    "NEWSWATCH_FULL_TEXT_ENABLED": "false",
 }
 
 
