@@ -282,3 +282,5 @@ class TelegramSendBudget(SQLModel, table=True):
 
     key: int = Field(sa_column=sa.Column(sa.BigInteger(), primary_key=True, autoincrement=False))
     next_at: datetime = _ts(nullable=False)
+    # When the last send to the chat started or, once it answered, ended.
+    sent_at: datetime | None = _ts()
