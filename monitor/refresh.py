@@ -23,9 +23,11 @@ from monitor.normalise import Article, parse_and_normalise
 from monitor.parse import ParsedFeed, ParseLimits
 from monitor.recorder import PollWrite, StateRecorder, Written, write_one
 from monitor.schedule import PollPolicy
+from monitor.story_index import article_fingerprint
 from store import session_scope
 from store.articles import unseen_item_keys
 from store.values import FeedClaim, NewHit, PollResult, StoredArticle
+from stories import Fingerprint
 
 log = structlog.get_logger(__name__)
 
@@ -208,8 +210,19 @@ async def _store_and_match(
     """Match the articles the feed has not shown before, then ONE transaction: new
     articles, the hits of those truly new, their deliveries, and the feed's state.
     Matching happens before the transaction, so no write lock waits on it."""
-    hits_by_key = await asyncio.to_thread(_match_unseen, ingest, claim, result, articles, now)
-    written = await _write(ingest, PollWrite(claim, result, now, articles, hits_by_key))
+    hits_by_key, prints_by_key = await asyncio.to_thread(
+        _match_unseen, ingest, claim, result, articles, now
+    )
+    write = PollWrite(
+        claim,
+        result,
+        now,
+        articles,
+        hits_by_key,
+        prints_by_key,
+        story_window=ingest.policy.story_window,
+    )
+    written = await _write(ingest, write)
     if written.hit_ids:
         metrics.HITS.inc(len(written.hit_ids))
         if ingest.on_hits is not None:
@@ -222,10 +235,11 @@ async def _store_and_match(
 
 def _match_unseen(
     ingest: Ingest, claim: FeedClaim, result: PollResult, articles: list[Article], now: datetime
-) -> dict[str, list[NewHit]]:
-    """Hits of the recent articles whose keys the feed has not stored, by item key."""
-    if not articles or not len(ingest.matcher):
-        return {}
+) -> tuple[dict[str, list[NewHit]], dict[str, Fingerprint]]:
+    """Hits of the recent articles whose keys the feed has not stored, and the story
+    fingerprints of all those articles, by item key."""
+    if not articles:
+        return {}, {}
     keys = [a.item_key for a in articles]
     if claim.body_hash:
         with session_scope(ingest.engine, readonly=True) as session:
@@ -233,15 +247,19 @@ def _match_unseen(
     else:  # never parsed before: the feed has stored no article (both commit together)
         unseen = set(keys)
     out: dict[str, list[NewHit]] = {}
+    prints: dict[str, Fingerprint] = {}
     for article in articles:
-        if article.item_key not in unseen or article.item_key in out:
+        if article.item_key not in unseen or article.item_key in prints:
             continue
         stored = _unsaved(article, now)
-        if is_alertable(stored, now=now, max_age=ingest.policy.alert_max_age):
+        prints[article.item_key] = article_fingerprint(stored)
+        if len(ingest.matcher) and is_alertable(
+            stored, now=now, max_age=ingest.policy.alert_max_age
+        ):
             out[article.item_key] = ingest.matcher.hits(
                 stored, feed_id=claim.id, feed_title=result.title or claim.title, feed_url=claim.url
             )
-    return out
+    return out, prints
 
 
 def _unsaved(article: Article, now: datetime) -> StoredArticle:

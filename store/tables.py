@@ -1,7 +1,7 @@
 """SQLModel tables. Database constraints, not code, enforce the dedupe guarantees:
 
 - one article per canonical URL (`articles.url_hash`), one per (feed, item key);
-- one hit per (rule, article);
+- one hit per (rule, article), and one per (rule, story) for per-story rules;
 - one delivery per (hit, channel).
 """
 
@@ -117,6 +117,30 @@ class Article(SQLModel, table=True):
     published_at: datetime | None = _ts(index=True)
     fetched_at: datetime = _ts(nullable=False)
     created_at: datetime = _ts(nullable=False, index=True)
+    # The story the article tells: the id of that story's first article (its own id when
+    # it is the first). Null only while its ingest transaction is under way.
+    story_id: int | None = Field(
+        default=None, sa_column=sa.Column(BigId, nullable=True, index=True)
+    )
+
+
+class StoryKey(SQLModel, table=True):
+    """The story index: an article's LSH band keys, kept for the story window."""
+
+    __tablename__: ClassVar[str] = "story_keys"
+    __table_args__ = (sa.Index("ix_story_keys_created_at", "created_at"),)
+
+    key: int = Field(sa_column=sa.Column(sa.BigInteger(), primary_key=True, autoincrement=False))
+    article_id: int = Field(
+        sa_column=sa.Column(
+            BigId,
+            sa.ForeignKey("articles.id", ondelete="CASCADE"),
+            primary_key=True,
+            autoincrement=False,
+        )
+    )
+    story_id: int = Field(sa_column=sa.Column(BigId, nullable=False))
+    created_at: datetime = _ts(nullable=False)
 
 
 class FeedArticle(SQLModel, table=True):
@@ -139,6 +163,10 @@ class Rule(SQLModel, table=True):
     query: str = Field(sa_column=sa.Column(sa.Text(), nullable=False))
     feed_ids: list[int] | None = _json()
     enabled: bool = Field(default=True)
+    # One alert per story (the first copy); false alerts on every copy.
+    per_story: bool = Field(
+        default=True, sa_column=sa.Column(sa.Boolean(), nullable=False, server_default=sa.true())
+    )
     created_at: datetime = _ts(nullable=False)
     # Every change bumps updated_at, so that each process's index can sync incrementally;
     # a delete is soft (deleted_at) for the same reason.
@@ -150,6 +178,8 @@ class Hit(SQLModel, table=True):
     __tablename__: ClassVar[str] = "hits"
     __table_args__ = (
         sa.UniqueConstraint("rule_id", "article_id", name="uq_hits_rule_article"),
+        # Null for a rule with `per_story` off: NULLs never collide, so every copy hits.
+        sa.UniqueConstraint("rule_id", "story_id", name="uq_hits_rule_story"),
         sa.Index("ix_hits_user_id_id", "user_id", "id"),
     )
 
@@ -160,6 +190,7 @@ class Hit(SQLModel, table=True):
     snippet: str = _text()
     matched_terms: list[str] | None = _json()
     created_at: datetime = _ts(nullable=False)
+    story_id: int | None = Field(default=None, sa_column=sa.Column(BigId, nullable=True))
 
 
 class Webhook(SQLModel, table=True):
