@@ -1,5 +1,5 @@
 """A story for every new article, in the ingest transaction: find its candidates in the
-database's band-key index, confirm them on the exact shingles, join the best one's story
+database's band-key index, confirm them on the exact shingles, join the story they tell
 or start a new one, and index the article's keys for the copies still to come."""
 
 from __future__ import annotations
@@ -9,7 +9,13 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
-from store.stories import article_texts, keyed_articles, lock_story_index, save_stories
+from store.stories import (
+    article_texts,
+    keyed_articles,
+    lock_story_index,
+    merge_stories,
+    save_stories,
+)
 from store.values import StoredArticle
 from stories import Fingerprint, fingerprint, same_story
 
@@ -37,7 +43,10 @@ def assign_stories(
 ) -> dict[int, int]:
     """Give each new article a story; return article id -> story id. `prints` are the
     fingerprints computed before the transaction, by article id (computed here if absent).
-    Deterministic: the candidate sharing the most keys (then the oldest) wins."""
+
+    The article joins the oldest story among its confirmed candidates. When candidates of
+    several stories are confirmed, the article links them (a short item and a re-led copy
+    share little but the wire copy), and those stories merge into the oldest."""
     if not articles:
         return {}
     own = {a.id: prints.get(a.id) or article_fingerprint(a) for a in articles}
@@ -57,22 +66,34 @@ def assign_stories(
         t.id: fingerprint(t.title, story_text(t.summary, t.content)).shingles
         for t in stored.values()
     }
+    shingles.update((article_id, fp.shingles) for article_id, fp in own.items())
+    merged: dict[int, int] = {}  # story -> the story it merged into, in this batch
     stories: dict[int, int] = {}
-    rows: list[tuple[int, int, int]] = []
+    keys: list[tuple[int, int]] = []
     for article in articles:  # in order: a batch's later copies join its earlier ones
         mine = own[article.id]
-        story = article.id
-        for candidate, candidate_story in _ranked(mine.band_keys, keyed):
-            theirs = own[candidate].shingles if candidate in own else shingles.get(candidate)
-            if theirs is not None and same_story(mine.shingles, theirs):
-                story = stories.get(candidate, candidate_story)
-                break
+        confirmed = {
+            _final(merged, story)
+            for candidate, story in _ranked(mine.band_keys, keyed)
+            if candidate in shingles and same_story(mine.shingles, shingles[candidate])
+        }
+        story = min(confirmed, default=article.id)
+        if len(confirmed) > 1:
+            merge_stories(session=session, into=story, merged=confirmed)
+            merged.update((other, story) for other in confirmed if other != story)
         stories[article.id] = story
-        rows += [(k, article.id, story) for k in mine.band_keys]
+        keys += [(k, article.id) for k in mine.band_keys]
         for key in mine.band_keys:
             keyed.setdefault(key, []).append((article.id, story))
-    save_stories(session=session, stories=stories, keys=rows, now=now)
+    stories = {a: _final(merged, s) for a, s in stories.items()}
+    save_stories(session=session, stories=stories, keys=keys, now=now)
     return stories
+
+
+def _final(merged: Mapping[int, int], story: int) -> int:
+    while story in merged:
+        story = merged[story]
+    return story
 
 
 def _ranked(

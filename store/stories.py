@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from store.articles import first_feeds
-from store.tables import Article, Feed, FeedArticle, StoryKey
+from store.tables import Article, Feed, FeedArticle, Hit, StoryKey
 
 _IN_CHUNK = 500  # values in one IN list: well under SQLite's bound-parameter limit
 # One PostgreSQL advisory lock serialises story assignment between replicas (an
@@ -46,13 +46,16 @@ def keyed_articles(
 ) -> list[tuple[int, int, int]]:
     """(key, article id, story id) of the articles indexed since `since` under `keys`."""
     table: sa.Table = StoryKey.__table__  # type: ignore[attr-defined]
+    articles: sa.Table = Article.__table__  # type: ignore[attr-defined]
     wanted = list(set(keys))
     out: list[tuple[int, int, int]] = []
     for start in range(0, len(wanted), _IN_CHUNK):
         out.extend(
             (k, a, s)
             for k, a, s in session.execute(
-                sa.select(table.c.key, table.c.article_id, table.c.story_id).where(
+                sa.select(table.c.key, table.c.article_id, articles.c.story_id)
+                .join(articles, articles.c.id == table.c.article_id)
+                .where(
                     table.c.key.in_(wanted[start : start + _IN_CHUNK]),
                     table.c.created_at >= since,
                 )
@@ -80,10 +83,10 @@ def save_stories(
     *,
     session: Session,
     stories: dict[int, int],
-    keys: Sequence[tuple[int, int, int]],
+    keys: Sequence[tuple[int, int]],
     now: datetime,
 ) -> None:
-    """Record each new article's story, and index its band keys (key, article, story)."""
+    """Record each new article's story, and index its band keys (key, article)."""
     if stories:
         articles: sa.Table = Article.__table__  # type: ignore[attr-defined]
         session.execute(
@@ -96,14 +99,32 @@ def save_stories(
     if keys:
         table: sa.Table = StoryKey.__table__  # type: ignore[attr-defined]
         # A key twice for one article (two bands agreeing by chance) is one row.
-        rows = {(k, a): s for k, a, s in keys}
         session.execute(
             sa.insert(table),
-            [
-                {"key": k, "article_id": a, "story_id": s, "created_at": now}
-                for (k, a), s in rows.items()
-            ],
+            [{"key": k, "article_id": a, "created_at": now} for k, a in dict.fromkeys(keys)],
         )
+
+
+def merge_stories(*, session: Session, into: int, merged: Iterable[int]) -> None:
+    """Make stories one: a new article confirmed as a copy of both (a short item and a
+    re-led copy share little, until the wire copy links them). Their articles move to
+    `into`; a rule that hit both keeps both hits, and only `into`'s counts as the story's."""
+    hits: sa.Table = Hit.__table__  # type: ignore[attr-defined]
+    articles: sa.Table = Article.__table__  # type: ignore[attr-defined]
+    others = sorted(set(merged) - {into})
+    if not others:
+        return
+    for other in others:
+        taken = sa.select(hits.c.rule_id).where(hits.c.story_id == into).scalar_subquery()
+        session.execute(
+            sa.update(hits)
+            .where(hits.c.story_id == other, hits.c.rule_id.not_in(taken))
+            .values(story_id=into)
+        )
+        session.execute(sa.update(hits).where(hits.c.story_id == other).values(story_id=None))
+    session.execute(
+        sa.update(articles).where(articles.c.story_id.in_(others)).values(story_id=into)
+    )
 
 
 def prune_story_keys(*, session: Session, before: datetime, limit: int = 50_000) -> int:

@@ -118,7 +118,8 @@ class Article(SQLModel, table=True):
     fetched_at: datetime = _ts(nullable=False)
     created_at: datetime = _ts(nullable=False, index=True)
     # The story the article tells: the id of that story's first article (its own id when
-    # it is the first). Null only while its ingest transaction is under way.
+    # it is the first; the oldest one's after two stories merge). Null only while its
+    # ingest transaction is under way.
     story_id: int | None = Field(
         default=None, sa_column=sa.Column(BigId, nullable=True, index=True)
     )
@@ -139,7 +140,6 @@ class StoryKey(SQLModel, table=True):
             autoincrement=False,
         )
     )
-    story_id: int = Field(sa_column=sa.Column(BigId, nullable=False))
     created_at: datetime = _ts(nullable=False)
 
 
@@ -179,7 +179,8 @@ class Hit(SQLModel, table=True):
     __table_args__ = (
         sa.UniqueConstraint("rule_id", "article_id", name="uq_hits_rule_article"),
         # Null for a rule with `per_story` off: NULLs never collide, so every copy hits.
-        sa.UniqueConstraint("rule_id", "story_id", name="uq_hits_rule_story"),
+        # Story first: merging two stories finds the hits of one by this index.
+        sa.UniqueConstraint("story_id", "rule_id", name="uq_hits_story_rule"),
         sa.Index("ix_hits_user_id_id", "user_id", "id"),
     )
 

@@ -22,6 +22,7 @@ BANDS = 32
 LEAD_BANDS = 16
 ROWS = 2
 LEAD_UNITS = 40
+TITLE_UNITS = 50
 _SEED = 20261201  # fixed: keys stored by one process are compared by every other
 _PERMUTATIONS = MinHash(num_perm=BANDS * ROWS, seed=_SEED, scheme="affine32").permutations
 _LEAD_PERMUTATIONS = _PERMUTATIONS[:, : LEAD_BANDS * ROWS]
@@ -41,12 +42,12 @@ class Fingerprint:
 
 def fingerprint(title: str, text: str) -> Fingerprint:
     """Shingles, MinHash signatures and band keys of an article's title and text."""
-    body = units(text)
-    found = shingles(units(title, 50) + body[: MAX_UNITS - 50] if title else body)
+    body = units(text, MAX_UNITS - TITLE_UNITS if title else MAX_UNITS)
+    found = shingles(units(title, TITLE_UNITS) + body if title else body)
     if not found:
         return Fingerprint(found, ())
     keys = _keys(found, _PERMUTATIONS, first_band=0)
-    lead = shingles(body[:LEAD_UNITS])
+    lead = shingles(body[:LEAD_UNITS] if text.isascii() else units(text, LEAD_UNITS))
     if lead:
         keys += _keys(lead, _LEAD_PERMUTATIONS, first_band=BANDS)
     return Fingerprint(found, keys)

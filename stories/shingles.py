@@ -2,7 +2,7 @@
 text the same way (folded case, accents and widths).
 
 Words of spaced scripts are units; a run of Chinese, Japanese or Thai contributes each of
-its characters as a unit. A shingle is `SIZE` consecutive units, so that a Latin text
+its characters as a unit (at half the cost). A shingle is `SIZE` consecutive units, so that a Latin text
 gives word 3-grams and a Chinese one character 3-grams. Only the title and the opening
 `MAX_UNITS` units count: copies of a story share their opening far more than their
 endings (sites cut, and append boilerplate), and it bounds the work per article.
@@ -21,19 +21,24 @@ _CHARS_PER_UNIT = 16  # generous: a word of a spaced script and its space
 
 
 def units(text: str, limit: int = MAX_UNITS) -> list[str]:
-    """The text's units, in order, at most `limit`."""
+    """The text's units, in order, up to `limit`: a character of an unspaced script
+    counts half (two of them carry about what one word does)."""
     # Enough characters for `limit` units: tokenising a long text to keep its start is waste.
     found = tokens(text[: limit * _CHARS_PER_UNIT])
     if text.isascii():
         return found[:limit]
     out: list[str] = []
+    budget = 2 * limit
     for token in found:
         if not token.isascii() and is_unspaced(token):
-            out.extend(token)
+            take = token[:budget]
+            out.extend(take)
+            budget -= len(take)
         else:
             out.append(token)
-        if len(out) >= limit:
-            return out[:limit]
+            budget -= 2
+        if budget <= 0:
+            break
     return out
 
 

@@ -31,7 +31,6 @@ def upgrade() -> None:
         "story_keys",
         sa.Column("key", sa.BigInteger(), autoincrement=False, nullable=False),
         sa.Column("article_id", _ID, autoincrement=False, nullable=False),
-        sa.Column("story_id", _ID, nullable=False),
         sa.Column("created_at", store.types.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["article_id"],
@@ -51,12 +50,12 @@ def upgrade() -> None:
 
     with op.batch_alter_table("hits", schema=None) as batch_op:
         batch_op.add_column(sa.Column("story_id", _ID, nullable=True))
-        batch_op.create_unique_constraint("uq_hits_rule_story", ["rule_id", "story_id"])
+        batch_op.create_unique_constraint("uq_hits_story_rule", ["story_id", "rule_id"])
 
 
 def downgrade() -> None:
     with op.batch_alter_table("hits", schema=None) as batch_op:
-        batch_op.drop_constraint("uq_hits_rule_story", type_="unique")
+        batch_op.drop_constraint("uq_hits_story_rule", type_="unique")
         batch_op.drop_column("story_id")
     with op.batch_alter_table("rules", schema=None) as batch_op:
         batch_op.drop_column("per_story")
