@@ -177,6 +177,7 @@ class RuleCreate(Strict):
                     "query": "ByteDance AND Huawei",
                     "feed_ids": None,
                     "enabled": True,
+                    "per_story": True,
                 }
             ]
         }
@@ -186,6 +187,8 @@ class RuleCreate(Strict):
     query: Query
     feed_ids: Ids | None = None
     enabled: bool = True
+    # One alert per story (the first copy to arrive); false alerts on every copy.
+    per_story: bool = True
 
     _check = field_validator("query")(check_query)
 
@@ -197,6 +200,7 @@ class RuleUpdate(Strict):
     query: Query | None = None
     feed_ids: Ids | None = None
     enabled: bool | None = None
+    per_story: bool | None = None
 
     @field_validator("query")
     @classmethod
@@ -214,6 +218,7 @@ class RulePublic(BaseModel):
                     "query": "ByteDance AND Huawei",
                     "feed_ids": None,
                     "enabled": True,
+                    "per_story": True,
                     "created_at": "2026-11-27T12:00:00Z",
                 }
             ]
@@ -225,6 +230,7 @@ class RulePublic(BaseModel):
     query: str
     feed_ids: list[int] | None
     enabled: bool
+    per_story: bool
     created_at: datetime
 
 
@@ -308,6 +314,14 @@ class RulePreviewItem(BaseModel):
     matched_terms: list[str]
 
 
+class HitStory(BaseModel):
+    """The story a hit's article tells: how many copies are known, and where they ran."""
+
+    id: int
+    articles: int
+    sources: list[str]
+
+
 class HitPublic(BaseModel):
     id: int
     rule_id: int
@@ -316,6 +330,16 @@ class HitPublic(BaseModel):
     snippet: str
     matched_terms: list[str]
     created_at: datetime
+    story: HitStory | None
+
+
+class StoryPublic(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"id": 9, "articles": [_ARTICLE_EXAMPLE]}]}
+    )
+
+    id: int
+    articles: list[HitArticle]  # first one first
 
 
 class HitPage(BaseModel):
@@ -332,6 +356,7 @@ class HitPage(BaseModel):
                             "snippet": "**ByteDance** and **Huawei** sign a deal",
                             "matched_terms": ["bytedance", "huawei"],
                             "created_at": "2026-11-27T12:00:00Z",
+                            "story": {"id": 9, "articles": 3, "sources": ["Antara", "Reuters"]},
                         }
                     ],
                     "next_cursor": "aDQx",

@@ -81,6 +81,10 @@ def format(job: DeliveryJob) -> bytes:
                 },
                 "snippet": job.snippet,
                 "matched_terms": list(job.matched_terms),
+                "story": {
+                    "id": job.story_id or job.article_id,
+                    "articles": job.story_articles or 1,
+                },
             },
         }
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()

@@ -86,7 +86,9 @@ def save_stories(
     keys: Sequence[tuple[int, int]],
     now: datetime,
 ) -> None:
-    """Record each new article's story, and index its band keys (key, article)."""
+    """Record the story of each new article that joined another's (one that starts a
+    story already points at itself), and index its band keys (key, article)."""
+    stories = {a: s for a, s in stories.items() if a != s}
     if stories:
         articles: sa.Table = Article.__table__  # type: ignore[attr-defined]
         session.execute(

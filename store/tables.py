@@ -118,8 +118,8 @@ class Article(SQLModel, table=True):
     fetched_at: datetime = _ts(nullable=False)
     created_at: datetime = _ts(nullable=False, index=True)
     # The story the article tells: the id of that story's first article (its own id when
-    # it is the first; the oldest one's after two stories merge). Null only while its
-    # ingest transaction is under way.
+    # it is the first; the oldest one's after two stories merge). Set in the transaction
+    # that stores the article; null only for a moment inside it.
     story_id: int | None = Field(
         default=None, sa_column=sa.Column(BigId, nullable=True, index=True)
     )

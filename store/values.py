@@ -135,3 +135,8 @@ class DeliveryJob:
     feed_id: int = 0
     feed_title: str = ""
     feed_url: str = ""
+    # The article's story as known when the delivery was claimed: its size, and the
+    # feeds its copies ran in (first seen first, this article's own feed included).
+    story_id: int | None = None
+    story_articles: int = 0
+    story_sources: tuple[str, ...] = ()
