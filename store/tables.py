@@ -179,8 +179,9 @@ class Hit(SQLModel, table=True):
     __table_args__ = (
         sa.UniqueConstraint("rule_id", "article_id", name="uq_hits_rule_article"),
         # Null for a rule with `per_story` off: NULLs never collide, so every copy hits.
-        # Story first: merging two stories finds the hits of one by this index.
-        sa.UniqueConstraint("story_id", "rule_id", name="uq_hits_story_rule"),
+        # Story first: merging two stories finds the hits of one by this index. An index,
+        # not a constraint: SQLite adds it without rebuilding the table.
+        sa.Index("uq_hits_story_rule", "story_id", "rule_id", unique=True),
         sa.Index("ix_hits_user_id_id", "user_id", "id"),
     )
 

@@ -56,9 +56,7 @@ def test_one_story_from_five_outlets_alerts_once(db_url: str, tmp_path: Path) ->
             feed_ids.append(created.json()["id"])
 
         def all_polled() -> bool:
-            return all(
-                api.get(f"/v1/feeds/{f}").json()["article_count"] == 1 for f in feed_ids
-            )
+            return all(api.get(f"/v1/feeds/{f}").json()["article_count"] == 1 for f in feed_ids)
 
         wait_until(all_polled, timeout=60, message="five feeds polled")
         wait_until(lambda: receiver.deliveries, timeout=30, message="the webhook")

@@ -43,19 +43,20 @@ def upgrade() -> None:
     with op.batch_alter_table("story_keys", schema=None) as batch_op:
         batch_op.create_index("ix_story_keys_created_at", ["created_at"], unique=False)
 
-    with op.batch_alter_table("rules", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("per_story", sa.Boolean(), server_default=sa.true(), nullable=False)
-        )
+    # A plain ADD COLUMN: in batch mode SQLite would rebuild `rules`, and dropping the
+    # old table, with foreign keys on, cascades to every hit.
+    op.add_column(
+        "rules", sa.Column("per_story", sa.Boolean(), server_default=sa.true(), nullable=False)
+    )
 
     with op.batch_alter_table("hits", schema=None) as batch_op:
         batch_op.add_column(sa.Column("story_id", _ID, nullable=True))
-        batch_op.create_unique_constraint("uq_hits_story_rule", ["story_id", "rule_id"])
+        batch_op.create_index("uq_hits_story_rule", ["story_id", "rule_id"], unique=True)
 
 
 def downgrade() -> None:
     with op.batch_alter_table("hits", schema=None) as batch_op:
-        batch_op.drop_constraint("uq_hits_story_rule", type_="unique")
+        batch_op.drop_index("uq_hits_story_rule")
         batch_op.drop_column("story_id")
     with op.batch_alter_table("rules", schema=None) as batch_op:
         batch_op.drop_column("per_story")
