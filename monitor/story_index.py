@@ -4,9 +4,14 @@ or start a new one, and index the article's keys for the copies still to come.""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import threading
+from array import array
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import sqlalchemy as sa
 from sqlmodel import Session
 
 from store.stories import (
@@ -17,10 +22,59 @@ from store.stories import (
     save_stories,
 )
 from store.values import StoredArticle
-from stories import Fingerprint, fingerprint, same_story
+from stories import Fingerprint, article_shingles, fingerprint, same_story
 
 STORY_WINDOW = timedelta(hours=72)
 MAX_CANDIDATES = 8  # confirmed per new article, those sharing the most keys first
+
+
+@dataclass
+class StoryStats:
+    """Counters a caller may pass in (the bench does): work done by `assign_stories`."""
+
+    articles: int = 0
+    candidates: int = 0  # candidates confirmed or refused on their shingles
+    rows: int = 0  # rows written: band keys, and articles that joined another's story
+
+
+class ShingleCache:
+    """Shingles of recently indexed articles, by id, packed (about 1 KB each): the copies
+    of a story arrive within hours, and re-reading and re-shingling a candidate's text
+    costs more than the rest of its check. Safe across replicas: an article's shingles
+    never change, and a miss reads the database."""
+
+    def __init__(self, size: int = 20_000) -> None:
+        self.size = size
+        self._items: OrderedDict[int, tuple[array[int], array[int]]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def put(self, article_id: int, fp: Fingerprint) -> None:
+        packed = (array("I", fp.shingles), array("I", fp.lead))
+        with self._lock:
+            self._items[article_id] = packed
+            self._items.move_to_end(article_id)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+    def get_many(self, article_ids: Iterable[int]) -> dict[int, Fingerprint]:
+        with self._lock:
+            found = {a: self._items[a] for a in article_ids if a in self._items}
+        return {a: Fingerprint(frozenset(s), frozenset(lead), ()) for a, (s, lead) in found.items()}
+
+
+CACHE = ShingleCache()
+_PENDING = "nw_story_prints"
+
+
+@sa.event.listens_for(Session, "after_commit")
+def _cache_committed(session: Session) -> None:
+    for article_id, fp in session.info.pop(_PENDING, {}).items():
+        CACHE.put(article_id, fp)
+
+
+@sa.event.listens_for(Session, "after_rollback")
+def _forget_rolled_back(session: Session) -> None:
+    session.info.pop(_PENDING, None)
 
 
 def story_text(summary: str, content: str) -> str:
@@ -40,6 +94,7 @@ def assign_stories(
     prints: Mapping[int, Fingerprint],
     now: datetime,
     window: timedelta = STORY_WINDOW,
+    stats: StoryStats | None = None,
 ) -> dict[int, int]:
     """Give each new article a story; return article id -> story id. `prints` are the
     fingerprints computed before the transaction, by article id (computed here if absent).
@@ -58,25 +113,28 @@ def assign_stories(
         keyed.setdefault(key, []).append((article_id, story_id))
     # Copies earlier in the batch only push stored candidates down the ranking, so the
     # stored ones worth reading are known before the loop.
-    stored = article_texts(
-        session=session,
-        article_ids={c for a in articles for c, _ in _ranked(own[a.id].band_keys, keyed)},
-    )
-    shingles = {
-        t.id: fingerprint(t.title, story_text(t.summary, t.content)).shingles
-        for t in stored.values()
-    }
-    shingles.update((article_id, fp.shingles) for article_id, fp in own.items())
+    wanted = {c for a in articles for c, _ in _ranked(own[a.id].band_keys, keyed)} - set(own)
+    prints_of = CACHE.get_many(wanted)
+    stored = article_texts(session=session, article_ids=wanted - set(prints_of))
+    for t in stored.values():
+        prints_of[t.id] = Fingerprint(
+            *article_shingles(t.title, story_text(t.summary, t.content)), ()
+        )
+        CACHE.put(t.id, prints_of[t.id])
+    prints_of.update(own)
     merged: dict[int, int] = {}  # story -> the story it merged into, in this batch
     stories: dict[int, int] = {}
     keys: list[tuple[int, int]] = []
     for article in articles:  # in order: a batch's later copies join its earlier ones
         mine = own[article.id]
+        ranked = [(c, s) for c, s in _ranked(mine.band_keys, keyed) if c in prints_of]
         confirmed = {
             _final(merged, story)
-            for candidate, story in _ranked(mine.band_keys, keyed)
-            if candidate in shingles and same_story(mine.shingles, shingles[candidate])
+            for candidate, story in ranked
+            if same_story(mine, prints_of[candidate])
         }
+        if stats is not None:
+            stats.candidates += len(ranked)
         story = min(confirmed, default=article.id)
         if len(confirmed) > 1:
             merge_stories(session=session, into=story, merged=confirmed)
@@ -87,6 +145,11 @@ def assign_stories(
             keyed.setdefault(key, []).append((article.id, story))
     stories = {a: _final(merged, s) for a, s in stories.items()}
     save_stories(session=session, stories=stories, keys=keys, now=now)
+    # Cached once committed: SQLite may give a rolled-back article's id to another one.
+    session.info.setdefault(_PENDING, {}).update(own)
+    if stats is not None:
+        stats.articles += len(articles)
+        stats.rows += len(set(keys)) + sum(a != s for a, s in stories.items())
     return stories
 
 

@@ -50,17 +50,14 @@ def keyed_articles(
     wanted = list(set(keys))
     out: list[tuple[int, int, int]] = []
     for start in range(0, len(wanted), _IN_CHUNK):
-        out.extend(
-            (k, a, s)
-            for k, a, s in session.execute(
-                sa.select(table.c.key, table.c.article_id, articles.c.story_id)
-                .join(articles, articles.c.id == table.c.article_id)
-                .where(
-                    table.c.key.in_(wanted[start : start + _IN_CHUNK]),
-                    table.c.created_at >= since,
-                )
-            )
+        # The window is checked here, not in SQL: given `created_at >= ?`, SQLite's
+        # planner may scan the whole window by that index instead of probing the keys.
+        rows = session.execute(
+            sa.select(table.c.key, table.c.article_id, articles.c.story_id, table.c.created_at)
+            .join(articles, articles.c.id == table.c.article_id)
+            .where(table.c.key.in_(wanted[start : start + _IN_CHUNK]))
         )
+        out.extend((k, a, s) for k, a, s, at in rows if at >= since)
     return out
 
 

@@ -45,7 +45,7 @@ def copies(n: int) -> tuple[Item, Item]:
 
 
 def _limits(port: int) -> FetchLimits:
-    return FetchLimits(timeout_seconds=10, guard=Guard(allowlist=(f"127.0.0.1:{port}",)))
+    return FetchLimits(timeout_seconds=30, guard=Guard(allowlist=(f"127.0.0.1:{port}",)))
 
 
 def _seed_rules(engine: Engine, **per_story: bool) -> dict[str, int]:
@@ -174,7 +174,7 @@ def test_two_replicas_ingesting_copies_at_once_alert_once(engine: Engine, db_url
     the race itself, not a lucky interleaving."""
     rules = _seed_rules(engine, once=True)
     replicas = [create_engine(db_url), create_engine(db_url)]
-    barrier = threading.Barrier(2, timeout=60)
+    barrier = threading.Barrier(2, timeout=120)
     arrivals: list[str] = []
 
     def at_lock(conn: Any, cursor: Any, statement: str, *args: Any) -> None:

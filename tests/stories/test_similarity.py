@@ -58,7 +58,7 @@ def test_copies_are_candidates_and_confirmed(a: str, b: str) -> None:
     """Syndicated copies, different leads and short items share band keys and pass."""
     fa, fb = _print(a), _print(b)
     assert set(fa.band_keys) & set(fb.band_keys)
-    assert same_story(fa.shingles, fb.shingles), similarity(fa.shingles, fb.shingles)
+    assert same_story(fa, fb), similarity(fa.shingles, fb.shingles)
 
 
 @pytest.mark.parametrize(
@@ -78,14 +78,31 @@ def test_copies_are_candidates_and_confirmed(a: str, b: str) -> None:
 def test_different_events_and_translations_are_refused(a: str, b: str) -> None:
     """Same names in another event, a follow-up, a translation: never one story."""
     fa, fb = _print(a), _print(b)
-    assert not same_story(fa.shingles, fb.shingles), similarity(fa.shingles, fb.shingles)
+    assert not same_story(fa, fb), similarity(fa.shingles, fb.shingles)
 
 
 def test_tiny_items_never_merge() -> None:
     """Two headlines that share most words are not evidence enough."""
     a = fingerprint("Huawei reports record profit", "")
     b = fingerprint("Huawei reports record profit again", "")
-    assert not same_story(a.shingles, b.shingles)
+    assert not same_story(a, b)
+
+
+def test_a_follow_up_that_contains_the_story_is_refused() -> None:
+    """Containment alone is not enough: a follow-up quoting the whole short original
+    leads with new facts, where a short item leads like its long copy."""
+    original = BY_NAME["en:short"]
+    follow_up = fingerprint(
+        "Huawei ships first chips to ByteDance",
+        "Huawei began shipping the processors on Wednesday, weeks ahead of the schedule "
+        "both companies had given investors, a spokesman for the buyer confirmed. The first "
+        "batch covers about a tenth of the order and will go to data centres in Ulanqab and "
+        "Wuhu, he said, while the rest depends on how fast the contract manufacturer can "
+        "raise output at its new plant. Last week's report: " + original.text,
+    )
+    short = fingerprint(original.title, original.text)
+    assert similarity(short.shingles, follow_up.shingles)[1] > 0.7
+    assert not same_story(short, follow_up)
 
 
 def test_empty_article_has_no_keys() -> None:
