@@ -12,6 +12,7 @@ from api.limits import BodySizeLimit
 from api.metrics import app_registry
 from api.openapi import install_openapi
 from api.routes import (
+    articles,
     deliveries,
     feeds,
     health,
@@ -37,7 +38,18 @@ def create_app(
     app.state.engine = engine
     app.state.config = config or ApiConfig()
     app.state.registry = app_registry(engine, registry)
-    for module in (health, users, feeds, rules, hits, stories, webhooks, deliveries, telegram):
+    for module in (
+        health,
+        users,
+        feeds,
+        articles,
+        rules,
+        hits,
+        stories,
+        webhooks,
+        deliveries,
+        telegram,
+    ):
         app.include_router(module.router)
     app.include_router(tokens.router)
     install_error_handlers(app)

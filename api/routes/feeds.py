@@ -17,8 +17,9 @@ from api.schemas import (
     Queued,
 )
 from monitor.discover import resolve_feed_url
-from monitor.errors import BlockedURLError, ParseError
+from monitor.errors import ParseError
 from monitor.opml import Subscription, read_opml, write_opml
+from net.errors import BlockedURLError
 from net.guard import Guard, check_urls
 from store.feeds import (
     FeedWithCount,
@@ -50,6 +51,7 @@ def to_public(row: FeedWithCount, default_interval: int = 600) -> FeedPublic:
         error_count=feed.error_count,
         last_error=feed.last_error,
         article_count=row.article_count,
+        full_text=feed.full_text,
     )
 
 
@@ -80,6 +82,7 @@ async def create(
         title=body.title or "",
         interval_seconds=body.interval_seconds,
         created_by=user.id,
+        full_text=body.full_text,
     )
     if not created:
         response.status_code = status.HTTP_200_OK
@@ -131,7 +134,12 @@ async def import_opml(
             invalid.append(InvalidFeed(url=sub.url[:2048], reason=error))
             continue
         _, created = add_feed(
-            session=session, url=sub.url, now=utcnow(), title=sub.title, created_by=user.id
+            session=session,
+            url=sub.url,
+            now=utcnow(),
+            title=sub.title,
+            created_by=user.id,
+            full_text=sub.full_text,
         )
         added += created
         existing += not created
@@ -146,7 +154,7 @@ async def import_opml(
 )
 def export_opml(session: SessionDep, _user: UserDep) -> Response:
     subscriptions = [
-        Subscription(row.feed.url, row.feed.title, row.feed.site_url)
+        Subscription(row.feed.url, row.feed.title, row.feed.site_url, row.feed.full_text)
         for row in all_feeds(session=session)
     ]
     return Response(
@@ -175,11 +183,16 @@ def get(feed_id: int, session: SessionDep, _user: UserDep) -> FeedPublic:
     return to_public(row)
 
 
-@router.patch("/{feed_id}", response_model=FeedPublic, summary="Change a feed's title or interval")
+@router.patch(
+    "/{feed_id}",
+    response_model=FeedPublic,
+    summary="Change a feed's title, interval or full-text mode",
+)
 def patch(feed_id: int, body: FeedUpdate, session: SessionDep, _user: UserDep) -> FeedPublic:
     changes = body.model_dump(exclude_unset=True)
-    if changes.get("title") is None:
-        changes.pop("title", None)
+    for key in ("title", "full_text"):
+        if changes.get(key) is None:
+            changes.pop(key, None)
     if update_feed(session=session, feed_id=feed_id, changes=changes) is None:
         raise not_found("feed", feed_id)
     row = get_feed(session=session, feed_id=feed_id)

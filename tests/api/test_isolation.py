@@ -13,9 +13,9 @@ from sqlalchemy.engine import Engine
 from tests.conftest import auth, make_user
 from tests.support.seed import seed_hit
 
-# Feeds are one shared catalogue (DESIGN.md): any user reads them, the admin deletes.
-# Stories are made of articles, which are shared the same way.
-SHARED = {"feed_id", "story_id"}
+# Feeds and articles are shared catalogues (DESIGN.md): any user reads them. Stories are
+# made of articles, and shared the same way.
+SHARED = {"feed_id", "article_id", "story_id"}
 # Routes that must be in the matrix, so that it can never pass by being empty.
 MUST_COVER = {
     ("GET", "/v1/rules/{rule_id}"),
@@ -92,6 +92,7 @@ def test_isolation_matrix(client: TestClient, engine: Engine, admin_token: str) 
         "token_id": spare["id"],
         "feed_id": feed["id"],
         "delivery_id": delivery["id"],
+        "article_id": client.get("/v1/hits", headers=a).json()["items"][0]["article"]["id"],
         "story_id": client.get("/v1/hits", headers=a).json()["items"][0]["story"]["id"],
     }
     ops = operations(client)
