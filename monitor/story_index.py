@@ -41,24 +41,27 @@ class ShingleCache:
     """Shingles of recently indexed articles, by id, packed (about 1 KB each): the copies
     of a story arrive within hours, and re-reading and re-shingling a candidate's text
     costs more than the rest of its check. Safe across replicas: an article's shingles
-    never change, and a miss reads the database."""
+    never change, and a miss reads the database. Keyed by database too: a process (a
+    test run) may use several."""
 
     def __init__(self, size: int = 20_000) -> None:
         self.size = size
-        self._items: OrderedDict[int, tuple[array[int], array[int]]] = OrderedDict()
+        self._items: OrderedDict[tuple[str, int], tuple[array[int], array[int]]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def put(self, article_id: int, fp: Fingerprint) -> None:
+    def put(self, database: str, article_id: int, fp: Fingerprint) -> None:
         packed = (array("I", fp.shingles), array("I", fp.lead))
         with self._lock:
-            self._items[article_id] = packed
-            self._items.move_to_end(article_id)
+            self._items[database, article_id] = packed
+            self._items.move_to_end((database, article_id))
             while len(self._items) > self.size:
                 self._items.popitem(last=False)
 
-    def get_many(self, article_ids: Iterable[int]) -> dict[int, Fingerprint]:
+    def get_many(self, database: str, article_ids: Iterable[int]) -> dict[int, Fingerprint]:
         with self._lock:
-            found = {a: self._items[a] for a in article_ids if a in self._items}
+            found = {
+                a: self._items[database, a] for a in article_ids if (database, a) in self._items
+            }
         return {a: Fingerprint(frozenset(s), frozenset(lead), ()) for a, (s, lead) in found.items()}
 
 
@@ -66,10 +69,17 @@ CACHE = ShingleCache()
 _PENDING = "nw_story_prints"
 
 
+def _database(session: Session) -> str:
+    return str(session.get_bind().engine.url)
+
+
 @sa.event.listens_for(Session, "after_commit")
 def _cache_committed(session: Session) -> None:
-    for article_id, fp in session.info.pop(_PENDING, {}).items():
-        CACHE.put(article_id, fp)
+    pending = session.info.pop(_PENDING, None)
+    if pending:
+        database = _database(session)
+        for article_id, fp in pending.items():
+            CACHE.put(database, article_id, fp)
 
 
 @sa.event.listens_for(Session, "after_rollback")
@@ -114,13 +124,14 @@ def assign_stories(
     # Copies earlier in the batch only push stored candidates down the ranking, so the
     # stored ones worth reading are known before the loop.
     wanted = {c for a in articles for c, _ in _ranked(own[a.id].band_keys, keyed)} - set(own)
-    prints_of = CACHE.get_many(wanted)
+    database = _database(session)
+    prints_of = CACHE.get_many(database, wanted)
     stored = article_texts(session=session, article_ids=wanted - set(prints_of))
     for t in stored.values():
         prints_of[t.id] = Fingerprint(
             *article_shingles(t.title, story_text(t.summary, t.content)), ()
         )
-        CACHE.put(t.id, prints_of[t.id])
+        CACHE.put(database, t.id, prints_of[t.id])
     prints_of.update(own)
     merged: dict[int, int] = {}  # story -> the story it merged into, in this batch
     stories: dict[int, int] = {}
