@@ -18,7 +18,7 @@ from api.schemas import (
     RuleUpdate,
 )
 from rules import Document, RuleIndex, RuleSyntaxError, article_document, parse
-from store.articles import recent_articles
+from store.articles import carrying_feeds, recent_articles
 from store.feeds import feed_urls
 from store.rules import count_rules, create_rule, delete_rule, get_rule, list_rules, update_rule
 from store.tables import Rule
@@ -111,9 +111,14 @@ def preview(
     for _ in range(PREVIEW_SCAN // _PREVIEW_BATCH):
         batch = recent_articles(session=session, limit=_PREVIEW_BATCH, before_id=before)
         urls = feed_urls(session=session, feed_ids=sorted({feed_id for _, feed_id, _ in batch}))
+        carriers = carrying_feeds(session=session, article_ids=[a.id for a, _, _ in batch])
         for article, feed_id, feed_title in batch:
             doc = article_document(
-                article, feed_id=feed_id, feed_title=feed_title, feed_url=urls.get(feed_id, "")
+                article,
+                feed_id=feed_id,
+                feed_title=feed_title,
+                feed_url=urls.get(feed_id, ""),
+                also=carriers.get(article.id, ()),
             )
             for hit in index.match(doc):
                 found.append(
