@@ -11,10 +11,14 @@ low Jaccard similarity overall but nearly the same lead (0.99 at s = 0.7). Keys 
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-from datasketch import MinHash
+
+if TYPE_CHECKING:
+    from datasketch import MinHash
 
 from stories.shingles import MAX_UNITS, shingles, units
 
@@ -24,8 +28,21 @@ ROWS = 2
 LEAD_UNITS = 40
 TITLE_UNITS = 50
 _SEED = 20261201  # fixed: keys stored by one process are compared by every other
-_PERMUTATIONS = MinHash(num_perm=BANDS * ROWS, seed=_SEED, scheme="affine32").permutations
-_LEAD_PERMUTATIONS = _PERMUTATIONS[:, : LEAD_BANDS * ROWS]
+
+
+@functools.cache
+def _minhash() -> type[MinHash]:
+    """datasketch, imported on first use: its package pulls in scipy (seconds on a busy
+    machine), which every CLI command would otherwise pay."""
+    from datasketch import MinHash
+
+    return MinHash
+
+
+@functools.cache
+def _permutations(lead: bool) -> np.ndarray:
+    full = _minhash()(num_perm=BANDS * ROWS, seed=_SEED, scheme="affine32").permutations
+    return full[:, : LEAD_BANDS * ROWS] if lead else full
 
 
 def _identity(value: int) -> int:
@@ -54,15 +71,15 @@ def fingerprint(title: str, text: str) -> Fingerprint:
     found, lead = article_shingles(title, text)
     if not found:
         return Fingerprint(found, lead, ())
-    keys = _keys(found, _PERMUTATIONS, first_band=0)
+    keys = _keys(found, _permutations(False), first_band=0)
     if lead:
-        keys += _keys(lead, _LEAD_PERMUTATIONS, first_band=BANDS)
+        keys += _keys(lead, _permutations(True), first_band=BANDS)
     return Fingerprint(found, lead, keys)
 
 
 def _keys(found: frozenset[int], permutations: np.ndarray, *, first_band: int) -> tuple[int, ...]:
     """One key per band: a 64-bit mix of the band's number and its rows."""
-    minhash = MinHash(
+    minhash = _minhash()(
         num_perm=permutations.shape[1],
         seed=_SEED,
         hashfunc=_identity,
