@@ -15,11 +15,14 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from typing import Protocol
 
+import structlog
 from sqlalchemy.engine import Engine
 
 from notifiers.errors import NotifierError
 from store import session_scope
-from store.telegram_budget import hold_chat, reserve_send
+from store.telegram_budget import end_send, hold_chat, reserve_send, start_send
+
+log = structlog.get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -192,7 +195,25 @@ class SharedLimiter:
             raise Deferred(chat_id, wait)
         if wait > 0:
             await asyncio.sleep(wait)
-        yield
+        waited = wait
+        # The reserved moment has come; the chat's last send may still be answering.
+        while (more := await asyncio.to_thread(self._start, chat_id)) > 0:
+            if waited > self.limits.max_wait_seconds * 2:
+                raise Deferred(chat_id, self.interval(chat_id))
+            await asyncio.sleep(more)
+            waited += more
+        try:
+            yield
+        finally:
+            await asyncio.to_thread(self._end, chat_id)
+
+    def _start(self, chat_id: int) -> float:
+        with session_scope(self.engine) as session:
+            return start_send(session=session, chat_id=chat_id, interval=self.interval(chat_id))
+
+    def _end(self, chat_id: int) -> None:
+        with session_scope(self.engine) as session:
+            end_send(session=session, chat_id=chat_id)
 
     def retry_after(self, chat_id: int, seconds: float) -> None:
         """Hold the chat for every replica (written in the background, best effort: this
@@ -204,5 +225,8 @@ class SharedLimiter:
         task.add_done_callback(self._holds.discard)
 
     def _hold(self, chat_id: int, seconds: float) -> None:
-        with session_scope(self.engine) as session:
-            hold_chat(session=session, chat_id=chat_id, seconds=min(seconds, 86_400.0))
+        try:
+            with session_scope(self.engine) as session:
+                hold_chat(session=session, chat_id=chat_id, seconds=min(seconds, 86_400.0))
+        except Exception as exc:  # the other replicas then meet Telegram's RetryAfter too
+            log.warning("telegram.hold_failed", chat_id=chat_id, error=repr(exc)[:300])

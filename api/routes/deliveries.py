@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, status
 
 from api.deps import SessionDep, UserDep, not_found, utcnow
+from api.params import Id
 from api.schemas import DeliveryPublic
 from store.deliveries import DEAD, get_delivery, redeliver
 from store.hits import WEBHOOK
@@ -31,13 +32,13 @@ def to_public(d: Delivery) -> DeliveryPublic:
 
 
 @router.post(
-    "/{delivery_id}/retry",
+    "/{delivery_id:int}/retry",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=DeliveryPublic,
     summary="Redeliver a dead delivery now (same webhook-id, so receivers can drop repeats)",
     responses={409: {"description": "The delivery is not dead, or its webhook is gone"}},
 )
-def retry(delivery_id: int, session: SessionDep, user: UserDep) -> DeliveryPublic:
+def retry(delivery_id: Id, session: SessionDep, user: UserDep) -> DeliveryPublic:
     delivery = get_delivery(session=session, delivery_id=delivery_id, user_id=user.id or 0)
     if delivery is None:
         raise not_found("delivery", delivery_id)
@@ -48,11 +49,15 @@ def retry(delivery_id: int, session: SessionDep, user: UserDep) -> DeliveryPubli
         )
     if delivery.channel_kind == WEBHOOK:
         webhook = get_webhook(session=session, webhook_id=delivery.channel_id, user_id=user.id)
-        if webhook is None or not webhook.active:
-            reason = webhook.disabled_reason if webhook else "deleted"
+        if webhook is None:
+            raise HTTPException(
+                status.HTTP_409_CONFLICT, f"webhook {delivery.channel_id} is deleted"
+            )
+        if not webhook.active:
             raise HTTPException(
                 status.HTTP_409_CONFLICT,
-                f"webhook {delivery.channel_id} is disabled ({reason}); add it again to resume",
+                f"webhook {delivery.channel_id} is disabled ({webhook.disabled_reason}); turn "
+                f'it on again with PATCH /v1/webhooks/{delivery.channel_id} {{"active": true}}',
             )
     if not redeliver(session=session, delivery_id=delivery_id, now=utcnow()):
         raise HTTPException(status.HTTP_409_CONFLICT, f"delivery {delivery_id} changed; retry")
