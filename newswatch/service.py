@@ -213,6 +213,7 @@ def poll_policy(settings: Settings) -> PollPolicy:
         default_interval_seconds=settings.poll_interval_seconds,
         min_interval_seconds=settings.min_poll_interval_seconds,
         alert_max_age=timedelta(hours=settings.alert_max_age_hours),
+        story_window=timedelta(hours=settings.story_window_hours),
     )
 
 

@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     poll_interval_seconds: int = Field(600, ge=1)
     min_poll_interval_seconds: int = Field(60, ge=1)
     alert_max_age_hours: float = Field(24, gt=0)
+    # Copies of a story ingested within this long of each other are one story.
+    story_window_hours: float = Field(72, gt=0, le=24 * 90)
     retry_scale: float = Field(1.0, ge=0)
     max_feed_bytes: int = Field(10 * 1024 * 1024, ge=1024)
     fetch_timeout_seconds: float = Field(20, gt=0)

@@ -98,6 +98,7 @@ def hit_data(job: DeliveryJob) -> dict[str, object]:
         },
         "snippet": job.snippet,
         "matched_terms": list(job.matched_terms),
+        "story": {"id": job.story_id or job.article_id, "articles": job.story_articles or 1},
     }
 
 

@@ -13,11 +13,13 @@ from sqlmodel import Session, col, select
 from store._sql import clip, for_update_skip_locked
 from store.articles import first_feeds
 from store.digests import DIGEST_EVENT, digest_hits
+from store.stories import story_summaries
 from store.tables import Article, Channel, Delivery, Feed, Hit, Rule, TelegramChat, User, Webhook
 from store.targets import CONFIRM_EVENT, KINDS
 from store.values import DeliveryJob
 
 PENDING, SENT, DEAD = "pending", "sent", "dead"
+STORY_SOURCES = 20  # feed titles an alert may name, at most
 
 
 def claim_due_deliveries(
@@ -119,6 +121,11 @@ def load_jobs(*, session: Session, delivery_ids: list[int]) -> list[DeliveryJob]
         if feeds
         else {}
     )
+    stories = story_summaries(
+        session=session,
+        story_ids={a.story_id for _, _, a in hits.values() if a.story_id is not None},
+        max_sources=STORY_SOURCES,
+    )
     webhooks = _by_id(
         session, Webhook, [d.channel_id for d in deliveries if d.channel_kind == "webhook"]
     )
@@ -200,6 +207,13 @@ def load_jobs(*, session: Session, delivery_ids: list[int]) -> list[DeliveryJob]
                 feed_title=feed_title,
                 feed_url=feed_urls.get(feed_id, ""),
             )
+            story = stories.get(article.story_id or 0)
+            if story is not None:
+                fields.update(
+                    story_id=story.id,
+                    story_articles=story.articles,
+                    story_sources=story.sources,
+                )
         jobs.append(
             DeliveryJob(
                 id=d.id or 0,

@@ -45,13 +45,15 @@ def record_hits_and_enqueue(
 def record_hits(
     *, session: Session, hits: Sequence[NewHit], now: datetime
 ) -> list[tuple[int, int]]:
-    """`record_hits_and_enqueue`, returning (hit id, article id) of the new hits."""
+    """`record_hits_and_enqueue`, returning (hit id, article id) of the new hits.
+    A rule with `per_story` hits a story once: a later copy (its article already in the
+    story, see `store.stories`) finds the hit taken, and sends nothing."""
     if not hits:
         return []
-    owners: dict[int, int] = {}
+    rules: dict[int, tuple[int, bool]] = {}
     muted: set[int] = set()
-    for rule_id, user_id, muted_until in session.execute(
-        select(Rule.id, Rule.user_id, RuleMute.until)
+    for rule_id, user_id, per_story_rule, muted_until in session.execute(
+        select(Rule.id, Rule.user_id, Rule.per_story, RuleMute.until)
         .outerjoin(RuleMute, col(RuleMute.rule_id) == Rule.id)
         .where(
             col(Rule.id).in_({h.rule_id for h in hits}),
@@ -59,31 +61,41 @@ def record_hits(
             col(Rule.enabled).is_(True),
         )
     ):
-        owners[rule_id] = user_id
+        rules[rule_id] = (user_id, per_story_rule)
         if muted_until is not None and muted_until > now:
             muted.add(rule_id)  # its hits are recorded, and alert no one
+    owners = {rule_id: user_id for rule_id, (user_id, _) in rules.items()}
+    story_of = _stories_of(session, {h.article_id for h in hits if h.rule_id in rules})
     channels, settings = _channels(session, set(owners.values()))
-    rows = {
-        (h.rule_id, h.article_id): {
+    rows: dict[tuple[int, int], dict[str, object]] = {}
+    per_story: set[tuple[int, int]] = set()
+    for h in hits:
+        if h.rule_id not in rules:  # deleted or disabled since the index last synced
+            continue
+        story = story_of.get(h.article_id) if rules[h.rule_id][1] else None
+        if story is not None:
+            if (h.rule_id, story) in per_story:  # two copies in one batch: the first
+                continue
+            per_story.add((h.rule_id, story))
+        rows[(h.rule_id, h.article_id)] = {
             "rule_id": h.rule_id,
             "article_id": h.article_id,
             "user_id": owners[h.rule_id],
             "snippet": h.snippet,
             "matched_terms": list(h.matched_terms),
             "created_at": now,
+            "story_id": story,
         }
-        for h in hits
-        if h.rule_id in owners  # else deleted or disabled since the index last synced
-    }
     if not rows:
         return []
     # One multi-row statement each for hits and deliveries: an ingest holds SQLite's
-    # single write lock while it runs, so it has to be short.
+    # single write lock while it runs, so it has to be short. No conflict target: a row
+    # that collides on (rule, article) or on (rule, story) is skipped alike.
     inserted = insert_ignore_many(
         session,
         metadata.tables["hits"],
         list(rows.values()),
-        ["rule_id", "article_id"],
+        None,
         ("id", "rule_id", "article_id"),
     )
     new_ids: list[tuple[int, int]] = []
@@ -125,6 +137,16 @@ def _status(setting: ChannelSetting, now: datetime) -> str | None:
 
 
 Target = tuple[str, int, "list[int] | None"]  # (kind, channel id, rule_ids)
+
+
+def _stories_of(session: Session, article_ids: set[int]) -> dict[int, int]:
+    """The story of each article (assigned earlier in the ingest transaction)."""
+    if not article_ids:
+        return {}
+    rows = session.exec(
+        select(Article.id, Article.story_id).where(col(Article.id).in_(article_ids))
+    ).all()
+    return {a: s for a, s in rows if a is not None and s is not None}
 
 
 def _channels(

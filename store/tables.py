@@ -1,7 +1,7 @@
 """SQLModel tables. Database constraints, not code, enforce the dedupe guarantees:
 
 - one article per canonical URL (`articles.url_hash`), one per (feed, item key);
-- one hit per (rule, article);
+- one hit per (rule, article), and one per (rule, story) for per-story rules;
 - one delivery per (hit, channel).
 """
 
@@ -143,6 +143,30 @@ class Article(SQLModel, table=True):
         default="", sa_column=sa.Column(sa.String(64), nullable=False, server_default="")
     )
     page_lease_expires_at: datetime | None = _ts()
+    # The story the article tells: the id of that story's first article (its own id when
+    # it is the first; the oldest one's after two stories merge). Set in the transaction
+    # that stores the article; null only for a moment inside it.
+    story_id: int | None = Field(
+        default=None, sa_column=sa.Column(BigId, nullable=True, index=True)
+    )
+
+
+class StoryKey(SQLModel, table=True):
+    """The story index: an article's LSH band keys, kept for the story window."""
+
+    __tablename__: ClassVar[str] = "story_keys"
+    __table_args__ = (sa.Index("ix_story_keys_created_at", "created_at"),)
+
+    key: int = Field(sa_column=sa.Column(sa.BigInteger(), primary_key=True, autoincrement=False))
+    article_id: int = Field(
+        sa_column=sa.Column(
+            BigId,
+            sa.ForeignKey("articles.id", ondelete="CASCADE"),
+            primary_key=True,
+            autoincrement=False,
+        )
+    )
+    created_at: datetime = _ts(nullable=False)
 
 
 class FeedArticle(SQLModel, table=True):
@@ -165,6 +189,10 @@ class Rule(SQLModel, table=True):
     query: str = Field(sa_column=sa.Column(sa.Text(), nullable=False))
     feed_ids: list[int] | None = _json()
     enabled: bool = Field(default=True)
+    # One alert per story (the first copy); false alerts on every copy.
+    per_story: bool = Field(
+        default=True, sa_column=sa.Column(sa.Boolean(), nullable=False, server_default=sa.true())
+    )
     created_at: datetime = _ts(nullable=False)
     # Every change bumps updated_at, so that each process's index can sync incrementally;
     # a delete is soft (deleted_at) for the same reason.
@@ -176,6 +204,10 @@ class Hit(SQLModel, table=True):
     __tablename__: ClassVar[str] = "hits"
     __table_args__ = (
         sa.UniqueConstraint("rule_id", "article_id", name="uq_hits_rule_article"),
+        # Null for a rule with `per_story` off: NULLs never collide, so every copy hits.
+        # Story first: merging two stories finds the hits of one by this index. An index,
+        # not a constraint: SQLite adds it without rebuilding the table.
+        sa.Index("uq_hits_story_rule", "story_id", "rule_id", unique=True),
         sa.Index("ix_hits_user_id_id", "user_id", "id"),
     )
 
@@ -186,6 +218,7 @@ class Hit(SQLModel, table=True):
     snippet: str = _text()
     matched_terms: list[str] | None = _json()
     created_at: datetime = _ts(nullable=False)
+    story_id: int | None = Field(default=None, sa_column=sa.Column(BigId, nullable=True))
 
 
 class Webhook(SQLModel, table=True):

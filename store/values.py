@@ -145,3 +145,8 @@ class DeliveryJob:
     # A digest ("digest.created"): its id, and its hits as jobs of their own.
     digest_id: int | None = None
     digest_hits: tuple[DeliveryJob, ...] = ()
+    # The article's story as known when the delivery was claimed: its size, and the
+    # feeds its copies ran in (first seen first, this article's own feed included).
+    story_id: int | None = None
+    story_articles: int = 0
+    story_sources: tuple[str, ...] = ()

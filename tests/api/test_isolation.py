@@ -13,9 +13,10 @@ from sqlalchemy.engine import Engine
 from tests.conftest import auth, make_user
 from tests.support.seed import seed_hit
 
-# Feeds and articles are shared catalogues (DESIGN.md): any user reads them. Users are
-# the admin's to manage (403 for anyone else, below).
-SHARED = {"feed_id", "article_id", "user_id"}
+# Feeds and articles are shared catalogues (DESIGN.md): any user reads them; stories are
+# made of articles, and shared the same way. Users are the admin's to manage (403 for
+# anyone else, below).
+SHARED = {"feed_id", "article_id", "story_id", "user_id"}
 # Routes that must be in the matrix, so that it can never pass by being empty.
 MUST_COVER = {
     ("GET", "/v1/rules/{rule_id}"),
@@ -115,6 +116,7 @@ def test_isolation_matrix(client: TestClient, engine: Engine, admin_token: str) 
         "channel_id": channel["id"],
         "user_id": alice_id,
         "article_id": client.get("/v1/hits", headers=a).json()["items"][0]["article"]["id"],
+        "story_id": client.get("/v1/hits", headers=a).json()["items"][0]["story"]["id"],
     }
     ops = operations(client)
     before = snapshot(client, alice, ids)
