@@ -27,9 +27,11 @@ run: install
 	$(BIN)/newswatch migrate
 	$(BIN)/newswatch run --host $(HOST) --port $(PORT)
 
-## Run every test (PostgreSQL runs are skipped with a reason when no server is reachable).
+## Run every test (PostgreSQL runs are skipped with a reason when no server is reachable),
+## on TEST_WORKERS processes (pytest-xdist; TEST_WORKERS=0 runs them in this process).
+TEST_WORKERS ?= 2
 test: install-dev
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 lint: install-dev
 	$(BIN)/ruff check .
