@@ -93,3 +93,30 @@ def revoke_token(*, session: Session, user_id: int, token_id: int, now: datetime
     session.add(token)
     session.flush()
     return True
+
+
+def list_users(*, session: Session, limit: int = 1000) -> list[tuple[User, int]]:
+    """Every user, oldest first, with the number of live tokens each holds."""
+    live = (
+        select(ApiToken.user_id, sa.func.count().label("n"))
+        .where(ApiToken.revoked_at.is_(None))  # type: ignore[union-attr]
+        .group_by(ApiToken.user_id)  # type: ignore[arg-type]
+        .subquery()
+    )
+    rows = session.exec(
+        select(User, sa.func.coalesce(live.c.n, 0))
+        .outerjoin(live, live.c.user_id == User.id)
+        .order_by(User.id)  # type: ignore[arg-type]
+        .limit(limit)
+    )
+    return [(user, int(n)) for user, n in rows]
+
+
+def revoke_all_tokens(*, session: Session, user_id: int, now: datetime) -> int:
+    """Revoke every live token of a user (which ends their dashboard sessions too)."""
+    result = session.execute(
+        sa.update(ApiToken)
+        .where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))  # type: ignore[union-attr,arg-type]
+        .values(revoked_at=now)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

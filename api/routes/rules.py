@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Response, status
 from fastapi import Query as QueryParam
 
+from api.backtest import backtest
 from api.deps import ConfigDep, SessionDep, UserDep, not_found, utcnow
 from api.schemas import (
     HitArticle,
@@ -17,16 +18,11 @@ from api.schemas import (
     RuleTestResult,
     RuleUpdate,
 )
-from rules import Document, RuleIndex, RuleSyntaxError, article_document, parse
-from store.articles import recent_articles
-from store.feeds import feed_urls
+from rules import Document, Query, RuleIndex, RuleSyntaxError, parse
 from store.rules import count_rules, create_rule, delete_rule, get_rule, list_rules, update_rule
 from store.tables import Rule
 
 router = APIRouter(prefix="/v1/rules", tags=["rules"])
-
-PREVIEW_SCAN = 5_000  # newest stored articles a preview looks through, at most
-_PREVIEW_BATCH = 500
 
 
 def to_public(rule: Rule) -> RulePublic:
@@ -72,9 +68,14 @@ def list_(session: SessionDep, user: UserDep) -> list[RulePublic]:
 
 @router.post("/test", response_model=RuleTestResult, summary="Try a query against some text")
 def test(body: RuleTest, _user: UserDep) -> RuleTestResult:
+    return test_text(parse(body.query), title=body.title, text=body.text)
+
+
+def test_text(query: Query, *, title: str, text: str) -> RuleTestResult:
+    """Whether a query matches this text, with the matched terms and the snippet."""
     index = RuleIndex()
-    index.add(0, parse(body.query))
-    hits = index.match(Document(title=body.title, text=body.text))
+    index.add(0, query)
+    hits = index.match(Document(title=title, text=text))
     if not hits:
         return RuleTestResult(matched=False, matched_terms=[], snippet="")
     return RuleTestResult(
@@ -102,38 +103,22 @@ def preview(
         query = parse(rule.query)
     except RuleSyntaxError as exc:  # saved under an older grammar
         raise HTTPException(422, str(exc)) from None
-    index = RuleIndex()
-    index.add(rule_id, query, feed_ids=rule.feed_ids)
-    found: list[RulePreviewItem] = []
-    before: int | None = None
-    for _ in range(PREVIEW_SCAN // _PREVIEW_BATCH):
-        batch = recent_articles(session=session, limit=_PREVIEW_BATCH, before_id=before)
-        urls = feed_urls(session=session, feed_ids=sorted({feed_id for _, feed_id, _ in batch}))
-        for article, feed_id, feed_title in batch:
-            doc = article_document(
-                article, feed_id=feed_id, feed_title=feed_title, feed_url=urls.get(feed_id, "")
-            )
-            for hit in index.match(doc):
-                found.append(
-                    RulePreviewItem(
-                        article=HitArticle(
-                            id=article.id,
-                            title=article.title,
-                            url=article.url,
-                            published_at=article.published_at,
-                            feed_id=feed_id,
-                            feed_title=feed_title,
-                        ),
-                        snippet=hit.snippet,
-                        matched_terms=list(hit.matched_terms),
-                    )
-                )
-            if len(found) >= limit:
-                return found
-        if len(batch) < _PREVIEW_BATCH:
-            break
-        before = batch[-1][0].id
-    return found
+    result = backtest(session=session, query=query, limit=limit, feed_ids=rule.feed_ids)
+    return [
+        RulePreviewItem(
+            article=HitArticle(
+                id=m.article.id,
+                title=m.article.title,
+                url=m.article.url,
+                published_at=m.article.published_at,
+                feed_id=m.feed_id,
+                feed_title=m.feed_title,
+            ),
+            snippet=m.snippet,
+            matched_terms=list(m.matched_terms),
+        )
+        for m in result.matches
+    ]
 
 
 @router.get("/{rule_id}", response_model=RulePublic, summary="Get a rule")

@@ -6,7 +6,9 @@ import binascii
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
+from sqlmodel import Session
 
+from api.config import ApiConfig
 from api.deps import ConfigDep, SessionDep, UserDep, field_error, keyset_page, not_found, utcnow
 from api.routes.deliveries import to_public as delivery_public
 from api.schemas import DeliveryPage, Queued, WebhookCreate, WebhookCreated, WebhookPublic
@@ -43,25 +45,55 @@ def to_public(webhook: Webhook) -> WebhookPublic:
 async def create(
     body: WebhookCreate, session: SessionDep, user: UserDep, config: ConfigDep
 ) -> WebhookCreated:
+    webhook, secret = await add_webhook(
+        session=session,
+        config=config,
+        user_id=user.id or 0,
+        url=body.url,
+        rule_ids=body.rule_ids,
+        secret=body.secret,
+    )
+    return WebhookCreated(**to_public(webhook).model_dump(), secret=secret)
+
+
+async def add_webhook(
+    *,
+    session: Session,
+    config: ApiConfig,
+    user_id: int,
+    url: str,
+    rule_ids: list[int] | None = None,
+    secret: str | None = None,
+) -> tuple[Webhook, str]:
+    """Add a webhook (its URL passes the SSRF guard): the row and its signing secret."""
     try:
-        await check_url(body.url, allow_private=config.allow_private_networks)
+        await check_url(url, allow_private=config.allow_private_networks)
     except BlockedURLError as exc:
         raise field_error("url", str(exc), "url_blocked") from None
-    secret = body.secret or new_secret()
+    secret = secret or new_secret()
     try:
         if len(secret_bytes(secret)) < 16:
             raise field_error("secret", "the secret must hold at least 16 bytes")
     except binascii.Error:
         raise field_error("secret", "the secret after whsec_ must be base64") from None
     webhook = create_webhook(
-        session=session,
-        user_id=user.id or 0,
-        url=body.url,
-        secret=secret,
-        rule_ids=body.rule_ids,
-        now=utcnow(),
+        session=session, user_id=user_id, url=url, secret=secret, rule_ids=rule_ids, now=utcnow()
     )
-    return WebhookCreated(**to_public(webhook).model_dump(), secret=secret)
+    return webhook, secret
+
+
+def ping(*, session: Session, user_id: int, webhook_id: int) -> int | None:
+    """Queue a ping to one of the user's webhooks; 404 when it is not theirs."""
+    if get_webhook(session=session, webhook_id=webhook_id, user_id=user_id) is None:
+        raise not_found("webhook", webhook_id)
+    return enqueue(
+        session=session,
+        user_id=user_id,
+        kind=WEBHOOK,
+        channel_id=webhook_id,
+        now=utcnow(),
+        event_type="ping",
+    )
 
 
 @router.get("", response_model=list[WebhookPublic], summary="List your webhooks")
@@ -97,17 +129,7 @@ def delete(webhook_id: int, session: SessionDep, user: UserDep) -> Response:
     summary="Send a ping event to the webhook",
 )
 def test(webhook_id: int, session: SessionDep, user: UserDep) -> Queued:
-    webhook = get_webhook(session=session, webhook_id=webhook_id, user_id=user.id)
-    if webhook is None:
-        raise not_found("webhook", webhook_id)
-    delivery_id = enqueue(
-        session=session,
-        user_id=user.id or 0,
-        kind=WEBHOOK,
-        channel_id=webhook_id,
-        now=utcnow(),
-        event_type="ping",
-    )
+    delivery_id = ping(session=session, user_id=user.id or 0, webhook_id=webhook_id)
     return Queued(status="queued", delivery_id=delivery_id)
 
 
