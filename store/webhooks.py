@@ -81,3 +81,15 @@ def _cancel_pending(session: Session, webhook_id: int, now: datetime, reason: st
             lease_expires_at=None,
         )
     )
+
+
+def enable_webhook(*, session: Session, webhook_id: int, user_id: int) -> bool:
+    """Turn a disabled endpoint (one that answered 410) back on; False if not the user's."""
+    webhook = get_webhook(session=session, webhook_id=webhook_id, user_id=user_id)
+    if webhook is None:
+        return False
+    webhook.active = True
+    webhook.disabled_reason = ""
+    session.add(webhook)
+    session.flush()
+    return True

@@ -1,0 +1,123 @@
+"""Hits, newest first, filtered by rule and paged; new ones arrive by server-sent events."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, Response, StreamingResponse
+from sqlalchemy.engine import Engine
+
+from api.deps import ConfigDep, SessionDep, get_engine, keyset_page
+from store import session_scope
+from store.hits import HitView, encode_cursor, list_hits
+from store.rules import list_rules
+from web.pages.common import web_router
+from web.render import env, page
+from web.sessions import COOKIE, ViewerDep, find_viewer
+
+router = web_router()
+
+PAGE_SIZE = 50
+STREAM_POLL_SECONDS = 1.0
+STREAM_LIFETIME_SECONDS = 300.0  # then the browser's EventSource reconnects by itself
+
+
+@router.get("/")
+def hits_page(
+    request: Request,
+    session: SessionDep,
+    viewer: ViewerDep,
+    config: ConfigDep,
+    rule_id: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
+    cursor: Annotated[str | None, Query(max_length=100)] = None,
+) -> HTMLResponse:
+    try:
+        limit, before_id = keyset_page(config, PAGE_SIZE, cursor)
+    except HTTPException:
+        limit, before_id = PAGE_SIZE, None
+    rows = list_hits(
+        session=session,
+        user_id=viewer.user_id,
+        limit=limit + 1,
+        rule_id=rule_id,
+        before_id=before_id,
+    )
+    shown = rows[:limit]
+    return page(
+        request,
+        "hits.html",
+        viewer=viewer,
+        hits=shown,
+        rules=list_rules(session=session, user_id=viewer.user_id),
+        rule_id=rule_id,
+        live=before_id is None,
+        newest=shown[0].hit.id if shown else 0,
+        next_cursor=encode_cursor(shown[-1].hit.id or 0) if len(rows) > limit else None,
+    )
+
+
+def hit_row(view: HitView) -> str:
+    return env.get_template("hit_row.html").render(h=view)
+
+
+@router.get("/hits/stream")
+async def hits_stream(
+    request: Request,
+    viewer: ViewerDep,
+    after: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
+    rule_id: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
+) -> Response:
+    """Server-sent events: one `hit` event (the rendered row) per new hit. The session is
+    checked again on every poll, so a revoked token ends the stream too."""
+    last = request.headers.get("last-event-id", "")
+    if last.isdigit():
+        after = max(after, int(last))
+    engine = get_engine(request)
+    secret = request.cookies.get(COOKIE)
+    return StreamingResponse(
+        _events(request, engine, secret, viewer.user_id, after, rule_id),
+        media_type="text/event-stream",
+        headers={"cache-control": "no-store", "x-accel-buffering": "no"},
+    )
+
+
+async def _events(
+    request: Request,
+    engine: Engine,
+    secret: str | None,
+    user_id: int,
+    after: int,
+    rule_id: int | None,
+) -> AsyncIterator[str]:
+    yield "retry: 2000\n\n"
+    deadline = time.monotonic() + STREAM_LIFETIME_SECONDS
+    while time.monotonic() < deadline and not await request.is_disconnected():
+        batch = await asyncio.to_thread(_poll, engine, secret, user_id, after, rule_id)
+        if batch is None:
+            yield "event: end\ndata: signed out\n\n"
+            return
+        for hit_id, html in batch:
+            after = max(after, hit_id)
+            yield f"id: {hit_id}\nevent: hit\ndata: {json.dumps({'id': hit_id, 'html': html})}\n\n"
+        if not batch:
+            yield ": keep-alive\n\n"
+        await asyncio.sleep(STREAM_POLL_SECONDS)
+
+
+def _poll(
+    engine: Engine, secret: str | None, user_id: int, after: int, rule_id: int | None
+) -> list[tuple[int, str]] | None:
+    """The new hits (oldest first), or None when the session has ended."""
+    with session_scope(engine, readonly=True) as session:
+        viewer = find_viewer(session, secret)
+        if viewer is None or viewer.user_id != user_id:
+            return None
+        rows = list_hits(
+            session=session, user_id=user_id, limit=PAGE_SIZE, rule_id=rule_id, after_id=after
+        )
+        return [(v.hit.id or 0, hit_row(v)) for v in reversed(rows)]
