@@ -23,6 +23,7 @@ COPY rules ./rules
 COPY notifiers ./notifiers
 COPY api ./api
 COPY store ./store
+COPY web ./web
 COPY bench ./bench
 RUN /opt/venv/bin/pip install --no-cache-dir --no-deps .
 
