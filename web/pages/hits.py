@@ -23,6 +23,7 @@ from web.sessions import COOKIE, ViewerDep, find_viewer
 router = web_router()
 
 PAGE_SIZE = 50
+SELECT_RULES = 200
 STREAM_POLL_SECONDS = 1.0
 STREAM_LIFETIME_SECONDS = 300.0  # then the browser's EventSource reconnects by itself
 
@@ -33,9 +34,10 @@ def hits_page(
     session: SessionDep,
     viewer: ViewerDep,
     config: ConfigDep,
-    rule_id: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
+    rule: Annotated[str, Query(alias="rule_id", max_length=20)] = "",
     cursor: Annotated[str | None, Query(max_length=100)] = None,
 ) -> HTMLResponse:
+    rule_id = int(rule) if rule.isdigit() and 0 < int(rule) < 2**63 else None  # "" is all
     try:
         limit, before_id = keyset_page(config, PAGE_SIZE, cursor)
     except HTTPException:
@@ -53,7 +55,9 @@ def hits_page(
         "hits.html",
         viewer=viewer,
         hits=shown,
-        rules=list_rules(session=session, user_id=viewer.user_id),
+        # A select for a few rules; past that a rule id field (the page stays small).
+        rules=list_rules(session=session, user_id=viewer.user_id, limit=SELECT_RULES + 1),
+        select_rules=SELECT_RULES,
         rule_id=rule_id,
         live=before_id is None,
         newest=shown[0].hit.id if shown else 0,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import Form, HTTPException, Request
+from fastapi import Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
 
@@ -26,6 +26,7 @@ from web.sessions import Viewer, ViewerDep, WriterDep
 router = web_router()
 
 BACKTEST_SHOWN = 20
+PAGE_SIZE = 200
 
 QueryField = Annotated[str, Form(max_length=MAX_LENGTH)]
 NameField = Annotated[str, Form(max_length=200)]
@@ -34,10 +35,23 @@ TextField = Annotated[str, Form(max_length=200_000)]
 
 @router.get("/rules")
 def rules_page(
-    request: Request, session: SessionDep, viewer: ViewerDep, notice: str = ""
+    request: Request,
+    session: SessionDep,
+    viewer: ViewerDep,
+    notice: str = "",
+    after: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
 ) -> HTMLResponse:
-    rules = list_rules(session=session, user_id=viewer.user_id)
-    return page(request, "rules.html", viewer=viewer, rules=rules, notice=notice[:200])
+    rows = list_rules(session=session, user_id=viewer.user_id, limit=PAGE_SIZE + 1, after_id=after)
+    more = len(rows) > PAGE_SIZE
+    return page(
+        request,
+        "rules.html",
+        viewer=viewer,
+        rules=rows[:PAGE_SIZE],
+        notice=notice[:200],
+        next_after=rows[PAGE_SIZE - 1].id if more else None,
+        first=after == 0,
+    )
 
 
 @router.post("/rules/{rule_id:int}/enabled")
