@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -58,6 +59,34 @@ def short(text: str | None, limit: int = MAX_TITLE) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+_HTTP_WORDS = {
+    401: "the server wants a login",
+    403: "the server refuses access",
+    404: "the server says the feed is not there",
+    410: "the server says the feed is gone for good",
+    429: "the server asks us to poll less often",
+}
+
+
+def error_words(error: str | None) -> str:
+    """A feed's last error as a person would say it, with the technical detail after."""
+    if not error:
+        return ""
+    detail = error.removeprefix("fetch: ").removeprefix("parse: ")
+    if error.startswith("parse: "):
+        return f"Not a feed we can read ({detail})"
+    found = re.match(r"HTTP (\d{3})", detail)
+    if found:
+        code = int(found[1])
+        words = _HTTP_WORDS.get(code, "the server has a problem" if code >= 500 else "")
+        return f"{words.capitalize()} ({detail})" if words else detail
+    if "ConnectError" in detail or "connection attempts failed" in detail:
+        return f"Could not connect to the server ({detail})"
+    if "timed out" in detail or "no complete answer" in detail:
+        return f"The server did not answer in time ({detail})"
+    return detail
+
+
 def when(moment: datetime | None) -> Markup:
     if moment is None:
         return Markup("—")
@@ -103,7 +132,9 @@ def csrf(context: Any) -> Markup:
     return Markup('<input type="hidden" name="csrf" value="%s">') % context["viewer"].csrf
 
 
-env.filters.update(marked=marked, safe_url=safe_url, short=short, when=when)
+env.filters.update(
+    marked=marked, safe_url=safe_url, short=short, when=when, error_words=error_words
+)
 env.globals["csrf"] = csrf
 
 
