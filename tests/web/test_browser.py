@@ -202,7 +202,7 @@ PAGES = ["/", "/rules", "/rules/new", "/feeds", "/channels", "/admin"]
 
 
 def test_every_page_at_two_widths(browser: Any, world: World) -> None:
-    """Each page, at 1280 and 375 px: labelled controls, no sideways scroll, no console
+    """Each page, at 1280 and 375 px: labelled controls that Tab reaches, no sideways scroll, no console
     error, under 200 KB on first load; a screenshot of each goes to .screenshots/."""
     SCREENSHOTS.mkdir(exist_ok=True)
     admin = world.service.admin_token
@@ -243,10 +243,28 @@ def test_every_page_at_two_widths(browser: Any, world: World) -> None:
             overflow = tab.evaluate("() => document.documentElement.scrollWidth")
             assert overflow <= width + 1, (path, label, overflow)
             assert tab.evaluate(_TRANSFERRED) <= FIRST_LOAD_BUDGET, path
+            if label == "desktop":
+                assert _unreachable_by_tab(tab) == [], path
         context.close()
         assert errors == [], (label, errors)
 
 
+def _unreachable_by_tab(tab: Any) -> list[str]:
+    """The visible controls that Tab never reaches, walking once through the page."""
+    count = tab.evaluate(_MARK_FOCUSABLE)
+    reached = set()
+    for _ in range(count + 2):
+        tab.keyboard.press("Tab")
+        reached.add(tab.evaluate("() => document.activeElement.dataset.tabIndexMark || ''"))
+    return [str(i) for i in range(count) if str(i) not in reached]
+
+
+_MARK_FOCUSABLE = """() => {
+  const all = [...document.querySelectorAll('a[href], button, input, select, textarea')]
+    .filter(e => e.type !== 'hidden' && e.offsetParent !== null);
+  all.forEach((e, i) => { e.dataset.tabIndexMark = String(i); });
+  return all.length;
+}"""
 # Every visible control that has neither a label nor an accessible name.
 _UNLABELLED = """() => [...document.querySelectorAll('input, select, textarea, button')]
   .filter(e => e.type !== 'hidden')
@@ -256,3 +274,23 @@ _UNLABELLED = """() => [...document.querySelectorAll('input, select, textarea, b
 _TRANSFERRED = """() => performance.getEntriesByType('navigation')
   .concat(performance.getEntriesByType('resource'))
   .reduce((sum, e) => sum + (e.transferSize || e.encodedBodySize || 0), 0)"""
+
+
+def test_an_opml_import_shows_progress_and_each_outcome(page: Any, world: World) -> None:
+    """A 31-feed OPML file goes in parts with a progress bar; the result counts each kind."""
+    outlines = [
+        f'<outline type="rss" xmlUrl="http://127.0.0.1:9/opml-{i}.xml"/>' for i in range(30)
+    ]
+    outlines.append('<outline type="rss" xmlUrl="ftp://127.0.0.1/x.xml"/>')
+    document = f'<?xml version="1.0"?><opml version="2.0"><body>{"".join(outlines)}</body></opml>'
+    sign_in(page, world, world.user("importer"))
+    page.goto(world.service.url + "/feeds")
+    page.get_by_label("OPML file to import").set_input_files(
+        {"name": "feeds.opml", "mimeType": "text/x-opml", "buffer": document.encode()}
+    )
+    page.get_by_role("button", name="Import", exact=True).click()
+    result = page.locator("#import-live")
+    result.get_by_text("Imported: 30 added, 0 already watched, 1 invalid.").wait_for()
+    assert "only http and https" in result.inner_text()
+    assert page.locator("#import-bar").evaluate("bar => [bar.value, bar.max]") == [31, 31]
+    assert page.get_by_text("31 of 31 feeds checked").is_visible()

@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import File, Form, HTTPException, Request, UploadFile
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from api.deps import ConfigDep, SessionDep, utcnow
 from api.routes.feeds import add_feed_by_url, export_document, import_feeds
@@ -79,8 +79,16 @@ async def import_opml(
             session=session, config=config, document=document, user_id=viewer.user_id
         )
     except HTTPException as exc:
+        if _wants_json(request):
+            return JSONResponse({"detail": problem(exc)}, status_code=exc.status_code)
         return _catalogue(request, session, viewer, 422, import_error=problem(exc))
+    if _wants_json(request):  # the page's script imports a long list in parts, with progress
+        return JSONResponse(result.model_dump())
     return _catalogue(request, session, viewer, imported=result)
+
+
+def _wants_json(request: Request) -> bool:
+    return request.headers.get("accept", "").startswith("application/json")
 
 
 @router.get("/feeds/export")

@@ -65,13 +65,79 @@ function liveHits() {
   });
 }
 
+// OPML import in parts of 25 feeds, so that the bar shows real progress; the result
+// lists added, existing and invalid feeds with reasons. Without a parsable file (or
+// without this script) the form posts the whole document as usual.
+const IMPORT_PART = 25;
+
 function importProgress() {
-  for (const form of document.querySelectorAll("form[data-progress]")) {
-    form.addEventListener("submit", () => {
-      const bar = document.getElementById(form.dataset.progress);
-      if (bar) bar.hidden = false;
-    });
+  const form = document.querySelector("form[data-progress]");
+  if (!form || !window.DOMParser || !window.fetch) return;
+  form.addEventListener("submit", async (event) => {
+    const file = form.querySelector("input[type=file]").files[0];
+    const bar = document.getElementById("import-bar");
+    const count = document.getElementById("import-count");
+    document.getElementById(form.dataset.progress).hidden = false;
+    if (!file) return;
+    const doc = new DOMParser().parseFromString(await readText(file, event), "text/xml");
+    const outlines = [...doc.querySelectorAll("outline[xmlUrl], outline[xmlurl]")];
+    if (doc.querySelector("parsererror") || !outlines.length) { form.submit(); return; }
+    const totals = { added: 0, existing: 0, invalid: [] };
+    bar.max = outlines.length;
+    bar.value = 0;
+    for (let i = 0; i < outlines.length; i += IMPORT_PART) {
+      const part = outlines.slice(i, i + IMPORT_PART);
+      const body = new FormData();
+      body.append("csrf", form.querySelector("input[name=csrf]").value);
+      body.append("opml", new Blob([opml(part)], { type: "text/x-opml" }), "part.opml");
+      const res = await fetch(form.action, { method: "POST", body, headers: { accept: "application/json" } });
+      const answer = await res.json();
+      if (!res.ok) { totals.invalid.push({ url: "(part " + (i / IMPORT_PART + 1) + ")", reason: answer.detail }); }
+      else {
+        totals.added += answer.added;
+        totals.existing += answer.existing;
+        totals.invalid.push(...answer.invalid);
+      }
+      bar.value = Math.min(outlines.length, i + IMPORT_PART);
+      count.textContent = bar.value + " of " + outlines.length + " feeds checked";
+    }
+    showImport(totals);
+  });
+}
+
+function readText(file, event) {
+  event.preventDefault();
+  return file.text();
+}
+
+function opml(outlines) {
+  const doc = document.implementation.createDocument(null, "opml", null);
+  doc.documentElement.setAttribute("version", "2.0");
+  const body = doc.createElement("body");
+  for (const o of outlines) {
+    const copy = doc.createElement("outline");
+    copy.setAttribute("type", "rss");
+    copy.setAttribute("xmlUrl", o.getAttribute("xmlUrl") || o.getAttribute("xmlurl"));
+    const title = o.getAttribute("title") || o.getAttribute("text");
+    if (title) copy.setAttribute("title", title);
+    body.append(copy);
   }
+  doc.documentElement.append(body);
+  return new XMLSerializer().serializeToString(doc);
+}
+
+function showImport(totals) {
+  const out = document.getElementById("import-live");
+  out.hidden = false;
+  const p = document.createElement("p");
+  p.textContent = "Imported: " + totals.added + " added, " + totals.existing + " already watched, " + totals.invalid.length + " invalid.";
+  const list = document.createElement("ul");
+  for (const bad of totals.invalid.slice(0, 100)) {
+    const li = document.createElement("li");
+    li.textContent = bad.url + ": " + bad.reason;
+    list.append(li);
+  }
+  out.replaceChildren(p, list);
 }
 
 document.addEventListener("DOMContentLoaded", () => { liveCheck(); liveHits(); importProgress(); });
