@@ -18,7 +18,7 @@ from store.hits import HitView, encode_cursor, list_hits
 from store.rules import list_rules
 from web.pages.common import web_router
 from web.render import env, page
-from web.sessions import COOKIE, ViewerDep, find_viewer
+from web.sessions import COOKIE, SignInRequired, Viewer, ViewerDep, find_viewer
 
 router = web_router()
 
@@ -72,7 +72,6 @@ def hit_row(view: HitView) -> str:
 @router.get("/hits/stream")
 async def hits_stream(
     request: Request,
-    viewer: ViewerDep,
     after: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
     rule_id: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
 ) -> Response:
@@ -83,6 +82,10 @@ async def hits_stream(
         after = max(after, int(last))
     engine = get_engine(request)
     secret = request.cookies.get(COOKIE)
+    # No request-scoped session: it would hold a pooled connection for the whole stream.
+    viewer = await asyncio.to_thread(_viewer, engine, secret)
+    if viewer is None:
+        raise SignInRequired()
     return StreamingResponse(
         _events(request, engine, secret, viewer.user_id, after, rule_id),
         media_type="text/event-stream",
@@ -111,6 +114,11 @@ async def _events(
         if not batch:
             yield ": keep-alive\n\n"
         await asyncio.sleep(STREAM_POLL_SECONDS)
+
+
+def _viewer(engine: Engine, secret: str | None) -> Viewer | None:
+    with session_scope(engine, readonly=True) as session:
+        return find_viewer(session, secret)
 
 
 def _poll(
