@@ -124,6 +124,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--hits", type=int, default=10_000)
     parser.add_argument("--rules", type=int, default=5_000)
+    parser.add_argument("--rounds", type=int, default=ROUNDS, help="renders of each page")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         engine = create_engine(f"sqlite:///{Path(tmp) / 'bench.db'}")
@@ -143,7 +144,7 @@ def main() -> None:
         biggest = 0
         for path in paths:
             times = []
-            for _ in range(ROUNDS):
+            for _ in range(args.rounds):
                 start = time.perf_counter()
                 answer = client.get(path)
                 times.append((time.perf_counter() - start) * 1000)
