@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from fastapi.testclient import TestClient
 
@@ -26,3 +27,9 @@ def sign_in(client: TestClient, token: str) -> str:
     )
     assert answer.status_code == 303, answer.text
     return field(client.get("/rules").text, "csrf")
+
+
+def items(answer: Any) -> list[Any]:
+    """A list answer's rows, whether it is a bare list or `{"items", "next_cursor"}`."""
+    body = answer.json()
+    return list(body["items"] if isinstance(body, dict) else body)

@@ -18,6 +18,7 @@ from tests.support.feeds import BYTEDANCE_HUAWEI, HUAWEI_ONLY, Item, rss
 from tests.support.seed import seed_hit
 from tests.support.servers import FeedServer, WebhookReceiver
 from tests.support.service import ServiceProcess, wait_until
+from tests.web.helpers import items
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / ".screenshots"
 WIDTHS = {"desktop": (1280, 800), "phone": (375, 740)}
@@ -94,7 +95,7 @@ def test_a_newsroom_day(page: Any, world: World) -> None:
     page.get_by_label("Feed or web page URL").fill(first)
     page.get_by_role("button", name="Add feed").click()
     page.get_by_role("status").filter(has_text="Added").wait_for()
-    feed_id = api.get("/v1/feeds").json()[0]["id"]
+    feed_id = items(api.get("/v1/feeds"))[0]["id"]
     wait_until(lambda: api.get(f"/v1/feeds/{feed_id}").json()["article_count"] == 2, 30)
 
     # 3. a mistake, reported while typing, at its position
@@ -144,7 +145,7 @@ def test_a_newsroom_day(page: Any, world: World) -> None:
     assert row.locator("mark").count() >= 2
 
     # 7. the failed delivery is shown with its answer, and a retry succeeds
-    [hook] = api.get("/v1/webhooks").json()
+    [hook] = items(api.get("/v1/webhooks"))
     page.goto(f"{base}/channels/webhooks/{hook['id']}")
 
     def dead() -> bool:

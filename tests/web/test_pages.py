@@ -14,7 +14,7 @@ from store.rules import create_rule
 from store.webhooks import create_webhook
 from tests.conftest import auth, make_user
 from tests.support.seed import seed_hit
-from tests.web.helpers import field, sign_in
+from tests.web.helpers import field, items, sign_in
 
 
 @pytest.fixture
@@ -65,7 +65,7 @@ def test_revoking_the_token_ends_its_sessions(engine: Engine, web: TestClient) -
     """Revoking the API token that opened a session signs that session out at once."""
     _, token = make_user(engine, "ana")
     sign_in(web, token)
-    [mine] = web.get("/v1/tokens", headers=auth(token)).json()
+    [mine] = items(web.get("/v1/tokens", headers=auth(token)))
     assert web.delete(f"/v1/tokens/{mine['id']}", headers=auth(token)).status_code == 204
     assert web.get("/rules", follow_redirects=False).status_code == 303
 
@@ -192,4 +192,4 @@ def test_editor_shows_the_error_position_then_a_backtest(engine: Engine, web: Te
         follow_redirects=False,
     )
     assert saved.status_code == 303
-    assert [r["name"] for r in web.get("/v1/rules", headers=auth(token)).json()] == ["bd-hw", "bd"]
+    assert [r["name"] for r in items(web.get("/v1/rules", headers=auth(token)))] == ["bd-hw", "bd"]

@@ -15,7 +15,7 @@ from store.webhooks import disable_webhook
 from tests.conftest import auth, make_user
 from tests.support.feeds import HUAWEI_ONLY, rss
 from tests.support.servers import FeedServer
-from tests.web.helpers import sign_in
+from tests.web.helpers import items, sign_in
 from web.render import error_words
 
 
@@ -66,7 +66,7 @@ def test_a_webhook_turned_off_by_a_410_can_be_turned_back_on(
     csrf = sign_in(web, token)
     created = web.post("/channels/webhooks", data={"csrf": csrf, "url": "http://127.0.0.1:9/h"})
     assert re.search(r"whsec_[A-Za-z0-9+/=]+", created.text)
-    [hook] = web.get("/v1/webhooks", headers=auth(token)).json()
+    [hook] = items(web.get("/v1/webhooks", headers=auth(token)))
     assert "whsec_" not in web.get(f"/channels/webhooks/{hook['id']}").text
     with session_scope(engine) as session:
         disable_webhook(
@@ -75,7 +75,7 @@ def test_a_webhook_turned_off_by_a_410_can_be_turned_back_on(
     page = web.get(f"/channels/webhooks/{hook['id']}").text
     assert "410 Gone" in page and "Turn back on" in page
     web.post(f"/channels/webhooks/{hook['id']}/enable", data={"csrf": csrf})
-    assert web.get("/v1/webhooks", headers=auth(token)).json()[0]["active"] is True
+    assert items(web.get("/v1/webhooks", headers=auth(token)))[0]["active"] is True
     pinged = web.post(f"/channels/webhooks/{hook['id']}/test", data={"csrf": csrf})
     assert "ping" in pinged.text
 
