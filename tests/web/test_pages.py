@@ -32,6 +32,20 @@ def _rule(engine: Engine, user_id: int, query: str = "ByteDance AND Huawei") -> 
         )
 
 
+def _webhook(engine: Engine, user_id: int) -> int:
+    with session_scope(engine) as session:
+        return (
+            create_webhook(
+                session=session,
+                user_id=user_id,
+                url="http://127.0.0.1:9/h",
+                secret="whsec_x",
+                now=datetime.now(UTC),
+            ).id
+            or 0
+        )
+
+
 def test_sign_in_sets_a_strict_cookie_and_sign_out_ends_it(engine: Engine, web: TestClient) -> None:
     """Sign-in sets an HttpOnly, SameSite=Lax cookie (not Secure over http); sign-out ends it."""
     _, token = make_user(engine, "ana")
@@ -89,14 +103,7 @@ def test_another_users_objects_answer_404(engine: Engine, web: TestClient) -> No
     a_id, _ = make_user(engine, "ana")
     _, b_token = make_user(engine, "bo")
     rule_id = _rule(engine, a_id)
-    with session_scope(engine) as session:
-        hook = create_webhook(
-            session=session,
-            user_id=a_id,
-            url="http://127.0.0.1:9/h",
-            secret="whsec_x",
-            now=datetime.now(UTC),
-        )
+    hook_id = _webhook(engine, a_id)
     csrf = sign_in(web, b_token)
     assert web.get(f"/rules/{rule_id}").status_code == 404
     assert web.get(f"/rules/{rule_id + 999}").status_code == 404
@@ -104,8 +111,8 @@ def test_another_users_objects_answer_404(engine: Engine, web: TestClient) -> No
         web.post(f"/rules/{rule_id}/enabled", data={"enabled": "false", "csrf": csrf}).status_code
         == 404
     )
-    assert web.get(f"/channels/webhooks/{hook.id}").status_code == 404
-    assert web.post(f"/channels/webhooks/{hook.id}/test", data={"csrf": csrf}).status_code == 404
+    assert web.get(f"/channels/webhooks/{hook_id}").status_code == 404
+    assert web.post(f"/channels/webhooks/{hook_id}/test", data={"csrf": csrf}).status_code == 404
     assert web.get("/admin").status_code == 404
     assert "bd-hw" not in web.get("/rules").text
 
@@ -115,14 +122,7 @@ def test_every_page_sends_the_security_headers(engine: Engine, web: TestClient) 
     admin_id, token = make_user(engine, "root", admin=True)
     rule_id = _rule(engine, admin_id)
     seed_hit(engine, rule_id=rule_id)
-    with session_scope(engine) as session:
-        hook = create_webhook(
-            session=session,
-            user_id=admin_id,
-            url="http://127.0.0.1:9/h",
-            secret="whsec_x",
-            now=datetime.now(UTC),
-        )
+    hook_id = _webhook(engine, admin_id)
     pages = ["/signin"]
     assert web.get("/", follow_redirects=False).headers["content-security-policy"]
     sign_in(web, token)
@@ -134,7 +134,7 @@ def test_every_page_sends_the_security_headers(engine: Engine, web: TestClient) 
         "/rules/999999",
         "/feeds",
         "/channels",
-        f"/channels/webhooks/{hook.id}",
+        f"/channels/webhooks/{hook_id}",
         "/admin",
         f"/admin/users/{admin_id}",
     ]

@@ -3,10 +3,11 @@ backtest over stored articles before saving)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import Form, HTTPException, Query, Request
+from fastapi import Depends, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
 
@@ -96,19 +97,35 @@ def edit_rule(
     return _editor(request, viewer, rule=rule, form={"name": rule.name, "query": rule.query})
 
 
-@router.post("/rules/new")
-def submit_new(
-    request: Request,
-    session: SessionDep,
-    viewer: WriterDep,
-    config: ConfigDep,
+@dataclass(frozen=True, slots=True)
+class RuleForm:
+    """What the editor posts: the rule, the test text, and which button was pressed."""
+
+    name: str
+    query: str
+    title: str
+    text: str
+    action: str
+
+
+def rule_form(
     name: NameField = "",
     query: QueryField = "",
     title: TextField = "",
     text: TextField = "",
     action: Annotated[str, Form(max_length=20)] = "save",
+) -> RuleForm:
+    return RuleForm(name, query, title, text, action)
+
+
+FormDep = Annotated[RuleForm, Depends(rule_form)]
+
+
+@router.post("/rules/new")
+def submit_new(
+    request: Request, session: SessionDep, viewer: WriterDep, config: ConfigDep, posted: FormDep
 ) -> Response:
-    return _submit(request, session, viewer, config, None, name, query, title, text, action)
+    return _submit(request, session, viewer, config, None, posted)
 
 
 @router.post("/rules/{rule_id:int}")
@@ -118,16 +135,12 @@ def submit_edit(
     session: SessionDep,
     viewer: WriterDep,
     config: ConfigDep,
-    name: NameField = "",
-    query: QueryField = "",
-    title: TextField = "",
-    text: TextField = "",
-    action: Annotated[str, Form(max_length=20)] = "save",
+    posted: FormDep,
 ) -> Response:
     rule = get_rule(session=session, rule_id=rule_id, user_id=viewer.user_id)
     if rule is None:
         return not_found(request, viewer, "rule")
-    return _submit(request, session, viewer, config, rule, name, query, title, text, action)
+    return _submit(request, session, viewer, config, rule, posted)
 
 
 def _submit(
@@ -136,12 +149,11 @@ def _submit(
     viewer: Viewer,
     config: ConfigDep,
     rule: Rule | None,
-    name: str,
-    query: str,
-    title: str,
-    text: str,
-    action: str,
+    posted: RuleForm,
 ) -> Response:
+    name, query, title, text, action = (
+        posted.name, posted.query, posted.title, posted.text, posted.action
+    )  # fmt: skip
     form = {"name": name, "query": query, "title": title, "text": text}
     try:
         parsed = parse(query)
