@@ -46,3 +46,9 @@ def close_session(*, session: Session, session_hash: str, now: datetime) -> None
             sa.or_(table.c.session_hash == session_hash, table.c.expires_at <= now)
         )
     )
+
+
+def prune_sessions(*, session: Session, now: datetime) -> None:
+    """Drop expired sessions (done at each sign-in, so the table stays small)."""
+    table: sa.Table = WebSession.__table__  # type: ignore[attr-defined]
+    session.execute(sa.delete(table).where(table.c.expires_at <= now))

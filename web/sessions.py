@@ -22,7 +22,7 @@ from api.deps import SessionDep, utcnow
 from api.tokens import hash_token
 from store.tables import User
 from store.users import user_for_token
-from store.web_sessions import close_session, open_session, session_user
+from store.web_sessions import close_session, open_session, prune_sessions, session_user
 from web.security import csrf_token, same
 
 COOKIE = "nw_session"
@@ -100,6 +100,7 @@ def sign_in(
         return "That token is unknown or revoked."
     secret = secrets.token_urlsafe(32)
     now = utcnow()
+    prune_sessions(session=session, now=now)
     open_session(
         session=session,
         session_hash=_hash(secret),

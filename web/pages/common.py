@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
@@ -32,7 +34,5 @@ def problem(exc: HTTPException) -> str:
 def back(path: str, notice: str = "") -> RedirectResponse:
     """After a change: the page again (303, so a reload does not post twice)."""
     if notice:
-        from urllib.parse import quote
-
         path += ("&" if "?" in path else "?") + "notice=" + quote(notice)
     return RedirectResponse(path, status_code=303)

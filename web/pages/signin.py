@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Form, Request
+from fastapi import Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from api.deps import SessionDep
@@ -26,7 +26,9 @@ router = web_router()
 
 
 @router.get("/signin")
-def signin_form(request: Request, session: SessionDep, next: str = "/") -> Response:
+def signin_form(
+    request: Request, session: SessionDep, next: Annotated[str, Query(max_length=2000)] = "/"
+) -> Response:
     if find_viewer(session, request.cookies.get(COOKIE)) is not None:
         return RedirectResponse(safe_next(next), status_code=303)
     return _form(request, next)
