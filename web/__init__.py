@@ -5,5 +5,6 @@ the app itself: no CDN, no build step).
 """
 
 from web.app import install_dashboard
+from web.pages.hits import close_streams
 
-__all__ = ["install_dashboard"]
+__all__ = ["close_streams", "install_dashboard"]

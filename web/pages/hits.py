@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import HTTPException, Query, Request
+from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
 from sqlalchemy.engine import Engine
 
@@ -103,6 +104,7 @@ async def _events(
 ) -> AsyncIterator[str]:
     yield "retry: 2000\n\n"
     deadline = time.monotonic() + STREAM_LIFETIME_SECONDS
+    closing = _closing(request.app)
     while time.monotonic() < deadline and not await request.is_disconnected():
         batch = await asyncio.to_thread(_poll, engine, secret, user_id, after, rule_id)
         if batch is None:
@@ -113,7 +115,22 @@ async def _events(
             yield f"id: {hit_id}\nevent: hit\ndata: {json.dumps({'id': hit_id, 'html': html})}\n\n"
         if not batch:
             yield ": keep-alive\n\n"
-        await asyncio.sleep(STREAM_POLL_SECONDS)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(closing.wait(), STREAM_POLL_SECONDS)
+        if closing.is_set():
+            return  # the server is stopping: the browser reconnects to another replica
+
+
+def _closing(app: FastAPI) -> asyncio.Event:
+    if not hasattr(app.state, "streams_closing"):
+        app.state.streams_closing = asyncio.Event()
+    closing: asyncio.Event = app.state.streams_closing
+    return closing
+
+
+def close_streams(app: FastAPI) -> None:
+    """End every open live-hits stream (the service calls it when it stops)."""
+    _closing(app).set()
 
 
 def _viewer(engine: Engine, secret: str | None) -> Viewer | None:
