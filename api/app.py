@@ -11,7 +11,18 @@ from api.errors import install_error_handlers
 from api.limits import BodySizeLimit
 from api.metrics import app_registry
 from api.openapi import install_openapi
-from api.routes import deliveries, feeds, health, hits, rules, telegram, tokens, users, webhooks
+from api.routes import (
+    articles,
+    deliveries,
+    feeds,
+    health,
+    hits,
+    rules,
+    telegram,
+    tokens,
+    users,
+    webhooks,
+)
 
 
 def create_app(
@@ -26,7 +37,7 @@ def create_app(
     app.state.engine = engine
     app.state.config = config or ApiConfig()
     app.state.registry = app_registry(engine, registry)
-    for module in (health, users, feeds, rules, hits, webhooks, deliveries, telegram):
+    for module in (health, users, feeds, articles, rules, hits, webhooks, deliveries, telegram):
         app.include_router(module.router)
     app.include_router(tokens.router)
     # Imported here: the dashboard calls the API's shared functions, so `web` imports `api`.

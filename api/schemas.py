@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.config import JsonDict
@@ -15,6 +15,7 @@ from rules.parser import MAX_LENGTH
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 Url = Annotated[str, Field(min_length=1, max_length=2048)]
 Interval = Annotated[int, Field(ge=60, le=86_400)]
+FullText = Literal["auto", "always", "never"]
 Ids = Annotated[list[Annotated[int, Field(ge=1, le=2**63 - 1)]], Field(max_length=1000)]
 
 
@@ -67,6 +68,9 @@ class FeedCreate(Strict):
     url: Url
     title: Annotated[str, Field(max_length=1000)] | None = None
     interval_seconds: Interval | None = None
+    full_text: FullText = Field(
+        "auto", description="Fetch each item's page: when the feed's text is short, always, never"
+    )
 
 
 class FeedUpdate(Strict):
@@ -76,6 +80,7 @@ class FeedUpdate(Strict):
 
     title: Annotated[str, Field(max_length=1000)] | None = None
     interval_seconds: Interval | None = None
+    full_text: FullText | None = None
 
 
 class FeedPublic(BaseModel):
@@ -93,6 +98,7 @@ class FeedPublic(BaseModel):
                     "error_count": 0,
                     "last_error": "",
                     "article_count": 120,
+                    "full_text": "auto",
                 }
             ]
         }
@@ -108,6 +114,41 @@ class FeedPublic(BaseModel):
     error_count: int
     last_error: str
     article_count: int
+    full_text: str
+
+
+class ArticlePublic(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 9,
+                    "title": "ByteDance jajaki chip AI Huawei",
+                    "url": "https://www.antaranews.com/berita/1",
+                    "canonical_url": "https://www.antaranews.com/berita/1",
+                    "published_at": "2026-11-27T12:00:00Z",
+                    "lang": "id",
+                    "feed_id": 1,
+                    "summary": "ByteDance dilaporkan tengah menjajaki kerja sama baru…",
+                    "text": "ByteDance dilaporkan … chip Ascend 910B buatan Huawei …",
+                    "text_source": "page",
+                    "page_status": "ok",
+                }
+            ]
+        }
+    )
+
+    id: int
+    title: str
+    url: str
+    canonical_url: str
+    published_at: datetime | None
+    lang: str
+    feed_id: int | None = Field(description="The feed the article was first seen in")
+    summary: str
+    text: str = Field(description="The best text: the page's main text, else the feed's")
+    text_source: Literal["feed", "page"]
+    page_status: str = Field(description='"ok", "skipped", "pending" or "failed: <reason>"')
 
 
 class InvalidFeed(BaseModel):

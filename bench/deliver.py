@@ -33,7 +33,7 @@ from sqlalchemy.engine import Engine
 
 from monitor.normalise import Article
 from notifiers import Dispatcher, DispatcherConfig, RetryPolicy, WebhookLimits
-from notifiers.webhook import make_sender, new_secret, secret_bytes
+from notifiers.webhook import make_sender, make_transport, new_secret, secret_bytes
 from store import create_engine, session_scope
 from store.articles import insert_new_articles
 from store.deliveries import list_deliveries, outbox_stats
@@ -171,19 +171,12 @@ class _Dispatching:
         self.thread = threading.Thread(target=lambda: asyncio.run(self._main()), daemon=True)
 
     async def _main(self) -> None:
-        limits = httpx.Limits(max_connections=100, max_keepalive_connections=100)
-        async with httpx.AsyncClient(
-            follow_redirects=False, trust_env=False, limits=limits
-        ) as client:
+        # The service's transport: the SSRF guard at connect time, opened for the receiver.
+        limits = WebhookLimits(timeout_seconds=15, allow_private_networks=True)
+        async with make_transport(limits) as transport:
             self.dispatcher = Dispatcher(
                 self.engine,
-                {
-                    WEBHOOK: make_sender(
-                        client,
-                        WebhookLimits(timeout_seconds=15, allow_private_networks=True),
-                        utcnow,
-                    )
-                },
+                {WEBHOOK: make_sender(transport, limits, utcnow)},
                 owner="bench",
                 config=DispatcherConfig(
                     per_endpoint_concurrency=self.concurrency, poll_seconds=self.poll_seconds

@@ -1,6 +1,7 @@
 """Ingest bench: N feeds of K items from a loopback server, R rules, the real refresh path.
 
     python -m bench.ingest --feeds 1000 --items 50 --rules 1000
+    python -m bench.ingest --feeds 200 --items 20 --full-text
 
 Three passes over every feed, each through `Poller.tick` (claim, fetch, parse, store,
 match, record hits and enqueue, reschedule) on a temporary SQLite database:
@@ -11,12 +12,21 @@ again, without validators). The last stdout line is the contract JSON.
 summed over the workers / (first_pass_s x workers). Near 1, everything around feedparser
 is cheap enough to keep both cores parsing. `rss_mb` is the peak RSS of this process plus
 that of its largest child.
+
+With `--full-text`, each item carries only its title and one sentence and links to an
+article page on the same loopback server. The first pass queues those pages (`auto`);
+then the real `PageFetcher` fetches, extracts (in the parse pool) and matches them again,
+and is timed until the queue is empty: `pages_per_s`, `extract_share` (the pool's busy
+fraction while it runs) and `page_p99_ms` (claim to stored, per page) join the JSON. One
+loopback host stands for many sites, so the per-host gap is 0 and its concurrency is the
+fetcher's.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import logging
 import multiprocessing
@@ -38,13 +48,16 @@ import structlog
 
 from monitor import FetchLimits, Ingest, ParseLimits, Poller, PollPolicy, RuleMatcher
 from monitor.fetch import make_client
+from monitor.pages import PageConfig, PageFetcher
 from monitor.pool import exit_with_parent, make_parse_pool
 from monitor.recorder import StateRecorder
 from monitor.scheduler import SchedulerConfig
 from net.guard import Guard
+from net.politeness import Politeness
 from store import create_engine, session_scope
 from store.feeds import add_feed, request_poll
 from store.migrate import upgrade
+from store.pages import PageClaim, page_queue_depth
 from store.rules import create_rule
 from store.users import create_user
 from store.webhooks import create_webhook
@@ -55,8 +68,9 @@ VOCABULARY = [f"w{n:04d}" for n in range(4000)]
 # The feed server: a separate process, so that serving costs this process nothing. ----
 
 
-def feed_body(feed: int, items: int, now: datetime) -> bytes:
-    """Feed `feed`'s RSS document: deterministic, about 1.2 KB per item."""
+def feed_body(feed: int, items: int, now: datetime, pages_port: int = 0) -> bytes:
+    """Feed `feed`'s RSS document: deterministic, about 1.2 KB per item; with `pages_port`,
+    each item is a title and a sentence linking to its page there."""
     rng = random.Random(feed)
     parts = [
         '<?xml version="1.0" encoding="utf-8"?>\n<rss version="2.0"><channel>',
@@ -66,19 +80,38 @@ def feed_body(feed: int, items: int, now: datetime) -> bytes:
     for item in range(items):
         words = rng.choices(VOCABULARY, k=170)
         published = format_datetime(now - timedelta(minutes=7 * item + feed % 7), usegmt=True)
+        link = f"https://bench.example/{feed}/{item}?utm_source=rss"
+        text = words[10:]
+        if pages_port:
+            link, text = f"http://127.0.0.1:{pages_port}/page/{feed}/{item}", words[10:25]
         parts.append(
             f"<item><guid>bench-{feed}-{item}</guid><title>{' '.join(words[:10])}</title>"
-            f"<link>https://bench.example/{feed}/{item}?utm_source=rss</link>"
-            f"<description>{escape('<p>' + ' '.join(words[10:]) + '</p>')}</description>"
+            f"<link>{link}</link>"
+            f"<description>{escape('<p>' + ' '.join(text) + '.</p>')}</description>"
             f"<pubDate>{published}</pubDate></item>"
         )
     parts.append("</channel></rss>")
     return "\n".join(parts).encode()
 
 
-async def _serve(port_out: Any, items: int, now: datetime) -> None:
+def page_body(feed: int, item: int) -> bytes:
+    """An article page: navigation, six paragraphs of 60 words, a footer (about 4 KB)."""
+    rng = random.Random(feed * 100_003 + item)
+    paragraphs = "".join(f"<p>{' '.join(rng.choices(VOCABULARY, k=60))}.</p>" for _ in range(6))
+    return (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        f"<title>Story {feed}-{item}</title></head><body>"
+        '<nav><a href="/">Home</a> <a href="/world">World</a> <a href="/tech">Tech</a></nav>'
+        f"<main><article><h1>Story {feed}-{item}</h1>{paragraphs}</article></main>"
+        "<footer><p>Copyright 2026 Bench Media. All rights reserved.</p></footer>"
+        "</body></html>"
+    ).encode()
+
+
+async def _serve(port_out: Any, items: int, now: datetime, full_text: bool) -> None:
     bodies: dict[int, tuple[bytes, str]] = {}
     mode = {"validators": True}
+    port = 0
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -93,9 +126,22 @@ async def _serve(port_out: Any, items: int, now: datetime) -> None:
                     mode["validators"] = path.endswith("/validators")
                     writer.write(b"HTTP/1.1 204 No Content\r\ncontent-length: 0\r\n\r\n")
                     continue
+                if path == "/robots.txt":
+                    writer.write(b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n")
+                    continue
+                if path.startswith("/page/"):
+                    _, _, f, i = path.split("/")
+                    page = page_body(int(f), int(i))
+                    writer.write(
+                        b"HTTP/1.1 200 OK\r\ncontent-type: text/html; charset=utf-8\r\n"
+                        + f"content-length: {len(page)}\r\n\r\n".encode()
+                        + page
+                    )
+                    await writer.drain()
+                    continue
                 feed = int(path.rsplit("/", 1)[-1].split(".")[0])
                 if feed not in bodies:
-                    body = feed_body(feed, items, now)
+                    body = feed_body(feed, items, now, port if full_text else 0)
                     bodies[feed] = (body, f'"{hash(body) & 0xFFFFFFFF:x}"')
                 body, etag = bodies[feed]
                 if mode["validators"] and headers.get("if-none-match") == etag:
@@ -114,14 +160,15 @@ async def _serve(port_out: Any, items: int, now: datetime) -> None:
             writer.close()
 
     server = await asyncio.start_server(handle, "127.0.0.1", 0, backlog=1024)
-    port_out.send(server.sockets[0].getsockname()[1])
+    port = server.sockets[0].getsockname()[1]
+    port_out.send(port)
     async with server:
         await server.serve_forever()
 
 
-def _server_main(port_out: Any, items: int, now: datetime, parent: int) -> None:
+def _server_main(port_out: Any, items: int, now: datetime, parent: int, full_text: bool) -> None:
     exit_with_parent(parent)
-    asyncio.run(_serve(port_out, items, now))
+    asyncio.run(_serve(port_out, items, now, full_text))
 
 
 # Timing the parse pool without touching the code under test. --------------------------
@@ -199,7 +246,53 @@ def setup(db_url: str, port: int, feeds: int, rules: int, now: datetime) -> None
     engine.dispose()
 
 
-async def run_passes(db_url: str, port: int, feeds: int, pool: TimedPool) -> dict[str, float]:
+class TimedFetcher(PageFetcher):
+    """The real page fetcher, timing each page from claim to stored."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.durations: list[float] = []
+
+    async def fetch_page(self, claim: PageClaim) -> None:
+        started = time.perf_counter()
+        await super().fetch_page(claim)
+        self.durations.append(time.perf_counter() - started)
+
+
+async def fetch_pages(ingest: Ingest, limits: FetchLimits, pool: TimedPool) -> dict[str, float]:
+    """Run the page fetcher until the queue the first pass filled is empty."""
+    with session_scope(ingest.engine, readonly=True) as session:
+        queued = page_queue_depth(session=session)
+    config = PageConfig(
+        limits=dataclasses.replace(limits, max_bytes=5 * 1024 * 1024, timeout_seconds=30),
+        politeness=Politeness(per_host=32, min_gap_seconds=0.0),
+        concurrency=32,
+        poll_seconds=0.05,
+    )
+    fetcher = TimedFetcher(ingest, config, owner="bench")
+    busy = pool.busy_seconds
+    started = time.perf_counter()
+    await fetcher.start()
+    while True:
+        await asyncio.sleep(0.05)
+        with session_scope(ingest.engine, readonly=True) as session:
+            if page_queue_depth(session=session) == 0:
+                break
+    elapsed = time.perf_counter() - started
+    await fetcher.stop(timeout=10)
+    durations = sorted(fetcher.durations)
+    return {
+        "pages": queued,
+        "pages_fetched": len(durations),
+        "pages_s": elapsed,
+        "extract_busy_s": pool.busy_seconds - busy,
+        "page_p99_s": durations[int(0.99 * (len(durations) - 1))] if durations else 0.0,
+    }
+
+
+async def run_passes(
+    db_url: str, port: int, feeds: int, pool: TimedPool, full_text: bool = False
+) -> dict[str, float]:
     engine = create_engine(db_url)
     limits = FetchLimits(
         timeout_seconds=60,
@@ -219,6 +312,7 @@ async def run_passes(db_url: str, port: int, feeds: int, pool: TimedPool) -> dic
             clock=lambda: datetime.now(UTC),
             parse_pool=pool,
             recorder=StateRecorder(engine),
+            full_text_min_words=120,
         )
         poller = Poller(
             ingest,
@@ -238,6 +332,11 @@ async def run_passes(db_url: str, port: int, feeds: int, pool: TimedPool) -> dic
 
         out["first_pass_s"] = await one_pass()
         out["parse_busy_s"] = pool.busy_seconds
+        if full_text:
+            out.update(await fetch_pages(ingest, limits, pool))
+        else:  # the items are long: `auto` must queue no page
+            with session_scope(engine, readonly=True) as session:
+                assert page_queue_depth(session=session) == 0, "pages queued for long items"
         out["not_modified_pass_s"] = await one_pass()
         await client.get(f"http://127.0.0.1:{port}/__mode/no-validators")
         out["unchanged_pass_s"] = await one_pass()
@@ -256,6 +355,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--items", type=int, default=50)
     parser.add_argument("--rules", type=int, default=1000)
     parser.add_argument("--workers", type=int, default=2, help="parse processes")
+    parser.add_argument(
+        "--full-text", action="store_true", help="short items: fetch and extract their pages"
+    )
     args = parser.parse_args(argv)
     # One log line per poll would cost more than some passes measure.
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
@@ -263,7 +365,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     now = datetime.now(UTC)
     receiver, sender = multiprocessing.Pipe(duplex=False)
     server = multiprocessing.get_context("spawn").Process(
-        target=_server_main, args=(sender, args.items, now, os.getpid()), daemon=True
+        target=_server_main,
+        args=(sender, args.items, now, os.getpid(), args.full_text),
+        daemon=True,
     )
     server.start()
     port = receiver.recv()
@@ -272,7 +376,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="nw-bench-") as tmp:
         db_url = f"sqlite:///{Path(tmp) / 'bench.db'}"
         setup(db_url, port, args.feeds, args.rules, now)
-        measured = asyncio.run(run_passes(db_url, port, args.feeds, pool))
+        measured = asyncio.run(run_passes(db_url, port, args.feeds, pool, args.full_text))
     pool.shutdown()
     server.terminate()
     server.join(5)
@@ -289,6 +393,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "parse_share": round(measured["parse_busy_s"] / (first * args.workers), 3),
         "rss_mb": round((own + child) / 1024, 1),
     }
+    if args.full_text:
+        pages_s = measured["pages_s"]
+        result |= {
+            "pages": int(measured["pages"]),
+            "pages_per_s": round(measured["pages_fetched"] / pages_s, 1),
+            "extract_share": round(measured["extract_busy_s"] / (pages_s * args.workers), 3),
+            "page_p99_ms": round(measured["page_p99_s"] * 1000, 1),
+        }
     print(f"articles={measured['articles']} hits={measured['hits']} rules={args.rules}")
     print(json.dumps(result))
     return result

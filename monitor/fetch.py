@@ -23,6 +23,10 @@ from net.transport import GuardedTransport
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 USER_AGENT = "newswatch/0.1 (+https://github.com/newswatch/newswatch; feed monitor)"
+FEED_ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/feed+json, "
+    "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
+)
 
 
 @dataclass(frozen=True)
@@ -115,11 +119,15 @@ async def fetch(
     limits: FetchLimits,
     etag: str = "",
     last_modified: str = "",
+    accept: str = FEED_ACCEPT,
 ) -> FetchResult:
-    """GET a feed within `limits.timeout_seconds` overall. Raises a `FetchError`."""
+    """GET a feed (or, with another `accept`, a page) within `limits.timeout_seconds`
+    overall. Raises a `FetchError`."""
     try:
         return await asyncio.wait_for(
-            _fetch(client, url, limits=limits, etag=etag, last_modified=last_modified),
+            _fetch(
+                client, url, limits=limits, etag=etag, last_modified=last_modified, accept=accept
+            ),
             timeout=limits.timeout_seconds,
         )
     except TimeoutError:
@@ -127,13 +135,15 @@ async def fetch(
 
 
 async def _fetch(
-    client: httpx.AsyncClient, url: str, *, limits: FetchLimits, etag: str, last_modified: str
+    client: httpx.AsyncClient,
+    url: str,
+    *,
+    limits: FetchLimits,
+    etag: str,
+    last_modified: str,
+    accept: str,
 ) -> FetchResult:
-    headers = {
-        "Accept": "application/rss+xml, application/atom+xml, application/feed+json, "
-        "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5",
-        "Accept-Encoding": "gzip, deflate, br",
-    }
+    headers = {"Accept": accept, "Accept-Encoding": "gzip, deflate, br"}
     if etag:
         headers["If-None-Match"] = etag
     if last_modified:

@@ -19,6 +19,7 @@ from store import session_scope
 from store.articles import insert_new_articles
 from store.feeds import finish_polls
 from store.hits import record_hits
+from store.pages import queue_pages
 from store.values import FeedClaim, NewHit, PollResult
 
 log = structlog.get_logger(__name__)
@@ -34,12 +35,14 @@ class PollWrite:
     now: datetime
     articles: Sequence[Article] = ()
     hits_by_key: Mapping[str, Sequence[NewHit]] = field(default_factory=dict)
+    page_keys: frozenset[str] = frozenset()  # item keys whose page to queue if new
 
 
 @dataclass(frozen=True)
 class Written:
     result: PollResult  # with `new_articles` counted
     hit_ids: list[int]
+    pages: int = 0  # pages queued
 
 
 def write_polls(session: Session, writes: Sequence[PollWrite]) -> list[Written]:
@@ -48,6 +51,7 @@ def write_polls(session: Session, writes: Sequence[PollWrite]) -> list[Written]:
     results: list[PollResult] = []
     hits: list[NewHit] = []
     poll_of: dict[int, int] = {}  # article id -> index of its poll in `writes`
+    pages = [0] * len(writes)
     for n, write in enumerate(writes):
         result = write.result
         if write.articles:
@@ -58,6 +62,9 @@ def write_polls(session: Session, writes: Sequence[PollWrite]) -> list[Written]:
                 for hit in write.hits_by_key.get(article.item_key, ()):
                     hits.append(dataclasses.replace(hit, article_id=article.id))
                     poll_of[article.id] = n
+            if write.page_keys:
+                queued = [a.id for a in new if a.item_key in write.page_keys]
+                pages[n] = queue_pages(session=session, article_ids=queued, now=write.now)
             if new:
                 result = dataclasses.replace(result, new_articles=len(new))
         results.append(result)
@@ -73,7 +80,10 @@ def write_polls(session: Session, writes: Sequence[PollWrite]) -> list[Written]:
             for w, r in zip(writes, results, strict=True)
         ],
     )
-    return [Written(result, ids) for result, ids in zip(results, hit_ids, strict=True)]
+    return [
+        Written(result, ids, queued)
+        for result, ids, queued in zip(results, hit_ids, pages, strict=True)
+    ]
 
 
 def write_one(engine: Engine, write: PollWrite) -> Written:

@@ -18,6 +18,7 @@ from sqlalchemy.engine import Engine
 from monitor import metrics, schedule
 from monitor.errors import FEED_ERRORS, FetchError, HTTPStatusError, MonitorError, ParseError
 from monitor.fetch import FetchLimits, FetchResult, fetch
+from monitor.fulltext import wants_page
 from monitor.matching import RuleMatcher, is_alertable
 from monitor.normalise import Article, parse_and_normalise
 from monitor.parse import ParsedFeed, ParseLimits
@@ -46,6 +47,10 @@ class Ingest:
     on_hits: Callable[[], None] | None = None
     parse_pool: Executor | None = None
     recorder: StateRecorder | None = None
+    # Items whose feed text is under this many words (or cut off) get their page fetched,
+    # by the feed's `full_text` mode; None: no page is ever queued.
+    full_text_min_words: int | None = None
+    on_pages: Callable[[], None] | None = None  # pages were queued: wakes the page fetcher
 
 
 async def refresh_feed(claim: FeedClaim, ingest: Ingest) -> PollResult:
@@ -206,10 +211,15 @@ async def _store_and_match(
     ingest: Ingest, claim: FeedClaim, result: PollResult, articles: list[Article], now: datetime
 ) -> PollResult:
     """Match the articles the feed has not shown before, then ONE transaction: new
-    articles, the hits of those truly new, their deliveries, and the feed's state.
+    articles, the hits of those truly new, their deliveries, the pages to fetch, and the
+    feed's state.
     Matching happens before the transaction, so no write lock waits on it."""
-    hits_by_key = await asyncio.to_thread(_match_unseen, ingest, claim, result, articles, now)
-    written = await _write(ingest, PollWrite(claim, result, now, articles, hits_by_key))
+    hits_by_key, page_keys = await asyncio.to_thread(
+        _match_unseen, ingest, claim, result, articles, now
+    )
+    written = await _write(ingest, PollWrite(claim, result, now, articles, hits_by_key, page_keys))
+    if written.pages and ingest.on_pages is not None:
+        ingest.on_pages()
     if written.hit_ids:
         metrics.HITS.inc(len(written.hit_ids))
         if ingest.on_hits is not None:
@@ -222,10 +232,11 @@ async def _store_and_match(
 
 def _match_unseen(
     ingest: Ingest, claim: FeedClaim, result: PollResult, articles: list[Article], now: datetime
-) -> dict[str, list[NewHit]]:
-    """Hits of the recent articles whose keys the feed has not stored, by item key."""
+) -> tuple[dict[str, list[NewHit]], frozenset[str]]:
+    """Hits of the recent articles whose keys the feed has not stored, by item key, and
+    the keys of those whose page is to be fetched (only they can still alert)."""
     if not articles or not len(ingest.matcher):
-        return {}
+        return {}, frozenset()
     keys = [a.item_key for a in articles]
     if claim.body_hash:
         with session_scope(ingest.engine, readonly=True) as session:
@@ -233,6 +244,8 @@ def _match_unseen(
     else:  # never parsed before: the feed has stored no article (both commit together)
         unseen = set(keys)
     out: dict[str, list[NewHit]] = {}
+    pages: set[str] = set()
+    min_words = ingest.full_text_min_words
     for article in articles:
         if article.item_key not in unseen or article.item_key in out:
             continue
@@ -241,7 +254,11 @@ def _match_unseen(
             out[article.item_key] = ingest.matcher.hits(
                 stored, feed_id=claim.id, feed_title=result.title or claim.title, feed_url=claim.url
             )
-    return out
+            if min_words is not None and wants_page(
+                article, mode=claim.full_text, min_words=min_words
+            ):
+                pages.add(article.item_key)
+    return out, frozenset(pages)
 
 
 def _unsaved(article: Article, now: datetime) -> StoredArticle:

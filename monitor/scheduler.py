@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import random
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -51,6 +54,7 @@ class Poller:
         self._queued: dict[int, asyncio.Task[None]] = {}
         self._in_flight: set[asyncio.Task[None]] = set()
         self._stopping = False
+        self._wake = asyncio.Event()  # set by `stop`, to end an idle wait
 
     def sync_rules(self) -> int:
         """Pull rule changes into this process's index."""
@@ -78,12 +82,15 @@ class Poller:
             self._cycle.add_done_callback(_log_crash)
 
     async def tick(self) -> int:
-        """Claim due feeds as slots free up and poll them, until none is due and none is
-        in flight; return how many were polled. Claiming no more than the free slots means
-        a lease starts when its poll can start, not while it waits behind others."""
+        """Claim due feeds as slots free up and poll them, until none is in flight and none
+        falls due within a tick; return how many were polled. Claiming no more than the
+        free slots means a lease starts when its poll can start, not while it waits behind
+        others. Idle or busy, a replica claims again when the next feed falls due, so that
+        replicas share the feeds as they fall due (one that slept a whole tick would find
+        them taken by the busy ones)."""
         loop = asyncio.get_running_loop()
         active: set[asyncio.Task[None]] = set()
-        polled, retry_at = 0, 0.0
+        polled, retry_at, soon = 0, 0.0, False
         while not self._stopping:
             free = self.config.concurrency - len(active)
             # Claim in batches (half the slots at least) rather than one feed per free slot.
@@ -98,9 +105,13 @@ class Poller:
                     self._queued[claim.id] = task
                     active.add(task)
                 if len(claims) < limit:  # nothing more is due: look again when one is
-                    retry_at = loop.time() + wait
+                    soon = wait is not None
+                    retry_at = loop.time() + (self.config.tick_seconds if wait is None else wait)
             if not active:
-                break
+                if not soon:
+                    break  # nothing due within a tick: the next tick looks again
+                await self._pause(retry_at - loop.time())
+                continue
             timeout = retry_at - loop.time() if retry_at > loop.time() else None
             done, active = await asyncio.wait(
                 active, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
@@ -110,11 +121,9 @@ class Poller:
         await asyncio.gather(*active, return_exceptions=True)
         return polled + len(active)
 
-    async def _claim_batch(self, limit: int) -> tuple[list[FeedClaim], float]:
+    async def _claim_batch(self, limit: int) -> tuple[list[FeedClaim], float | None]:
         """Claims, and how long to wait before claiming again if they are fewer than
-        `limit`: until the next feed falls due, within a tick. Replicas that wake when
-        feeds fall due share them; a replica that slept a whole tick would find them
-        taken by the others."""
+        `limit`: until the next feed falls due, or None when none does within a tick."""
         try:
             return await asyncio.to_thread(self._sync_and_claim, limit)
         except Exception as exc:
@@ -123,7 +132,12 @@ class Poller:
                 log.exception("poll.claim_failed")
             else:
                 log.warning("poll.claim_failed", error=f"{type(exc).__name__}: {exc}"[:300])
-            return [], self.config.tick_seconds
+            return [], None
+
+    async def _pause(self, seconds: float) -> None:
+        """Sleep, but wake at once when `stop` is called."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), timeout=max(0.0, seconds))
 
     async def _poll(self, claim: FeedClaim) -> None:
         async with self._semaphore:
@@ -140,7 +154,7 @@ class Poller:
             finally:
                 self._in_flight.discard(task)
 
-    def _sync_and_claim(self, limit: int) -> tuple[list[FeedClaim], float]:
+    def _sync_and_claim(self, limit: int) -> tuple[list[FeedClaim], float | None]:
         # Rules committed before this claim must take part in it.
         self.sync_rules()
         now = self.ingest.clock()
@@ -152,11 +166,13 @@ class Poller:
                 lease_seconds=self.config.lease_seconds,
                 limit=limit,
             )
-            wait = self.config.tick_seconds
+            wait = None
             if len(claims) < limit:
                 due = next_due_at(session=session, now=now)
-                if due is not None:
-                    wait = min(wait, max(_MIN_WAIT_SECONDS, (due - now).total_seconds()))
+                until = (due - now).total_seconds() if due is not None else None
+                if until is not None and until < self.config.tick_seconds:
+                    # Jitter, so that which of the waiting replicas claims first is random.
+                    wait = max(_MIN_WAIT_SECONDS, until) + random.uniform(0, _MIN_WAIT_SECONDS)
         return claims, wait
 
     async def _release(self, feed_ids: list[int] | None) -> int:
@@ -191,6 +207,7 @@ class Poller:
             max_instances=1,
             coalesce=True,
             id="poll-tick",
+            next_run_time=datetime.now(UTC),  # the first cycle at once, not a tick later
         )
         self._scheduler.start()
 
@@ -198,6 +215,7 @@ class Poller:
         """Stop claiming, give back claimed feeds not yet started, let polls in flight
         finish within `timeout`, then cancel the rest and give their leases back."""
         self._stopping = True
+        self._wake.set()
         if self._scheduler.running:
             self._scheduler.shutdown(wait=False)
         queued = list(self._queued)

@@ -23,7 +23,9 @@ PIECE = 64 * 1024
 
 class _Zlib:
     def __init__(self, wbits: int | None) -> None:
+        self._wbits = wbits
         self._d: zlib._Decompress | None = None if wbits is None else zlib.decompressobj(wbits)
+        self._done = False
 
     def process(self, data: bytes) -> Iterator[bytes]:
         if self._d is None:
@@ -32,13 +34,26 @@ class _Zlib:
                 len(data) >= 2 and data[0] & 0x0F == 8 and (data[0] << 8 | data[1]) % 31 == 0
             )
             self._d = zlib.decompressobj(15 if zlib_header else -15)
-        while not self._d.eof:
+        while not self._done:
+            if self._d.eof:
+                data = self._d.unused_data + data
+                if not data or not self._next_member(data):
+                    return
             piece = self._d.decompress(data, PIECE)
             data = self._d.unconsumed_tail
             if piece:
                 yield piece
-            if not data and len(piece) < PIECE:
+            if not data and len(piece) < PIECE and not self._d.eof:
                 return
+
+    def _next_member(self, rest: bytes) -> bool:
+        """A gzip body may hold several members, one after another (RFC 1952): start the
+        next one. Anything else after the end (zero padding, say) is ignored."""
+        if self._wbits != 16 + zlib.MAX_WBITS or not GZIP_MAGIC.startswith(rest[:2]):
+            self._done = True
+            return False
+        self._d = zlib.decompressobj(self._wbits)
+        return True
 
 
 class _Brotli:

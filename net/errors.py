@@ -3,6 +3,8 @@
 NetError
 └── FetchError          the resource could not be fetched
     ├── BlockedURLError     the URL is not allowed (scheme, or a non-public address)
+    │   └── UnresolvableError   the host name did not resolve: refused now, but DNS may
+    │                           come back, so a retry can succeed (unlike its parent)
     ├── TooLargeError       the body exceeded the byte limit
     ├── FetchTimeoutError   the connect, read or overall deadline passed
     ├── TooManyRedirectsError
@@ -21,6 +23,10 @@ class FetchError(NetError):
 
 
 class BlockedURLError(FetchError):
+    pass
+
+
+class UnresolvableError(BlockedURLError):
     pass
 
 

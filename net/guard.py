@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from net.errors import BlockedURLError
+from net.errors import BlockedURLError, UnresolvableError
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str, int], Awaitable[list[str]]]
@@ -69,6 +69,8 @@ def is_public(address: str | IPAddress) -> bool:
             return False
         if ip in _NAT64 or ip in _NAT64_LOCAL or ip in _6TO4:
             return False
+        if ip.is_site_local:  # fec0::/10, deprecated but still routed inside some sites
+            return False
     return ip.is_global and not ip.is_multicast and not ip.is_reserved
 
 
@@ -78,7 +80,7 @@ async def system_resolver(host: str, port: int) -> list[str]:
     try:
         infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
-        raise BlockedURLError(f"cannot resolve {host!r}: {exc}") from None
+        raise UnresolvableError(f"cannot resolve {host!r}: {exc}") from None
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
@@ -120,7 +122,7 @@ class Guard:
         else:
             ips = [ipaddress.ip_address(a.split("%")[0]) for a in await self.resolver(host, port)]
             if not ips:
-                raise BlockedURLError(f"{host!r} resolves to no address")
+                raise UnresolvableError(f"{host!r} resolves to no address")
         bad = [ip for ip in ips if not self.permits(ip, port)]
         if bad:
             raise BlockedURLError(f"{host} resolves to a non-public address ({bad[0]})")

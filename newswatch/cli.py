@@ -143,3 +143,47 @@ def users_token(
         engine.dispose()
     console.print(f"new token {name!r} for {label} (shown once):")
     print(token)
+
+
+@app.command()
+def prune(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Only count what would be deleted.")
+    ] = False,
+) -> None:
+    """Apply retention now: old hits with their finished deliveries, articles no hit
+    refers to, and old page texts (ARTICLE/FULL_TEXT/HIT_RETENTION_DAYS)."""
+    from datetime import UTC, datetime
+
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from monitor.retention import prune as run_prune
+    from newswatch.cli_common import open_engine
+    from newswatch.service import lease_owner_id, retention_policy
+
+    engine = open_engine()
+    policy = retention_policy(get_settings())
+    try:
+        columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+        with Progress(*columns, console=console, transient=True) as progress:
+            task = progress.add_task("counting" if dry_run else "pruning")
+            report = run_prune(
+                engine,
+                policy,
+                now=datetime.now(UTC),
+                owner=lease_owner_id(),
+                dry_run=dry_run,
+                on_batch=lambda r: progress.update(task, description=f"batch {r.batches}"),
+            )
+    finally:
+        engine.dispose()
+    if report.skipped:
+        console.print("[yellow]Another replica is pruning now; nothing done.[/yellow]")
+        raise typer.Exit(1)
+    verb = "would delete" if dry_run else "deleted"
+    counts = report.counts
+    console.print(
+        f"{verb}: {counts['hits']} hits, {counts['deliveries']} finished deliveries, "
+        f"{counts['articles']} articles; {'would drop' if dry_run else 'dropped'} "
+        f"{counts['texts']} page texts"
+    )

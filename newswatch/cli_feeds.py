@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import enum
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,6 +22,13 @@ from net.guard import Guard, check_urls
 from newswatch.settings import Settings, get_settings
 from store import session_scope
 from store.feeds import add_feed, all_feeds
+
+
+class FullText(enum.StrEnum):
+    auto = "auto"
+    always = "always"
+    never = "never"
+
 
 feeds_app = typer.Typer(help="Manage the feed catalogue.", no_args_is_help=True)
 console = Console()
@@ -51,6 +59,10 @@ def add(
     url: Annotated[str, typer.Argument(help="A feed URL, or a web page that advertises one.")],
     title: Annotated[str, typer.Option(help="A title to show instead of the feed's.")] = "",
     interval: Annotated[int | None, typer.Option(help="Poll interval in seconds.")] = None,
+    full_text: Annotated[
+        FullText,
+        typer.Option(help="Fetch each item's page: when the feed's text is short, always, never."),
+    ] = FullText.auto,
 ) -> None:
     """Add a feed (autodiscovered from a web page if needed)."""
     engine = _engine()
@@ -66,6 +78,7 @@ def add(
             now=datetime.now(UTC),
             title=title,
             interval_seconds=interval,
+            full_text=full_text.value,
         )
     verb = "added" if created else "already known as"
     console.print(f"feed [bold]{feed.id}[/bold] {verb} {found}")
@@ -116,7 +129,11 @@ def import_(
                 invalid.append((sub.url, error))
             else:
                 _, created = add_feed(
-                    session=session, url=sub.url, now=datetime.now(UTC), title=sub.title
+                    session=session,
+                    url=sub.url,
+                    now=datetime.now(UTC),
+                    title=sub.title,
+                    full_text=sub.full_text,
                 )
                 added += created
                 existing += not created
@@ -135,7 +152,9 @@ def export(
     engine = _engine()
     with session_scope(engine, readonly=True) as session:
         rows = all_feeds(session=session)
-    document = write_opml([Subscription(r.feed.url, r.feed.title, r.feed.site_url) for r in rows])
+    document = write_opml(
+        [Subscription(r.feed.url, r.feed.title, r.feed.site_url, r.feed.full_text) for r in rows]
+    )
     if path is None:
         sys.stdout.write(document)
     else:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import os
 import secrets
 import signal
@@ -14,7 +15,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 import structlog
 import uvicorn
 from sqlalchemy.engine import Engine
@@ -31,9 +31,12 @@ from monitor import (
     SchedulerConfig,
 )
 from monitor.fetch import make_client
+from monitor.pages import PageConfig, PageFetcher
 from monitor.pool import make_parse_pool, warm_up
 from monitor.recorder import StateRecorder
+from monitor.retention import RetentionPolicy, prune_periodically
 from net.guard import Guard
+from net.politeness import Politeness
 from newswatch.settings import Settings
 from notifiers import (
     Dispatcher,
@@ -147,6 +150,32 @@ def fetch_limits(settings: Settings) -> FetchLimits:
     )
 
 
+def page_config(settings: Settings) -> PageConfig:
+    return PageConfig(
+        limits=dataclasses.replace(
+            fetch_limits(settings),
+            max_bytes=settings.max_page_bytes,
+            timeout_seconds=settings.page_timeout_seconds,
+        ),
+        politeness=Politeness(
+            per_host=settings.page_per_host, min_gap_seconds=settings.page_host_gap_seconds
+        ),
+        concurrency=settings.page_concurrency,
+        lease_seconds=settings.page_lease_seconds,
+        max_attempts=settings.page_max_attempts,
+        retry_seconds=settings.page_retry_seconds * settings.retry_scale,
+    )
+
+
+def retention_policy(settings: Settings) -> RetentionPolicy:
+    return RetentionPolicy(
+        article_days=settings.article_retention_days,
+        full_text_days=settings.full_text_retention_days,
+        hit_days=settings.hit_retention_days,
+        batch_size=settings.prune_batch_size,
+    )
+
+
 def poll_policy(settings: Settings) -> PollPolicy:
     return PollPolicy(
         default_interval_seconds=settings.poll_interval_seconds,
@@ -237,9 +266,11 @@ async def start_poller(
         on_hits=on_hits,
         parse_pool=parse_pool,
         recorder=StateRecorder(engine),
+        full_text_min_words=settings.full_text_min_words,
     )
+    pages = PageFetcher(ingest, page_config(settings), owner=owner)
     poller = Poller(
-        ingest,
+        dataclasses.replace(ingest, on_pages=pages.wake),
         SchedulerConfig(
             tick_seconds=settings.scheduler_tick_seconds,
             rules_sync_seconds=settings.rules_sync_seconds,
@@ -249,9 +280,24 @@ async def start_poller(
         owner=owner,
     )
     await poller.start()
+    await pages.start()
+    stop_pruning = asyncio.Event()
+    pruning = asyncio.create_task(
+        prune_periodically(
+            engine,
+            retention_policy(settings),
+            owner=owner,
+            clock=utcnow,
+            interval_seconds=settings.prune_interval_seconds,
+            stop=stop_pruning,
+        ),
+        name="prune",
+    )
 
     async def stop(timeout: float) -> None:
-        await poller.stop(timeout=timeout)
+        stop_pruning.set()
+        await asyncio.gather(poller.stop(timeout=timeout), pages.stop(timeout=timeout))
+        await asyncio.wait([pruning], timeout=timeout)
         await client.aclose()
         if parse_pool is not None:
             await asyncio.to_thread(parse_pool.shutdown, wait=True, cancel_futures=True)
@@ -262,14 +308,15 @@ async def start_poller(
 def start_dispatcher(
     engine: Engine, settings: Settings, *, owner: str, senders: dict[str, Sender] | None = None
 ) -> Role:
-    hook_client = httpx.AsyncClient(follow_redirects=False, trust_env=False)
     hook_limits = WebhookLimits(
         timeout_seconds=settings.webhook_timeout_seconds,
         allow_private_networks=settings.allow_private_networks,
+        guard=Guard(allow_private=settings.allow_private_networks, allowlist=_allowlist(settings)),
     )
+    hook_transport = webhook.make_transport(hook_limits)
     dispatcher = Dispatcher(
         engine,
-        {"webhook": webhook.make_sender(hook_client, hook_limits, utcnow), **(senders or {})},
+        {"webhook": webhook.make_sender(hook_transport, hook_limits, utcnow), **(senders or {})},
         owner=owner,
         config=DispatcherConfig(
             poll_seconds=settings.dispatch_poll_seconds,
@@ -284,7 +331,7 @@ def start_dispatcher(
     async def stop(timeout: float) -> None:
         await dispatcher.shutdown(timeout)
         await asyncio.wait([task], timeout=1.0)
-        await hook_client.aclose()
+        await hook_transport.aclose()
 
     return Role("dispatcher", stop, task, wake=dispatcher.wake)
 

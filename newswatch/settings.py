@@ -43,6 +43,22 @@ class Settings(BaseSettings):
     fetch_max_per_host: int = Field(4, ge=1)
     # Processes that parse feeds (0: parse in a thread of the service process).
     parse_workers: int = Field(2, ge=0)
+    # Full text: an item whose feed text is shorter (or cut off) gets its page fetched.
+    full_text_min_words: int = Field(120, ge=0)
+    max_page_bytes: int = Field(5 * 1024 * 1024, ge=1024)
+    page_timeout_seconds: float = Field(20, gt=0)
+    page_concurrency: int = Field(20, ge=1)
+    page_per_host: int = Field(2, ge=1)
+    page_host_gap_seconds: float = Field(1.0, ge=0)
+    page_max_attempts: int = Field(3, ge=1)
+    page_retry_seconds: float = Field(60, gt=0)
+    page_lease_seconds: float = Field(300, gt=0)
+    # Retention (days); pruning runs on one replica at a time, in batches.
+    article_retention_days: float = Field(90, gt=0)
+    full_text_retention_days: float = Field(30, gt=0)
+    hit_retention_days: float = Field(365, gt=0)
+    prune_interval_seconds: float = Field(3600, gt=0)
+    prune_batch_size: int = Field(1000, ge=1)
     webhook_timeout_seconds: float = Field(15, gt=0)
     webhook_concurrency: int = Field(default=4, ge=1)  # sends in flight per endpoint
 

@@ -374,8 +374,23 @@ class Dispatcher:
                             status_code=status_code,
                             ms=round((now - job.created_at).total_seconds() * 1000),
                         )
-            dues = [self._record_failure(session, d.job, d.outcome, now) for d in failed]
+            dues = [self._record_failure_apart(session, d.job, d.outcome, now) for d in failed]
         return min((d for d in dues if d is not None), default=None)
+
+    def _record_failure_apart(
+        self, session: Session, job: DeliveryJob, outcome: SendOutcome, now: datetime
+    ) -> datetime | None:
+        """Record one failure in a savepoint of its own, so that whatever goes wrong with it
+        undoes it alone, never the rest of its batch; its lease runs out and it is tried
+        again. A lost database connection still fails the whole batch, to be retried."""
+        try:
+            with session.begin_nested():
+                return self._record_failure(session, job, outcome, now)
+        except Exception as exc:
+            if is_transient(exc):
+                raise
+            log.exception("delivery.record_failed", delivery_id=job.id)
+            return None
 
     def _record_failure(
         self, session: Session, job: DeliveryJob, outcome: SendOutcome, now: datetime
@@ -398,7 +413,7 @@ class Dispatcher:
         }
         due = None
         if outcome.deferred:  # never tried (a rate limit): not an attempt
-            delay: float | None = outcome.retry_after or 0.0
+            delay: float | None = self.retry.bounded(outcome.retry_after)
         elif outcome.permanent:
             delay = None
         else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import dataclass
 
@@ -20,16 +21,28 @@ class RetryPolicy:
         """The first try plus one per step of the schedule."""
         return len(self.schedule) + 1
 
+    @property
+    def longest(self) -> float:
+        """The last step of the schedule, in seconds: no wait is ever longer."""
+        return float(self.schedule[-1]) if self.schedule else 0.0
+
+    def bounded(self, seconds: float | None) -> float:
+        """A wait asked for from outside (Retry-After, a flood limit), made safe: at most
+        the last step of the schedule; nothing, when absent, negative or not a number."""
+        if seconds is None or not math.isfinite(seconds) or seconds <= 0:
+            return 0.0
+        return min(float(seconds), self.longest)
+
     def delay(
         self, attempts: int, retry_after: float | None = None, rng: random.Random | None = None
     ) -> float | None:
         """Seconds to wait after `attempts` failed tries, or None when it is time to give up.
-        A longer Retry-After from the receiver wins."""
+        A longer Retry-After from the receiver wins, up to the last step of the schedule."""
         if attempts >= self.max_attempts:
             return None
         base = self.schedule[attempts - 1] * self.scale
         spread = base * self.jitter
         delay = base + (rng or random).uniform(-spread, spread)
         if retry_after is not None:
-            delay = max(delay, retry_after * min(self.scale, 1.0))
+            delay = max(delay, self.bounded(retry_after) * min(self.scale, 1.0))
         return max(0.0, delay)

@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import asyncio
+import html
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,7 +29,7 @@ from telegram.ext import (
     ContextTypes,
 )
 
-from notifiers.telegram_format import escape, fit, marked, title_line, when
+from notifiers.telegram_format import MAX_MESSAGE, escape, fit, marked, size, title_line, when
 from notifiers.telegram_send import bot_base_url
 from rules import RuleIndex, RuleSyntaxError, article_document, parse
 from store import session_scope
@@ -39,6 +41,12 @@ log = structlog.get_logger(__name__)
 
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 T = TypeVar("T")
+# Every reply stays under Telegram's 4,096 characters: each part has a budget.
+ECHO_BUDGET = 500  # a query said back
+RULE_BUDGET = 250  # one rule in /rules
+CARET_WIDTH = 60  # of a query line shown above a caret
+MAX_ID_DIGITS = 18  # a rule id that fits the database
+_TAG = re.compile(r"<[^>]*>")
 
 COMMANDS = (
     ("start", "Start, or link this chat with a code from the API"),
@@ -66,7 +74,7 @@ class CommandConfig:
     max_rules_per_user: int = 10_000
     test_scan_articles: int = 2_000
     test_results: int = 5
-    rules_listed: int = 50
+    rules_per_page: int = 10
 
 
 def build_application(token: str, api_url: str) -> Application:
@@ -140,6 +148,9 @@ class Commands:
     ) -> None:
         chat = update.effective_chat
         assert chat is not None
+        if shown_size(text) > MAX_MESSAGE:  # a bug: Telegram would refuse it, and say nothing
+            log.error("telegram.reply_too_long", chat_id=chat.id, size=shown_size(text))
+            text, buttons = "⚠️ That answer came out too long to send.", None
         await chat.send_message(
             text,
             parse_mode=ParseMode.HTML,
@@ -163,7 +174,7 @@ class Commands:
                 await self._reply(update, "That link code is unknown, used or expired.")
                 return
             await self._reply(
-                update, f"✅ Linked: this chat now gets the alerts of <b>{escape(user.name)}</b>."
+                update, f"✅ Linked: this chat now gets the alerts of <b>{fit(user.name, 200)}</b>."
             )
             return
         await self._reply(update, "👋 Welcome to newswatch.\n\n" + HELP)
@@ -192,7 +203,7 @@ class Commands:
         rule_id = rule.id
         await self._reply(
             update,
-            f"✅ Watching rule #{rule_id}: <code>{escape(query)}</code>",
+            f"✅ Watching rule #{rule_id}: <code>{fit(query, ECHO_BUDGET)}</code>",
             [
                 [
                     InlineKeyboardButton("Test it", callback_data=f"test:{rule_id}"),
@@ -202,24 +213,46 @@ class Commands:
         )
 
     async def rules(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        await self._rules_page(update, after_id=0)
+
+    async def _rules_page(self, update: Update, after_id: int) -> None:
+        """One page of the chat's rules, with an Unwatch button for each and Next / First
+        buttons to page through them (keyset on the rule id)."""
         state = await self._chat(update)
-        rows = await self._db(list_rules, user_id=state.user_id, limit=self.config.rules_listed)
+        per_page = self.config.rules_per_page
+        rows = await self._db(
+            list_rules, user_id=state.user_id, limit=per_page + 1, after_id=after_id
+        )
+        more, rows = len(rows) > per_page, rows[:per_page]
         if not rows:
-            await self._reply(update, "No rules yet. Try /watch <code>ByteDance AND Huawei</code>")
+            text = "No more rules." if after_id else "No rules yet."
+            await self._reply(update, text + " Try /watch <code>ByteDance AND Huawei</code>")
             return
-        lines = [f"#{r.id} <code>{escape(r.query[:300])}</code>" for r in rows]
+        total = await self._db(count_rules, user_id=state.user_id)
+        lines = [f"#{r.id} <code>{fit(r.query, RULE_BUDGET)}</code>" for r in rows]
         buttons = [
-            [InlineKeyboardButton(f"Unwatch #{r.id}", callback_data=f"unwatch:{r.id}")]
-            for r in rows[:20]
+            [
+                InlineKeyboardButton(f"Unwatch #{r.id}", callback_data=f"unwatch:{r.id}")
+                for r in rows[i : i + 2]
+            ]
+            for i in range(0, len(rows), 2)
         ]
-        await self._reply(update, "Your rules:\n" + "\n".join(lines), buttons)
+        paging = []
+        if after_id:
+            paging.append(InlineKeyboardButton("⏮ First", callback_data="rules:0"))
+        if more:
+            paging.append(InlineKeyboardButton("Next ▶", callback_data=f"rules:{rows[-1].id}"))
+        if paging:
+            buttons.append(paging)
+        head = f"Your rules ({total}):" if not (more or after_id) else f"Your rules, of {total}:"
+        await self._reply(update, head + "\n" + "\n".join(lines), buttons)
 
     async def unwatch(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        arg = (context.args or [""])[0].lstrip("#")
-        if not arg.isdigit():
+        rule_id = _rule_id((context.args or [""])[0].lstrip("#"))
+        if rule_id is None:
             await self._reply(update, "Usage: /unwatch <code>id</code> (see /rules)")
             return
-        await self._unwatch(update, int(arg))
+        await self._unwatch(update, rule_id)
 
     async def _unwatch(self, update: Update, rule_id: int) -> None:
         state = await self._chat(update)
@@ -254,19 +287,21 @@ class Commands:
                 found.append((article, feed_title, hits[0].snippet))
                 if len(found) >= self.config.test_results:
                     break
+        echo = fit(query, ECHO_BUDGET)
         if not found:
-            await self._reply(update, f"No stored article matches <code>{escape(query)}</code>.")
+            await self._reply(update, f"No stored article matches <code>{echo}</code>.")
             return
-        parts = [f"Newest matches for <code>{escape(query[:300])}</code>:"]
+        text = f"Newest matches for <code>{echo}</code>:"
         for article, feed_title, snippet in found:
-            source = " · ".join(
-                x for x in (escape(feed_title[:100]), when(article.published_at)) if x
-            )
-            parts.append(
-                f"\n{title_line(article.title[:300], article.url)}\n<i>{source}</i>\n"
+            source = " · ".join(x for x in (fit(feed_title, 100), when(article.published_at)) if x)
+            part = (
+                f"\n\n{title_line(article.title[:300], article.url)}\n<i>{source}</i>\n"
                 f"{fit(snippet, 400, marked)}"
             )
-        await self._reply(update, "\n".join(parts))
+            if shown_size(text + part) > MAX_MESSAGE - 100:
+                break  # the newest ones that fit
+            text += part
+        await self._reply(update, text)
 
     async def pause(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await self._pause(update, True)
@@ -289,13 +324,16 @@ class Commands:
             return
         await query.answer()
         action, _, arg = (query.data or "").partition(":")
-        if action == "unwatch" and arg.isdigit():
-            await self._unwatch(update, int(arg))
-        elif action == "test" and arg.isdigit():
+        rule_id = _rule_id(arg)
+        if action == "unwatch" and rule_id is not None:
+            await self._unwatch(update, rule_id)
+        elif action == "rules" and rule_id is not None:
+            await self._rules_page(update, after_id=rule_id)
+        elif action == "test" and rule_id is not None:
             state = await self._chat(update)
-            rule = await self._db(get_rule, rule_id=int(arg), user_id=state.user_id)
+            rule = await self._db(get_rule, rule_id=rule_id, user_id=state.user_id)
             if rule is None:
-                await self._reply(update, f"No rule #{arg} here.")
+                await self._reply(update, f"No rule #{rule_id} here.")
             else:
                 await self._test(update, rule.query)
         elif action in ("pause", "resume"):
@@ -309,6 +347,29 @@ class Commands:
         return parts[1].strip() if len(parts) > 1 else ""
 
 
+def _rule_id(arg: str) -> int | None:
+    """A rule id typed or carried by a button; None for anything else."""
+    return int(arg) if arg.isdigit() and len(arg) <= MAX_ID_DIGITS else None
+
+
+def shown_size(text: str) -> int:
+    """How long Telegram counts an HTML reply: its text once tags and entities are read
+    (every text field in it is escaped, so each < starts one of our tags)."""
+    return size(html.unescape(_TAG.sub("", text)))
+
+
 def syntax_error(exc: RuleSyntaxError) -> str:
-    """A refused query, with a caret under the bad spot in monospace."""
-    return f"❌ {escape(exc.message)} at position {exc.position}:\n<pre>{escape(exc.caret())}</pre>"
+    """A refused query, with a caret under the bad spot in monospace; a long line is shown
+    only around the bad spot."""
+    line, _, caret = exc.caret().rpartition("\n")
+    column = len(caret) - 1
+    if len(line) > CARET_WIDTH:
+        start = max(0, min(column - CARET_WIDTH // 2, len(line) - CARET_WIDTH))
+        end = start + CARET_WIDTH
+        head, tail = ("…" if start else ""), ("…" if end < len(line) else "")
+        line = head + line[start:end] + tail
+        column += len(head) - start
+    return (
+        f"❌ {fit(exc.message, ECHO_BUDGET)} at position {exc.position}:\n"
+        f"<pre>{escape(line)}\n{' ' * column}^</pre>"
+    )

@@ -1,6 +1,9 @@
-"""Telegram's flood limits, kept in process: about 30 messages/s in all, 1/s per chat and
-20/min per group, plus each chat's own `RetryAfter`. A wait that would be long is not
-spent here (it would hold up the dispatcher's batch) but handed back as `Deferred`."""
+"""Telegram's flood limits: about 30 messages/s in all, 1/s per chat and 20/min per group,
+plus each chat's own `RetryAfter`. A wait that would be long is not spent here (it would
+hold up the dispatcher's batch) but handed back as `Deferred`.
+
+`ChatLimiter` keeps them in process (SQLite: one process sends). `SharedLimiter` keeps
+them in the database, so that every replica on PostgreSQL draws on one budget."""
 
 from __future__ import annotations
 
@@ -8,10 +11,15 @@ import asyncio
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
+from typing import Protocol
+
+from sqlalchemy.engine import Engine
 
 from notifiers.errors import NotifierError
+from store import session_scope
+from store.telegram_budget import hold_chat, reserve_send
 
 
 @dataclass(frozen=True)
@@ -138,3 +146,63 @@ class ChatLimiter:
             if len(self._chat_next) > 10_000:  # forget chats whose spacing has passed
                 now = self._clock()
                 self._chat_next = {c: t for c, t in self._chat_next.items() if t > now}
+
+
+class Limiter(Protocol):
+    """What the Telegram sender needs of a limiter."""
+
+    def slot(self, chat_id: int) -> AbstractAsyncContextManager[None]: ...
+
+    def retry_after(self, chat_id: int, seconds: float) -> None: ...
+
+
+class SharedLimiter:
+    """The same limits for all replicas together, through the database (PostgreSQL): each
+    send reserves its moment in a row per chat and one for the whole bot, then waits for
+    it here. A RetryAfter holds the chat's row, so that no replica sends to it meanwhile."""
+
+    def __init__(self, engine: Engine, limits: TelegramLimits) -> None:
+        self.engine = engine
+        self.limits = limits
+        self._holds: set[asyncio.Task[None]] = set()
+
+    def interval(self, chat_id: int) -> float:
+        return (
+            self.limits.group_interval_seconds
+            if is_group(chat_id)
+            else self.limits.chat_interval_seconds
+        )
+
+    def _reserve(self, chat_id: int) -> tuple[float, bool]:
+        with session_scope(self.engine) as session:
+            return reserve_send(
+                session=session,
+                chat_id=chat_id,
+                chat_interval=self.interval(chat_id),
+                bot_interval=1.0 / self.limits.messages_per_second,
+                max_wait=self.limits.max_wait_seconds,
+            )
+
+    @asynccontextmanager
+    async def slot(self, chat_id: int) -> AsyncIterator[None]:
+        """Reserve this chat's next moment (and the bot's) and wait for it; raise Deferred
+        rather than reserve one far off."""
+        wait, reserved = await asyncio.to_thread(self._reserve, chat_id)
+        if not reserved:
+            raise Deferred(chat_id, wait)
+        if wait > 0:
+            await asyncio.sleep(wait)
+        yield
+
+    def retry_after(self, chat_id: int, seconds: float) -> None:
+        """Hold the chat for every replica (written in the background, best effort: this
+        replica's own deliveries to it are deferred through the outbox anyway)."""
+        task = asyncio.get_running_loop().create_task(
+            asyncio.to_thread(self._hold, chat_id, seconds)
+        )
+        self._holds.add(task)
+        task.add_done_callback(self._holds.discard)
+
+    def _hold(self, chat_id: int, seconds: float) -> None:
+        with session_scope(self.engine) as session:
+            hold_chat(session=session, chat_id=chat_id, seconds=min(seconds, 86_400.0))

@@ -1,6 +1,7 @@
 """The Telegram sender for the dispatcher: one alert per delivery through the Bot API,
 within Telegram's limits. A `RetryAfter` delays only its chat; `Forbidden` deactivates
-the chat; transient errors go back to the outbox."""
+the chat; a group that became a supergroup (`ChatMigrated`) moves to its new id and gets
+the message there; transient errors go back to the outbox."""
 
 from __future__ import annotations
 
@@ -26,9 +27,15 @@ from telegram.warnings import PTBDeprecationWarning
 
 from notifiers import telegram_format
 from notifiers.outcome import SendOutcome
-from notifiers.telegram_limiter import ChatLimiter, Deferred, TelegramLimits
-from store import session_scope
-from store.telegram import chat_is_active, deactivate_chat
+from notifiers.telegram_limiter import (
+    ChatLimiter,
+    Deferred,
+    Limiter,
+    SharedLimiter,
+    TelegramLimits,
+)
+from store import is_sqlite, session_scope
+from store.telegram import chat_is_active, deactivate_chat, migrate_chat
 from store.values import DeliveryJob
 
 log = structlog.get_logger(__name__)
@@ -75,11 +82,16 @@ class TelegramSender:
     ) -> None:
         self.bot = bot
         self.engine = engine
-        self.limiter = ChatLimiter(limits)
+        # Replicas on PostgreSQL share one budget; SQLite runs one sending process.
+        self.limiter: Limiter = (
+            ChatLimiter(limits) if is_sqlite(engine) else SharedLimiter(engine, limits)
+        )
         self.clock = clock
         # Chats that answered 403 here: messages already claimed for them are not sent,
         # unless /start turned the chat back on in the database since.
         self._forbidden: set[int] = set()
+        # Groups that became supergroups: old chat id -> new one.
+        self._migrated: dict[int, int] = {}
 
     async def __call__(self, job: DeliveryJob) -> SendOutcome:
         if job.event_type != "hit.created" or job.hit_id is None:
@@ -92,7 +104,12 @@ class TelegramSender:
                 if job.chat_id in self._forbidden and not await self._still_active(job):
                     return SendOutcome(False, error="chat blocked the bot", permanent=True)
                 try:
-                    await self.bot.send_message(job.chat_id, text, parse_mode=ParseMode.HTML)
+                    chat_id = self._migrated.get(job.chat_id, job.chat_id)
+                    try:
+                        await self.bot.send_message(chat_id, text, parse_mode=ParseMode.HTML)
+                    except ChatMigrated as exc:
+                        chat_id = await self._migrate(job, exc.new_chat_id)
+                        await self.bot.send_message(chat_id, text, parse_mode=ParseMode.HTML)
                 except Forbidden as exc:
                     # Deactivate while this chat's slot is held, so that the next message
                     # queued for it sees the chat off rather than racing the write.
@@ -110,8 +127,8 @@ class TelegramSender:
             return SendOutcome(
                 False, status_code=429, error=str(exc), retry_after=seconds, deferred=True
             )
-        except ChatMigrated as exc:
-            return SendOutcome(False, status_code=400, error=str(exc), permanent=True)
+        except ChatMigrated as exc:  # migrated twice in a row: try again through the outbox
+            return SendOutcome(False, status_code=400, error=str(exc))
         except BadRequest as exc:
             log.warning("telegram.bad_request", delivery_id=job.id, error=str(exc))
             return SendOutcome(False, status_code=400, error=str(exc)[:500], permanent=True)
@@ -120,6 +137,22 @@ class TelegramSender:
         except TelegramError as exc:  # TimedOut, NetworkError: the outbox retries
             return SendOutcome(False, error=f"{type(exc).__name__}: {exc}"[:500])
         return SendOutcome(True, status_code=200)
+
+    async def _migrate(self, job: DeliveryJob, new_chat_id: int) -> int:
+        """The group became a supergroup: move its chat (links, settings and queued alerts
+        stay) to the new id, which messages already claimed for the old one use too."""
+        self._migrated[job.chat_id] = new_chat_id
+        if len(self._migrated) > 10_000:
+            self._migrated = {job.chat_id: new_chat_id}
+        await asyncio.to_thread(self._move, job.channel_id, new_chat_id)
+        log.info("telegram.chat_migrated", chat_id=job.chat_id, new_chat_id=new_chat_id)
+        return new_chat_id
+
+    def _move(self, chat_row_id: int, new_chat_id: int) -> None:
+        with session_scope(self.engine) as session:
+            migrate_chat(
+                session=session, chat_row_id=chat_row_id, new_chat_id=new_chat_id, now=self.clock()
+            )
 
     async def _still_active(self, job: DeliveryJob) -> bool:
         active = await asyncio.to_thread(self._is_active, job.channel_id)

@@ -174,3 +174,11 @@ def first_feeds(*, session: Session, article_ids: list[int]) -> dict[int, tuple[
     for article_id, feed_id, title in rows:
         out.setdefault(article_id, (feed_id or 0, title))
     return out
+
+
+def get_article(*, session: Session, article_id: int) -> tuple[Article, int] | None:
+    """An article and the id of the feed it was first seen in (0 if none is left)."""
+    row = session.get(Article, article_id)
+    if row is None:
+        return None
+    return row, first_feeds(session=session, article_ids=[article_id]).get(article_id, (0, ""))[0]

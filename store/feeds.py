@@ -29,6 +29,7 @@ def add_feed(
     title: str = "",
     interval_seconds: int | None = None,
     created_by: int | None = None,
+    full_text: str = "auto",
 ) -> tuple[Feed, bool]:
     """Add a feed, due at once. Returns (feed, created); an already-known URL is not an error."""
     feed_id = insert_ignore(
@@ -50,6 +51,7 @@ def add_feed(
             "last_modified": "",
             "body_hash": "",
             "lease_owner": "",
+            "full_text": full_text,
         },
         ["url"],
     )
@@ -117,7 +119,7 @@ def articles_since(*, session: Session, feed_ids: list[int], since: datetime) ->
 
 
 def update_feed(*, session: Session, feed_id: int, changes: dict[str, Any]) -> Feed | None:
-    """Change only the given fields (`title`, `interval_seconds`)."""
+    """Change only the given fields (`title`, `interval_seconds`, `full_text`)."""
     feed = session.get(Feed, feed_id)
     if feed is None:
         return None
@@ -153,6 +155,7 @@ _CLAIM_COLUMNS = (
     "error_count",
     "last_polled_at",
     "next_poll_at",
+    "full_text",
 )
 
 
@@ -209,6 +212,7 @@ def claim_due_feeds(
             lease_owner=owner,
             lease_expires_at=expires,
             due_at=row.next_poll_at,
+            full_text=row.full_text,
         )
         for row in rows
     ]

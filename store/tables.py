@@ -109,6 +109,11 @@ class Feed(SQLModel, table=True):
     etag: str = Field(default="", max_length=512)
     last_modified: str = Field(default="", max_length=128)
     body_hash: str = Field(default="", max_length=64)
+    # Fetch each item's page: "auto" (when the feed's text is short), "always" or "never".
+    full_text: str = Field(
+        default="auto",
+        sa_column=sa.Column(sa.String(8), nullable=False, server_default="auto"),
+    )
     lease_owner: str = Field(default="", max_length=64)
     lease_expires_at: datetime | None = _ts()
     created_by: int | None = _fk("users.id", nullable=True, ondelete="SET NULL")
@@ -131,6 +136,25 @@ class Article(SQLModel, table=True):
     published_at: datetime | None = _ts(index=True)
     fetched_at: datetime = _ts(nullable=False)
     created_at: datetime = _ts(nullable=False, index=True)
+    # The page's main text when it was fetched ("page"); else the feed's text is the best.
+    text: str = _text()
+    text_source: str = Field(
+        default="feed", sa_column=sa.Column(sa.String(8), nullable=False, server_default="feed")
+    )
+    # "ok", "skipped", "pending" or "failed: <reason>"; the page queue is the rows whose
+    # `page_next_at` is set (a lease, as for feeds and deliveries, makes replicas share it).
+    page_status: str = Field(
+        default="skipped",
+        sa_column=sa.Column(sa.String(300), nullable=False, server_default="skipped"),
+    )
+    page_attempts: int = Field(
+        default=0, sa_column=sa.Column(sa.Integer(), nullable=False, server_default="0")
+    )
+    page_next_at: datetime | None = _ts(index=True)
+    page_lease_owner: str = Field(
+        default="", sa_column=sa.Column(sa.String(64), nullable=False, server_default="")
+    )
+    page_lease_expires_at: datetime | None = _ts()
 
 
 class FeedArticle(SQLModel, table=True):
@@ -245,4 +269,24 @@ class Delivery(SQLModel, table=True):
     sent_at: datetime | None = _ts()
 
 
+class Lease(SQLModel, table=True):
+    """A named job that one replica at a time runs (pruning), until `expires_at`."""
+
+    __tablename__: ClassVar[str] = "leases"
+
+    name: str = Field(primary_key=True, max_length=64)
+    owner: str = Field(default="", max_length=64)
+    expires_at: datetime | None = _ts()
+
+
 metadata = SQLModel.metadata
+
+
+class TelegramSendBudget(SQLModel, table=True):
+    """Telegram's flood limits shared by every replica (PostgreSQL): when the next message
+    may go, per chat (`key` = its chat id) and for the whole bot (`key` = 0)."""
+
+    __tablename__: ClassVar[str] = "telegram_send_budget"
+
+    key: int = Field(sa_column=sa.Column(sa.BigInteger(), primary_key=True, autoincrement=False))
+    next_at: datetime = _ts(nullable=False)

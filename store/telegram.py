@@ -110,6 +110,62 @@ def deactivate_chat(*, session: Session, chat_row_id: int, reason: str, now: dat
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
+def migrate_chat(*, session: Session, chat_row_id: int, new_chat_id: int, now: datetime) -> bool:
+    """A group became a supergroup, which has a new id: the chat's row moves to it, so that
+    its user (and so its links and rules), its settings and its deliveries stay. A row the
+    new id already has (someone wrote to the bot from the supergroup first) gives way,
+    handing over its deliveries and, if it was the chat's own user, its rules.
+    Returns False when the row is unknown; moving twice is harmless."""
+    chat = session.get(TelegramChat, chat_row_id)
+    if chat is None:
+        return False
+    if chat.chat_id == new_chat_id:
+        return True
+    old_chat_id = chat.chat_id
+    other = session.exec(select(TelegramChat).where(TelegramChat.chat_id == new_chat_id)).first()
+    if other is not None:
+        if other.user_id != chat.user_id and _chat_own_user(session, other.user_id):
+            session.execute(
+                sa.update(Rule)
+                .where(col(Rule.user_id) == other.user_id, col(Rule.deleted_at).is_(None))
+                .values(user_id=chat.user_id, updated_at=now)
+            )
+        ours = col(Delivery.channel_kind) == "telegram", col(Delivery.channel_id) == other.id
+        already = select(Delivery.hit_id).where(
+            col(Delivery.channel_kind) == "telegram",
+            col(Delivery.channel_id) == chat_row_id,
+            col(Delivery.hit_id).is_not(None),
+        )
+        # Both rows of one user: a hit queued for both is sent once, from the moved row.
+        session.execute(
+            sa.update(Delivery)
+            .where(*ours, col(Delivery.hit_id).in_(already), col(Delivery.status) == "pending")
+            .values(
+                status="dead", last_error="the same alert is queued for this chat", updated_at=now
+            )
+        )
+        session.execute(
+            sa.update(Delivery)
+            .where(
+                *ours, sa.or_(col(Delivery.hit_id).is_(None), col(Delivery.hit_id).not_in(already))
+            )
+            .values(channel_id=chat_row_id)
+        )
+        session.delete(other)
+        session.flush()
+    chat.chat_id = new_chat_id
+    chat.chat_type = "supergroup"
+    chat.updated_at = now
+    session.add(chat)
+    session.execute(
+        sa.update(TelegramLink)
+        .where(col(TelegramLink.chat_id) == old_chat_id)
+        .values(chat_id=new_chat_id)
+    )
+    session.flush()
+    return True
+
+
 def code_hash(code: str) -> str:
     """Link codes are stored only as a SHA-256 hash, like API tokens."""
     return hashlib.sha256(code.strip().encode()).hexdigest()

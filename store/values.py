@@ -73,6 +73,7 @@ class FeedClaim:
     lease_expires_at: datetime
     # When this poll was due: the next one is due an interval later (a steady cadence).
     due_at: datetime | None = None
+    full_text: str = "auto"  # the feed's page mode: "auto", "always" or "never"
 
 
 @dataclass(frozen=True, slots=True)

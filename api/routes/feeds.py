@@ -18,8 +18,9 @@ from api.schemas import (
     Queued,
 )
 from monitor.discover import resolve_feed_url
-from monitor.errors import BlockedURLError, ParseError
+from monitor.errors import ParseError
 from monitor.opml import Subscription, read_opml, write_opml
+from net.errors import BlockedURLError
 from net.guard import Guard, check_urls
 from store.feeds import (
     FeedWithCount,
@@ -51,6 +52,7 @@ def to_public(row: FeedWithCount, default_interval: int = 600) -> FeedPublic:
         error_count=feed.error_count,
         last_error=feed.last_error,
         article_count=row.article_count,
+        full_text=feed.full_text,
     )
 
 
@@ -71,6 +73,7 @@ async def create(
         title=body.title or "",
         interval_seconds=body.interval_seconds,
         user_id=user.id,
+        full_text=body.full_text,
     )
     if not created:
         response.status_code = status.HTTP_200_OK
@@ -85,6 +88,7 @@ async def add_feed_by_url(
     user_id: int | None,
     title: str = "",
     interval_seconds: int | None = None,
+    full_text: str = "auto",
 ) -> tuple[FeedWithCount, bool]:
     """Add the feed at `url`, or the one the web page there advertises: (feed, created).
     A bad or blocked URL is a 422 on `url`."""
@@ -105,6 +109,7 @@ async def add_feed_by_url(
         title=title,
         interval_seconds=interval_seconds,
         created_by=user_id,
+        full_text=full_text,
     )
     row = get_feed(session=session, feed_id=feed.id or 0)
     assert row is not None
@@ -163,7 +168,12 @@ async def import_feeds(
             invalid.append(InvalidFeed(url=sub.url[:2048], reason=error))
             continue
         _, created = add_feed(
-            session=session, url=sub.url, now=utcnow(), title=sub.title, created_by=user_id
+            session=session,
+            url=sub.url,
+            now=utcnow(),
+            title=sub.title,
+            created_by=user_id,
+            full_text=sub.full_text,
         )
         added += created
         existing += not created
@@ -173,7 +183,7 @@ async def import_feeds(
 def export_document(session: Session) -> str:
     """The whole catalogue as an OPML document."""
     subscriptions = [
-        Subscription(row.feed.url, row.feed.title, row.feed.site_url)
+        Subscription(row.feed.url, row.feed.title, row.feed.site_url, row.feed.full_text)
         for row in all_feeds(session=session)
     ]
     return write_opml(subscriptions)
@@ -212,11 +222,16 @@ def get(feed_id: int, session: SessionDep, _user: UserDep) -> FeedPublic:
     return to_public(row)
 
 
-@router.patch("/{feed_id}", response_model=FeedPublic, summary="Change a feed's title or interval")
+@router.patch(
+    "/{feed_id}",
+    response_model=FeedPublic,
+    summary="Change a feed's title, interval or full-text mode",
+)
 def patch(feed_id: int, body: FeedUpdate, session: SessionDep, _user: UserDep) -> FeedPublic:
     changes = body.model_dump(exclude_unset=True)
-    if changes.get("title") is None:
-        changes.pop("title", None)
+    for key in ("title", "full_text"):
+        if changes.get(key) is None:
+            changes.pop(key, None)
     if update_feed(session=session, feed_id=feed_id, changes=changes) is None:
         raise not_found("feed", feed_id)
     row = get_feed(session=session, feed_id=feed_id)

@@ -13,8 +13,8 @@ from sqlalchemy.engine import Engine
 from tests.conftest import auth, make_user
 from tests.support.seed import seed_hit
 
-# Feeds are one shared catalogue (DESIGN.md): any user reads them, the admin deletes.
-SHARED = {"feed_id"}
+# Feeds and articles are shared catalogues (DESIGN.md): any user reads them.
+SHARED = {"feed_id", "article_id"}
 # Routes that must be in the matrix, so that it can never pass by being empty.
 MUST_COVER = {
     ("GET", "/v1/rules/{rule_id}"),
@@ -91,6 +91,7 @@ def test_isolation_matrix(client: TestClient, engine: Engine, admin_token: str) 
         "token_id": spare["id"],
         "feed_id": feed["id"],
         "delivery_id": delivery["id"],
+        "article_id": client.get("/v1/hits", headers=a).json()["items"][0]["article"]["id"],
     }
     ops = operations(client)
     before = snapshot(client, alice, ids)

@@ -1,7 +1,8 @@
-"""Streamed Content-Encoding decoding under a budget, and the JSON Feed parser. Pure."""
+"""Streamed Content-Encoding decoding under a budget, and the JSON Feed parser."""
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import json
 import tracemalloc
@@ -10,9 +11,13 @@ import zlib
 import brotli
 import pytest
 
+from monitor import FetchLimits
 from monitor.errors import FetchError, ParseError, TooLargeError
+from monitor.fetch import fetch, make_client
 from monitor.parse import parse_feed
 from net.decode import decode_all
+from net.guard import Guard
+from tests.support.servers import LoopbackServer, Reply
 
 TEXT = b"<rss version='2.0'><channel><title>x</title></channel></rss>" * 200
 BUDGET = 1024 * 1024
@@ -53,6 +58,46 @@ def test_bombs_stop_at_the_budget(encoding: str, pack) -> None:  # type: ignore[
     finally:
         tracemalloc.stop()
     assert peak < 2 * BUDGET + len(bomb)
+
+
+ITEMS = [f"<item><guid>g{n}</guid><title>Item {n}</title></item>".encode() for n in range(40)]
+RSS = b"<rss version='2.0'><channel><title>x</title>" + b"".join(ITEMS) + b"</channel></rss>"
+
+
+@pytest.mark.parametrize("step", [7, 4096, len(RSS) * 2])
+def test_a_multi_member_gzip_feed_yields_every_item(step: int) -> None:
+    """A gzip body of two members (RFC 1952 allows several, as `cat a.gz b.gz` makes) is
+    decoded whole, whatever the chunk boundaries, so the feed yields every item."""
+    half = len(RSS) // 2
+    body = gzip.compress(RSS[:half]) + gzip.compress(RSS[half:])
+    chunks = [body[i : i + step] for i in range(0, len(body), step)]
+    decoded = decode_all(chunks, "gzip", BUDGET)
+    assert decoded == RSS
+    assert [e.guid for e in parse_feed(decoded).entries] == [f"g{n}" for n in range(40)]
+
+
+def test_a_multi_member_gzip_feed_is_fetched_whole() -> None:
+    """Served over HTTP with Content-Encoding: gzip, both members reach the parser."""
+    half = len(RSS) // 2
+    body = gzip.compress(RSS[:half]) + gzip.compress(RSS[half:])
+    reply = Reply(200, body, {"content-type": "application/rss+xml", "content-encoding": "gzip"})
+    limits = FetchLimits(guard=Guard(allow_private=True), timeout_seconds=5)
+
+    async def get() -> bytes:
+        async with make_client(limits) as client:
+            return (await fetch(client, server.url("/feed"), limits=limits)).body
+
+    with LoopbackServer(lambda request: reply) as server:
+        fetched = asyncio.run(get())
+    assert len(parse_feed(fetched).entries) == 40
+
+
+def test_members_share_one_budget_and_padding_is_ignored() -> None:
+    """The byte cap counts every member together; zero padding after the last is ignored."""
+    member = gzip.compress(bytes(600 * 1024))
+    with pytest.raises(TooLargeError):
+        decode_all([member, member], "gzip", BUDGET)
+    assert decode_all([gzip.compress(TEXT) + bytes(16)], "gzip", BUDGET) == TEXT
 
 
 @pytest.mark.parametrize("encoding", ["gzip", "br", "zstd-from-the-future"])

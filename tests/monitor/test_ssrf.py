@@ -148,10 +148,13 @@ def test_literal_address_forms(host: str, expected: str | None) -> None:
         ("2001:0:4136:e378:8000:63bf:3fff:fdd2", False),
         ("fe80::1", False),
         ("fc00::1", False),
+        ("fec0::1", False),  # site-local: Python 3.11 calls it global
+        ("feff:ffff::1", False),
         ("224.0.0.1", False),
         ("255.255.255.255", False),
     ],
 )
 def test_is_public(address: str, public: bool) -> None:
-    """Mapped, NAT64, 6to4 and Teredo forms count as non-public whatever they wrap."""
+    """Mapped, NAT64, 6to4 and Teredo forms count as non-public whatever they wrap, and so
+    does site-local fec0::/10."""
     assert is_public(address) is public

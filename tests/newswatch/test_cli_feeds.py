@@ -69,3 +69,17 @@ def test_feeds_add_discovers_the_feed(cli_env: None) -> None:
         server.set_feed("/", page, "text/html")
         output = _run("feeds", "add", server.url("/"))
     assert "added" in output and "rss.xml" in output
+
+
+def test_feeds_add_full_text_and_prune_dry_run(cli_env: None) -> None:
+    """`feeds add --full-text never` stores the mode (and OPML export carries it);
+    `prune --dry-run` counts and `prune` runs on an empty catalogue."""
+    _run("migrate")
+    with FeedServer() as server:
+        url = server.set_feed("/f.xml", rss([HUAWEI_ONLY]))
+        _run("feeds", "add", url, "--full-text", "never")
+    assert 'newswatch:fullText="never"' in _run("feeds", "export")
+    refused = CliRunner().invoke(app, ["feeds", "add", url, "--full-text", "sometimes"])
+    assert refused.exit_code == 2
+    assert "would delete: 0 hits, 0 finished deliveries, 0 articles" in _run("prune", "--dry-run")
+    assert "deleted: 0 hits" in _run("prune")

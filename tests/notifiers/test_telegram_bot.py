@@ -18,6 +18,7 @@ from sqlmodel import select
 from notifiers.telegram import SECRET_HEADER, TelegramConfig, TelegramRole
 from rules import RuleSyntaxError, parse
 from store import create_engine, session_scope
+from store.rules import create_rule
 from store.tables import TelegramChat
 from store.telegram import create_link, deactivate_chat
 from tests.conftest import make_user
@@ -251,3 +252,63 @@ def test_one_replica_receives_on_postgres(db_url: str, engine: Engine) -> None:
         asyncio.run(run())
     finally:
         other_engine.dispose()
+
+
+def _long_query(n: int, length: int = 19_000) -> str:
+    """A valid query of about `length` characters, with `&` and `<` to escape."""
+    words = [f"w{n}x{i}&<" for i in range(length // 10)]
+    return '"' + " ".join(words)[: length - 2] + '"'
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # about replies, not SQL
+def test_every_reply_stays_under_the_limit(engine: Engine) -> None:
+    """50 rules of 19,000 characters, a 20,000-character /watch, a syntax error at the end
+    of one, a /test of a long query and huge ids: every reply is accepted by the fake (it
+    refuses more than 4,096 characters), and /rules pages through every rule."""
+    huge = "ByteDance " * 1999 + "AND"  # 20,000 characters, refused at the very end
+    seed_alerts(engine, [998], per_chat=8, title="Huawei " * 400, snippet="**Huawei** " * 300)
+
+    async def run() -> None:
+        with FakeTelegram() as fake:
+            async with bot(engine, fake):
+                await ask(fake, 71, "/rules")
+                user_id = chat_row(engine, 71).user_id
+                with session_scope(engine) as session:
+                    ids = [
+                        create_rule(
+                            session=session,
+                            user_id=user_id,
+                            name=f"r{n}",
+                            query=_long_query(n),
+                            now=now(),
+                        ).id
+                        for n in range(50)
+                    ]
+                listed, page = set(), await ask(fake, 71, "/rules")
+                for _ in range(10):  # 50 rules, a few per page
+                    listed |= {d for d in buttons(page) if d.startswith("unwatch:")}
+                    following = [
+                        d for d in buttons(page) if d.startswith("rules:") and d != "rules:0"
+                    ]
+                    if not following:
+                        break
+                    page = await ask(fake, 71, following[0], button=True)
+                assert listed == {f"unwatch:{i}" for i in ids}
+
+                refused = await ask(fake, 71, f"/watch {huge}")
+                assert refused.parsed is not None
+                line, caret = refused.parsed.text.splitlines()[-2:]
+                assert line.endswith("ByteDance AND") and len(line) < 100
+                assert caret.index("^") == len(line)  # the term missing after the end
+                await ask(fake, 71, "/watch " + "Huawei OR " * 1999 + "Huawei")
+                await ask(fake, 71, "/test " + "Huawei OR " * 1999 + "Huawei")
+                await ask(fake, 71, "/test " + "Xiaomi OR " * 1999 + "Xiaomi")
+                await ask(fake, 71, "/unwatch " + "9" * 5000)
+                await ask(fake, 71, "test:" + "9" * 18, button=True)
+                await ask(fake, 71, "/start " + "c" * 4000)
+                await ask(fake, 71, "/help")
+                replies = [a for a in fake.attempts if a.chat_id == 71]
+                assert {a.status for a in replies} == {200}
+                assert max(len(a.parsed.text.encode("utf-16-le")) // 2 for a in replies) < 4096  # type: ignore[union-attr]
+
+    asyncio.run(run())

@@ -1,16 +1,33 @@
 """Alerts through the real python-telegram-bot client to the fake Bot API: escaping,
-blocked chats, and Telegram's rate limits."""
+blocked chats, groups that became supergroups, and Telegram's rate limits."""
 
 from __future__ import annotations
 
+import multiprocessing
 from bisect import bisect_left
+from datetime import timedelta
 
 import pytest
 from sqlalchemy.engine import Engine
+from sqlmodel import col, select
 
+from notifiers.retry import STANDARD_SCHEDULE
 from notifiers.telegram_limiter import TelegramLimits
+from store import session_scope
+from store.tables import Rule, TelegramChat, TelegramLink
+from store.telegram import create_link, migrate_chat
+from tests.support.databases import POSTGRES_ONLY
 from tests.support.fake_telegram import FakeTelegram
-from tests.support.telegram_world import chat_active, delivery_states, dispatch_all, seed_alerts
+from tests.support.telegram_world import (
+    chat_active,
+    delivery_states,
+    dispatch_all,
+    dispatch_in_process,
+    dispatch_once,
+    next_attempts,
+    now,
+    seed_alerts,
+)
 
 
 def max_in_window(times: list[float], window: float = 1.0) -> int:
@@ -31,6 +48,23 @@ def test_hostile_title_and_link_are_escaped(engine: Engine) -> None:
         assert title in sent.parsed.text
         assert sent.parsed.links == []
         assert sent.parsed.bold[1:] == ["ByteDance", "Huawei"]
+
+
+def test_a_hostile_retry_after_neither_raises_nor_undoes_its_batch(engine: Engine) -> None:
+    """`retry_after: 1e12` for one chat, in a batch with four others: the four are marked
+    sent in that same round, and the flooded one waits no longer than the last step of
+    the retry schedule, without spending an attempt."""
+    chats = [401, 402, 403, 404, 405]
+    with FakeTelegram() as fake:
+        rows = seed_alerts(engine, chats, per_chat=1)
+        fake.flood(403, retry_after=1e12)
+        started = now()
+        assert dispatch_once(engine, fake.api_url, scale=1.0) == 5
+        for chat in (401, 402, 404, 405):
+            assert delivery_states(engine, rows[chat]) == ["sent"], chat
+        assert delivery_states(engine, rows[403], attempts=True) == [("pending", 0)]
+        [due] = next_attempts(engine, rows[403])
+        assert timedelta(hours=23) < due - started <= timedelta(seconds=STANDARD_SCHEDULE[-1] + 5)
 
 
 def test_blocked_chat_is_deactivated_after_first_403(engine: Engine) -> None:
@@ -83,3 +117,75 @@ def test_rate_limits_hold_and_a_429_delays_only_its_chat(engine: Engine) -> None
         assert len(retried) == 5 and min(retried) - refused.at >= 3
         # Waiting out a flood is not a failed attempt: each delivery was tried once.
         assert delivery_states(engine, rows[flooded], attempts=True) == [("sent", 1)] * 5
+
+
+def test_a_group_that_became_a_supergroup_gets_its_alerts_at_the_new_id(engine: Engine) -> None:
+    """ChatMigrated: the chat moves to the new id keeping its row, user, links and settings,
+    and the alert (and the next one) arrive at the new id; the old id is tried once."""
+    old, new = -500, -100_500
+    with FakeTelegram() as fake:
+        rows = seed_alerts(engine, [old], per_chat=2)
+        with session_scope(engine) as session:
+            chat = session.get(TelegramChat, rows[old])
+            assert chat is not None
+            chat.title, user_id = "Newsroom", chat.user_id
+            session.add(chat)
+            link = create_link(
+                session=session, user_id=user_id, code="c0de", now=now(), expires_at=now()
+            )
+            link.chat_id = old
+        fake.migrate(old, new)
+        dispatch_all(engine, fake.api_url, limits=TelegramLimits(group_interval_seconds=0.05))
+        assert [a.status for a in fake.attempts if a.chat_id == old] == [400]
+        assert len(fake.sent(new)) == 2
+        assert delivery_states(engine, rows[old], attempts=True) == [("sent", 1)] * 2
+        with session_scope(engine, readonly=True) as session:
+            moved = session.get(TelegramChat, rows[old])
+            assert moved is not None
+            assert (moved.chat_id, moved.user_id, moved.title, moved.active) == (
+                new,
+                user_id,
+                "Newsroom",
+                True,
+            )
+            assert session.exec(select(TelegramLink.chat_id)).all() == [new]
+
+
+def test_a_migration_onto_a_chat_the_bot_already_knows_merges_them(engine: Engine) -> None:
+    """Someone wrote from the supergroup before the group's first alert failed: that row
+    gives way, handing its queued alerts and its own user's rules to the moved chat."""
+    old, new = -600, -100_600
+    rows = seed_alerts(engine, [old, new], per_chat=1)
+    with session_scope(engine) as session:
+        assert migrate_chat(session=session, chat_row_id=rows[old], new_chat_id=new, now=now())
+    with session_scope(engine, readonly=True) as session:
+        [chat] = session.exec(select(TelegramChat)).all()
+        assert (chat.id, chat.chat_id) == (rows[old], new)
+        owners = session.exec(select(Rule.user_id).where(col(Rule.deleted_at).is_(None))).all()
+        assert set(owners) == {chat.user_id}
+    assert delivery_states(engine, rows[old]) == ["pending"] * 2
+
+
+@POSTGRES_ONLY
+def test_two_dispatcher_processes_keep_to_one_message_a_second_per_chat(
+    db_url: str, engine: Engine
+) -> None:
+    """A burst of 10 alerts to one chat, sent by two dispatcher processes on PostgreSQL:
+    they share one budget through the database, so the fake Bot API sees at most one
+    message to the chat in any second, and every alert once."""
+    with FakeTelegram() as fake:
+        rows = seed_alerts(engine, [801], per_chat=10)
+        ctx = multiprocessing.get_context("spawn")
+        replicas = [
+            ctx.Process(target=dispatch_in_process, args=(db_url, fake.api_url, f"r{n}", 60.0))
+            for n in range(2)
+        ]
+        for replica in replicas:
+            replica.start()
+        for replica in replicas:
+            replica.join(90)
+        assert [r.exitcode for r in replicas] == [0, 0]
+        attempts = [a for a in fake.attempts if a.chat_id == 801]
+        assert [a.status for a in attempts] == [200] * 10
+        assert max_in_window([a.at for a in attempts]) <= 1
+        assert delivery_states(engine, rows[801]) == ["sent"] * 10

@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
+import socket
 import time
 from datetime import UTC, datetime
 
-import httpx
+import httpcore
 import pytest
+from sqlalchemy.engine import Engine
 
-from notifiers.webhook import WebhookLimits, new_secret, send
+from notifiers import RetryPolicy
+from notifiers.outcome import SendOutcome
+from notifiers.webhook import WebhookLimits, make_transport, new_secret, send
 from store.values import DeliveryJob
-from tests.support.servers import LoopbackServer, Reply
+from tests.conftest import make_user
+from tests.support.outbox import add_hits, add_rules, add_webhook, running_dispatcher, settle
+from tests.support.servers import LoopbackServer, Reply, WebhookReceiver
 
 NOW = datetime(2026, 11, 27, 12, tzinfo=UTC)
 
@@ -31,9 +38,9 @@ def _job(url: str) -> DeliveryJob:
 
 
 async def _send(url: str, *, allow_private: bool = True, timeout: float = 2.0):  # type: ignore[no-untyped-def]
-    async with httpx.AsyncClient(follow_redirects=False, trust_env=False) as client:
-        limits = WebhookLimits(timeout_seconds=timeout, allow_private_networks=allow_private)
-        return await send(client, _job(url), limits=limits, now=NOW)
+    limits = WebhookLimits(timeout_seconds=timeout, allow_private_networks=allow_private)
+    async with make_transport(limits) as transport:
+        return await send(transport, _job(url), limits=limits, now=NOW)
 
 
 @pytest.mark.parametrize(
@@ -51,6 +58,15 @@ async def _send(url: str, *, allow_private: bool = True, timeout: float = 2.0): 
         ),
         (Reply(410), False, True, True, None, "410"),
         (Reply(503, headers={"retry-after": "120"}), False, False, False, 120.0, "HTTP 503"),
+        (Reply(429, headers={"retry-after": "1e12"}), False, False, False, None, "HTTP 429"),
+        (
+            Reply(429, headers={"retry-after": "1000000000000"}),
+            False,
+            False,
+            False,
+            86_400.0,
+            "HTTP 429",
+        ),
         (Reply(500, b"x" * 300_000), False, False, False, None, "HTTP 500"),
     ],
 )
@@ -112,3 +128,100 @@ def test_one_deadline_covers_the_whole_try() -> None:
     elapsed, outcome = asyncio.run(scenario())
     assert elapsed < 2.0
     assert not outcome.ok and "timed out" in outcome.error  # type: ignore[attr-defined]
+
+
+class StubDNS:
+    """The operating system's resolver, as an attacker's DNS server would answer: each
+    name maps to a list of answers, one per lookup (the last one repeats); a
+    `socket.gaierror` in the list is a failed lookup. Other names resolve as usual."""
+
+    def __init__(self) -> None:
+        self.answers: dict[str, list[str | socket.gaierror]] = {}
+        self.real = asyncio.BaseEventLoop.getaddrinfo
+
+    async def getaddrinfo(self, loop, host, port, *args, **kwargs):  # type: ignore[no-untyped-def]
+        name = host.decode() if isinstance(host, bytes) else host
+        if name not in self.answers:
+            return await self.real(loop, host, port, *args, **kwargs)
+        queue = self.answers[name]
+        answer = queue.pop(0) if len(queue) > 1 else queue[0]
+        if isinstance(answer, socket.gaierror):
+            raise answer
+        family = socket.AF_INET6 if ":" in answer else socket.AF_INET
+        return [(family, socket.SOCK_STREAM, 6, "", (answer, int(port or 0)))]
+
+
+class LoopbackOnly:
+    """Dials only loopback addresses (and names, which resolve through the stub): no test
+    sends a byte anywhere else. Records every literal address it was asked to dial."""
+
+    def __init__(self) -> None:
+        self.dialled: list[str] = []
+        self.real = httpcore.AnyIOBackend.connect_tcp
+
+    async def connect_tcp(self, backend, host, port, *args, **kwargs):  # type: ignore[no-untyped-def]
+        try:
+            if not ipaddress.ip_address(host).is_loopback:
+                self.dialled.append(host)
+                raise httpcore.ConnectError(f"test: not dialling {host}")
+        except ValueError:
+            pass  # a name: anyio resolves it through the (stubbed) system resolver
+        return await self.real(backend, host, port, *args, **kwargs)
+
+
+@pytest.fixture
+def dns(monkeypatch: pytest.MonkeyPatch) -> tuple[StubDNS, LoopbackOnly]:
+    """The stub resolver, and the dialler that refuses anything but loopback."""
+    stub, dialler = StubDNS(), LoopbackOnly()
+
+    async def getaddrinfo(loop, *args, **kwargs):  # type: ignore[no-untyped-def]
+        return await stub.getaddrinfo(loop, *args, **kwargs)
+
+    async def connect_tcp(backend, *args, **kwargs):  # type: ignore[no-untyped-def]
+        return await dialler.connect_tcp(backend, *args, **kwargs)
+
+    monkeypatch.setattr(asyncio.BaseEventLoop, "getaddrinfo", getaddrinfo)
+    monkeypatch.setattr(httpcore.AnyIOBackend, "connect_tcp", connect_tcp)
+    return stub, dialler
+
+
+def test_dns_rebinding_cannot_reach_a_loopback_receiver(
+    dns: tuple[StubDNS, LoopbackOnly],
+) -> None:
+    """A name that answers a public address first and loopback next: the address that was
+    checked is the one dialled, so the loopback server is never reached; the lookup that
+    gives loopback is refused for good."""
+    stub, dialler = dns
+    with LoopbackServer(lambda request: Reply(200)) as server:
+        stub.answers["rebind.test"] = ["93.184.216.34", "127.0.0.1"]
+        url = f"http://rebind.test:{server.port}/hook"
+
+        async def twice() -> list[SendOutcome]:
+            limits = WebhookLimits(timeout_seconds=2.0)
+            async with make_transport(limits) as transport:
+                return [await send(transport, _job(url), limits=limits, now=NOW) for _ in range(2)]
+
+        first, second = asyncio.run(twice())
+        assert server.requests == []
+    assert dialler.dialled == ["93.184.216.34"]
+    assert not first.ok and not first.permanent  # the public address did not answer
+    assert not second.ok and second.permanent and "127.0.0.1" in second.error
+
+
+def test_a_resolver_failure_is_retried_then_delivered(
+    engine: Engine, dns: tuple[StubDNS, LoopbackOnly]
+) -> None:
+    """A receiver whose DNS fails twice (as in a deploy) is retried on the schedule and
+    gets its delivery; only an address that resolves and is not public is permanent."""
+    stub, _ = dns
+    user_id, _ = make_user(engine, "u")
+    rules = add_rules(engine, user_id)
+    failure = socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+    with WebhookReceiver() as receiver:
+        stub.answers["flaky.test"] = [failure, failure, "127.0.0.1"]
+        add_webhook(engine, user_id, f"http://flaky.test:{receiver.port}/hook")
+        add_hits(engine, rules, 1)
+        with running_dispatcher(engine, retry=RetryPolicy(scale=0.001)):
+            [row] = settle(engine)
+        assert len(receiver.deliveries) == 1
+    assert (row.status, row.attempts) == ("sent", 3)

@@ -1,6 +1,7 @@
 """A fake Telegram Bot API on 127.0.0.1, strict where the real one is: HTML with an unknown
 tag or an unescaped <, > or & is a 400 "can't parse entities". On demand it answers 429
-with retry_after, or 403 for chosen chats. Every sendMessage attempt is recorded."""
+with retry_after, 403 for chosen chats, or 400 with migrate_to_chat_id for a group that
+became a supergroup. Every sendMessage attempt is recorded."""
 
 from __future__ import annotations
 
@@ -113,6 +114,7 @@ class FakeTelegram(LoopbackServer):
         self.blocked: set[int] = set()
         self.floods: dict[int, list[float]] = {}
         self.failures: dict[int, list[int]] = {}
+        self.migrated: dict[int, int] = {}
         self.commands: list[dict[str, Any]] = []
         self.webhooks: list[dict[str, Any]] = []
         self.conflicts = 0
@@ -161,6 +163,11 @@ class FakeTelegram(LoopbackServer):
     def fail(self, chat_id: int, status: int = 502, times: int = 1) -> None:
         """The next `times` messages to this chat get a server error."""
         self.failures[chat_id] = [status] * times
+
+    def migrate(self, chat_id: int, new_chat_id: int) -> None:
+        """The group became a supergroup: messages to the old id are refused, with the new
+        id in `parameters.migrate_to_chat_id`, as Telegram does."""
+        self.migrated[chat_id] = new_chat_id
 
     def flood(self, chat_id: int, retry_after: float, times: int = 1) -> None:
         """The next `times` messages to this chat get 429 with `retry_after`."""
@@ -242,6 +249,13 @@ class FakeTelegram(LoopbackServer):
         if chat_id in self.blocked:
             record.status = 403
             return _error(403, "Forbidden: bot was blocked by the user")
+        if chat_id in self.migrated:
+            record.status = 400
+            return _error(
+                400,
+                "Bad Request: group chat was upgraded to a supergroup chat",
+                {"migrate_to_chat_id": self.migrated[chat_id]},
+            )
         if self.failures.get(chat_id):
             record.status = self.failures[chat_id].pop(0)
             return _error(record.status, "Internal Server Error: try again")

@@ -9,13 +9,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
-import httpx
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from monitor.normalise import Article as NormalArticle
 from notifiers import Dispatcher, DispatcherConfig, RetryPolicy, WebhookLimits
-from notifiers.webhook import make_sender, new_secret
+from notifiers.webhook import make_sender, make_transport, new_secret
 from store import session_scope
 from store.articles import insert_new_articles
 from store.feeds import add_feed
@@ -91,17 +90,19 @@ def running_dispatcher(
     timeout: float = 2.0,
     owner: str = "test-dispatcher",
     config: DispatcherConfig | None = None,
+    allow_private: bool = True,
 ) -> Iterator[Dispatcher]:
-    """The real dispatcher and webhook sender on their own event loop in a thread."""
+    """The real dispatcher and webhook sender (with the service's client) on their own
+    event loop in a thread."""
     ready = threading.Event()
     holder: dict[str, object] = {}
 
     async def main() -> None:
-        async with httpx.AsyncClient(follow_redirects=False, trust_env=False) as client:
-            limits = WebhookLimits(timeout_seconds=timeout, allow_private_networks=True)
+        limits = WebhookLimits(timeout_seconds=timeout, allow_private_networks=allow_private)
+        async with make_transport(limits) as transport:
             dispatcher = Dispatcher(
                 engine,
-                {"webhook": make_sender(client, limits, utcnow)},
+                {"webhook": make_sender(transport, limits, utcnow)},
                 owner=owner,
                 config=config or DispatcherConfig(poll_seconds=0.05, lease_seconds=30),
                 retry=retry or RetryPolicy(scale=0.001),

@@ -15,7 +15,7 @@ from sqlmodel import col, select
 from notifiers import Dispatcher, DispatcherConfig, RetryPolicy
 from notifiers.telegram_limiter import TelegramLimits
 from notifiers.telegram_send import TelegramSender, make_bot
-from store import session_scope
+from store import create_engine, session_scope
 from store.articles import insert_new_articles
 from store.deliveries import pending_count
 from store.feeds import add_feed
@@ -98,6 +98,8 @@ def dispatch_all(
     *,
     limits: TelegramLimits | None = None,
     timeout: float = 30.0,
+    owner: str = "test",
+    config: DispatcherConfig | None = None,
 ) -> None:
     """Run a dispatcher with the real Telegram sender until nothing is pending."""
 
@@ -108,8 +110,8 @@ def dispatch_all(
         dispatcher = Dispatcher(
             engine,
             {"telegram": sender},
-            owner="test",
-            config=DispatcherConfig(poll_seconds=0.05),
+            owner=owner,
+            config=config or DispatcherConfig(poll_seconds=0.05),
             retry=RetryPolicy(scale=0.001),
             clock=now,
         )
@@ -127,6 +129,48 @@ def dispatch_all(
     asyncio.run(run())
 
 
+def dispatch_once(
+    engine: Engine, api_url: str, *, limits: TelegramLimits | None = None, scale: float = 0.001
+) -> int:
+    """One claim-send-record round of the dispatcher with the real Telegram sender: every
+    outcome of the batch is recorded in one go. Returns how many were handled."""
+
+    async def run() -> int:
+        bot = make_bot(TOKEN, api_url)
+        await bot.initialize()
+        sender = TelegramSender(bot, engine, limits=limits or TelegramLimits(), clock=now)
+        dispatcher = Dispatcher(
+            engine,
+            {"telegram": sender},
+            owner="test",
+            config=DispatcherConfig(),
+            retry=RetryPolicy(scale=scale),
+            clock=now,
+        )
+        try:
+            return await dispatcher.dispatch_once()
+        finally:
+            await bot.shutdown()
+
+    return asyncio.run(run())
+
+
+def dispatch_in_process(db_url: str, api_url: str, owner: str, timeout: float) -> None:
+    """`dispatch_all` in a process of its own (a replica), with a small claim per chat so
+    that replicas share one chat's backlog."""
+    engine = create_engine(db_url)
+    try:
+        dispatch_all(
+            engine,
+            api_url,
+            timeout=timeout,
+            owner=owner,
+            config=DispatcherConfig(poll_seconds=0.05, per_endpoint_queue=2),
+        )
+    finally:
+        engine.dispose()
+
+
 def _pending(engine: Engine) -> int:
     with session_scope(engine, readonly=True) as session:
         return pending_count(session=session)
@@ -141,6 +185,17 @@ def delivery_states(engine: Engine, chat_row_id: int, *, attempts: bool = False)
             .order_by(col(Delivery.id))
         ).all()
     return [tuple(r) if attempts else r[0] for r in rows]
+
+
+def next_attempts(engine: Engine, chat_row_id: int) -> list[datetime]:
+    """When each of a chat's deliveries is next due, in id order."""
+    with session_scope(engine, readonly=True) as session:
+        rows = session.exec(
+            select(Delivery.next_attempt_at)
+            .where(Delivery.channel_kind == "telegram", Delivery.channel_id == chat_row_id)
+            .order_by(col(Delivery.id))
+        ).all()
+    return [r if r.tzinfo else r.replace(tzinfo=UTC) for r in rows]
 
 
 def chat_active(engine: Engine, chat_id: int) -> bool:
