@@ -17,6 +17,7 @@ from tests.support.feeds import HUAWEI_ONLY, rss
 from tests.support.servers import FeedServer
 from tests.web.helpers import items, sign_in
 from web.render import error_words
+from web.sessions import safe_next
 
 
 @pytest.fixture
@@ -124,3 +125,19 @@ def test_admin_creates_and_disables_users(engine: Engine, web: TestClient) -> No
 def test_feed_errors_read_as_words(error: str, words: str) -> None:
     """A feed's last error starts with what it means, the detail kept in brackets."""
     assert error_words(error).startswith(words)
+
+
+@pytest.mark.parametrize(
+    ("asked", "goes"),
+    [
+        ("/rules/3", "/rules/3"),
+        ("/?rule_id=2", "/?rule_id=2"),
+        ("//evil.example/", "/"),
+        ("https://evil.example/", "/"),
+        ("/\\evil.example", "/"),
+        ("", "/"),
+    ],
+)
+def test_sign_in_returns_only_to_a_local_path(asked: str, goes: str) -> None:
+    """The page to return to after sign-in is never another site (no open redirect)."""
+    assert safe_next(asked) == goes
