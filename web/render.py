@@ -112,12 +112,13 @@ def day_chart(per_day: Mapping[date, int], *, today: date, days: int = 30) -> Ma
             % (i * bar, height - h, bar - gap, h, day.isoformat(), n)
         )
     label = f"Matches per day, last {days} days: {sum(counts)} in all, at most {max(counts)} a day"
-    return Markup('<svg class="chart" viewBox="0 0 %d %d" role="img" aria-label="%s">%s</svg>') % (
-        width,
-        height,
-        label,
-        Markup("").join(bars),
-    )
+    axis = Markup(
+        '<text x="0" y="%d" class="axis">%s</text>'
+        '<text x="%d" y="%d" class="axis" text-anchor="end">today</text>'
+        '<text x="0" y="9" class="axis">max %d</text>'
+    ) % (height + 11, (today - timedelta(days=days - 1)).isoformat(), width, height + 11, top)
+    svg = Markup('<svg class="chart" viewBox="0 0 %d %d" role="img" aria-label="%s">%s%s</svg>')
+    return svg % (width, height + 14, label, Markup("").join(bars), axis)
 
 
 def qr_svg(data: str) -> Markup:
