@@ -24,7 +24,7 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / ".screenshots"
 WIDTHS = {"desktop": (1280, 800), "phone": (375, 740)}
 FIRST_LOAD_BUDGET = 200 * 1024
 # Long enough for a loaded machine; every wait below is bounded by it.
-WAIT_MS = 20_000
+WAIT_MS = 30_000
 
 
 @dataclass
