@@ -9,7 +9,7 @@ from datetime import date
 from sqlmodel import Session
 
 from rules import Query, RuleIndex, article_document
-from store.articles import recent_articles
+from store.articles import carrying_feeds, recent_articles
 from store.feeds import feed_urls
 from store.values import StoredArticle
 
@@ -54,9 +54,14 @@ def backtest(
             session=session, limit=min(_BATCH, scan - result.scanned), before_id=before
         )
         urls = feed_urls(session=session, feed_ids=sorted({feed_id for _, feed_id, _ in batch}))
+        carriers = carrying_feeds(session=session, article_ids=[a.id for a, _, _ in batch])
         for article, feed_id, feed_title in batch:
             doc = article_document(
-                article, feed_id=feed_id, feed_title=feed_title, feed_url=urls.get(feed_id, "")
+                article,
+                feed_id=feed_id,
+                feed_title=feed_title,
+                feed_url=urls.get(feed_id, ""),
+                also=carriers.get(article.id, ()),
             )
             for hit in index.match(doc):
                 result.total += 1

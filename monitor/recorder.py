@@ -16,7 +16,7 @@ from sqlmodel import Session
 
 from monitor.normalise import Article
 from store import session_scope
-from store.articles import insert_new_articles
+from store.articles import link_articles
 from store.feeds import finish_polls
 from store.hits import record_hits
 from store.pages import queue_pages
@@ -28,7 +28,9 @@ log = structlog.get_logger(__name__)
 @dataclass(frozen=True)
 class PollWrite:
     """What one poll writes. `hits_by_key` are the hits of the articles matched before
-    the write, by item key; only those of articles that turn out new are recorded."""
+    the write, by item key; only those of articles new to this feed are recorded (also
+    when another feed stored the article first: a rule scoped to this feed, or naming
+    it, alerts then; a rule that already hit the article does not hit it twice)."""
 
     claim: FeedClaim
     result: PollResult
@@ -55,13 +57,13 @@ def write_polls(session: Session, writes: Sequence[PollWrite]) -> list[Written]:
     for n, write in enumerate(writes):
         result = write.result
         if write.articles:
-            new = insert_new_articles(
+            new, carried = link_articles(
                 session=session, feed_id=write.claim.id, articles=write.articles, now=write.now
             )
-            for article in new:
+            for article in [*new, *carried]:
                 for hit in write.hits_by_key.get(article.item_key, ()):
                     hits.append(dataclasses.replace(hit, article_id=article.id))
-                    poll_of[article.id] = n
+                    poll_of.setdefault(article.id, n)  # the first poll that stored it
             if write.page_keys:
                 queued = [a.id for a in new if a.item_key in write.page_keys]
                 pages[n] = queue_pages(session=session, article_ids=queued, now=write.now)

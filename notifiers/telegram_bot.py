@@ -33,7 +33,7 @@ from notifiers.telegram_format import MAX_MESSAGE, escape, fit, marked, size, ti
 from notifiers.telegram_send import bot_base_url
 from rules import RuleIndex, RuleSyntaxError, article_document, parse
 from store import session_scope
-from store.articles import recent_articles
+from store.articles import carrying_feeds, recent_articles
 from store.rules import count_rules, create_rule, delete_rule, get_rule, list_rules
 from store.telegram import ChatState, ensure_chat, redeem_link, set_paused
 
@@ -277,11 +277,14 @@ class Commands:
             await self._reply(update, syntax_error(exc))
             return
         rows = await self._db(recent_articles, limit=self.config.test_scan_articles)
+        carriers = await self._db(carrying_feeds, article_ids=[a.id for a, _, _ in rows])
         index = RuleIndex()
         index.add(0, parsed)
         found = []
         for article, feed_id, feed_title in rows:
-            doc = article_document(article, feed_id=feed_id, feed_title=feed_title)
+            doc = article_document(
+                article, feed_id=feed_id, feed_title=feed_title, also=carriers.get(article.id, ())
+            )
             hits = index.match(doc)
             if hits:
                 found.append((article, feed_title, hits[0].snippet))

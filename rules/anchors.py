@@ -7,11 +7,13 @@ as in Lucene Monitor. `None` means no usable anchor: the rule is checked on ever
 from __future__ import annotations
 
 from rules.ast import And, Lang, Near, Node, Not, Or, Phrase, Term
-from rules.text import is_unspaced
+from rules.compile import items
+from rules.document import HEAD
 
-# (table, kind, key): table is text, url, feed or lang; kind is word, prefix, sub or lang.
+# (table, kind, key): table is text, url, feed or lang; kind is word, prefix or lang.
 Anchor = tuple[str, str, str]
 _TABLE = {"text": "text", "title": "text", "url": "url", "feed": "feed"}
+_NONE: frozenset[str] = frozenset()
 
 
 def weight(anchor: Anchor) -> float:
@@ -20,8 +22,6 @@ def weight(anchor: Anchor) -> float:
     _, kind, key = anchor
     if kind == "lang":
         return 100.0
-    if kind == "sub":
-        return 12.0 / len(key)
     return (3.0 if kind == "prefix" else 1.0) * 10.0 / (len(key) + 2)
 
 
@@ -29,22 +29,48 @@ def _cost(anchors: frozenset[Anchor]) -> float:
     return sum(weight(a) for a in anchors)
 
 
-def _term(term: Term) -> Anchor:
-    kind = "sub" if term.unspaced else "prefix" if term.prefix else "word"
-    return (_TABLE[term.field], kind, term.word)
+def _leaf(leaf: Term | Phrase) -> Anchor:
+    """A phrase's rarest token; an unspaced word's characters are tokens too."""
+    found = [(_TABLE[leaf.field], "prefix" if pre else "word", w) for _, w, pre in items(leaf)]
+    return min(found, key=weight)
 
 
-def _phrase(phrase: Phrase) -> Anchor:
-    anchors = [(_TABLE[phrase.field], "sub" if is_unspaced(w) else "word", w) for w in phrase.words]
-    return min(anchors, key=weight)
+def heads(node: Node) -> frozenset[str]:
+    """`HEAD` and the first 3 letters of the prefixes every match contains a word with."""
+    if isinstance(node, Term):
+        if node.prefix and not node.hangul and node.field in ("text", "title"):
+            return frozenset([HEAD + node.word[:3]])
+        return _NONE
+    if isinstance(node, Phrase | Lang | Not):
+        return _NONE
+    if isinstance(node, Near):
+        return heads(node.left) | heads(node.right)
+    found = [heads(c) for c in node.children]
+    if isinstance(node, And):
+        return frozenset().union(*found)
+    return frozenset.intersection(*found)
+
+
+def needs(node: Node) -> frozenset[str]:
+    """Text tokens that every document matching `node` contains."""
+    if isinstance(node, Term | Phrase):
+        if node.field not in ("text", "title"):
+            return _NONE
+        return frozenset(w for _, w, pre in items(node) if not pre)
+    if isinstance(node, Lang | Not):
+        return _NONE
+    if isinstance(node, Near):
+        return needs(node.left) | needs(node.right)
+    found = [needs(c) for c in node.children]
+    if isinstance(node, And):
+        return frozenset().union(*found)
+    return frozenset.intersection(*found)
 
 
 def anchors(node: Node) -> frozenset[Anchor] | None:
     """The anchors of `node`, or None when it has no usable ones."""
-    if isinstance(node, Term):
-        return frozenset([_term(node)])
-    if isinstance(node, Phrase):
-        return frozenset([_phrase(node)])
+    if isinstance(node, Term | Phrase):
+        return frozenset([_leaf(node)])
     if isinstance(node, Lang):
         return frozenset([("lang", "lang", node.code)])
     if isinstance(node, Not):
@@ -62,9 +88,8 @@ def anchors(node: Node) -> frozenset[Anchor] | None:
     return min(options, key=_cost) if options else None
 
 
-# (anchor words, words all required, words all absent, words one of which is required)
-Simple = tuple[frozenset[str], frozenset[str], frozenset[str], frozenset[str]]
-_NONE: frozenset[str] = frozenset()
+# (words all required, words all absent, words one of which is required)
+Simple = tuple[frozenset[str], frozenset[str], frozenset[str]]
 
 
 def _plain(node: Node) -> str | None:
@@ -86,9 +111,11 @@ def simple(node: Node) -> Simple | None:
             any_of = frozenset(map(_plain, child.children))  # type: ignore[arg-type]
         else:
             return None
-    if required:
-        anchor = min(required, key=lambda w: weight(("text", "word", w)))
-        return frozenset([anchor]), frozenset(required), frozenset(absent), any_of
-    if any_of:
-        return any_of, _NONE, frozenset(absent), _NONE
+    if required or any_of:
+        return frozenset(required), frozenset(absent), any_of
     return None
+
+
+def rarest(words: frozenset[str]) -> list[str]:
+    """`words` from the most selective: long words are rarer than short ones."""
+    return sorted(words, key=lambda w: (weight(("text", "word", w)), w))

@@ -12,13 +12,15 @@ MAX_NEAR = 100
 
 @dataclass(frozen=True, slots=True)
 class Term:
-    """A folded word. `prefix` matches words starting with it; an unspaced word (Han, kana,
-    Thai) matches as a substring of a run."""
+    """A folded word. `prefix` matches words starting with it (a Hangul word always does:
+    Korean attaches particles); an unspaced word (Han, kana, Thai...) matches the sequence
+    of its characters."""
 
     word: str
     field: str = DEFAULT_FIELD
     prefix: bool = False
     unspaced: bool = False
+    hangul: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +68,7 @@ Node = Term | Phrase | Lang | Not | And | Or | Near
 def label(leaf: Leaf) -> str:
     """How a leaf is named in `matched_terms`."""
     if isinstance(leaf, Term):
-        return leaf.word + ("*" if leaf.prefix else "")
+        return leaf.word + ("*" if leaf.prefix and not leaf.hangul else "")
     if isinstance(leaf, Phrase):
         return " ".join(leaf.words)
     return f"lang:{leaf.code}"

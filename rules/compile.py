@@ -1,8 +1,8 @@
 """Compile a query tree into a predicate over an analysed document.
 
 Predicates are closures; AND and OR check their cheapest children first (metadata, then
-whole words, then substrings, prefixes, phrases and NEAR) and short-circuit. Word positions
-are only computed for phrases and NEAR."""
+whole words, then prefixes, phrases and NEAR) and short-circuit. Phrases, unspaced words
+and NEAR work on the document's position lists, which it computes once per word."""
 
 from __future__ import annotations
 
@@ -12,11 +12,13 @@ from operator import attrgetter
 
 from rules.ast import And, Lang, Near, Node, Not, Or, Phrase, Term
 from rules.document import Analysed
-from rules.text import is_unspaced
+from rules.text import characters, is_hangul, is_unspaced
 
 Predicate = Callable[[Analysed], bool]
 Positions = Callable[[Analysed], list[int]]
 _SETS = {"text": "text_set", "title": "title_set", "url": "url_set", "feed": "feed_set"}
+# A sequence of tokens to match: (offset from the first, folded word, as a prefix?)
+_Item = tuple[int, str, bool]
 
 
 def cost(node: Node) -> float:
@@ -38,54 +40,90 @@ def _is_plain(node: Node) -> bool:
     return isinstance(node, Term) and node.field == "text" and not (node.prefix or node.unspaced)
 
 
-def _token_test(word: str, prefix: bool = False) -> Callable[[str], bool]:
-    if is_unspaced(word):
-        return lambda t: word in t
-    if prefix:
-        return lambda t: t.startswith(word)
-    return word.__eq__
+def items(node: Term | Phrase) -> list[_Item]:
+    """The tokens a term or phrase stands for, in order: an unspaced word is one token per
+    character, and a Hangul word matches any word it starts."""
+    if isinstance(node, Term) and node.word.isascii():
+        return [(0, node.word, node.prefix)]
+    words = node.words if isinstance(node, Phrase) else (node.word,)
+    out: list[_Item] = []
+    for word in words:
+        if word.isascii():
+            out.append((len(out), word, False))
+        elif is_unspaced(word):
+            out.extend((len(out), c, False) for c in characters(word))
+        else:
+            prefix = is_hangul(word) or (isinstance(node, Term) and node.prefix)
+            out.append((len(out), word, prefix))
+    return out
 
 
-def _term(term: Term) -> Predicate:
-    w = term.word
-    if term.field == "text" and term.unspaced:
-        return lambda d: w in d.runs
-    if term.field == "title" and term.unspaced:
-        return lambda d: w in d.title_runs
-    if term.field == "text" and term.prefix:
-        return lambda d: d.has_prefix(w)
-    tokens = attrgetter(_SETS[term.field])
-    if term.unspaced:
-        return lambda d: any(w in t for t in tokens(d))
-    if term.prefix:
-        return lambda d: any(t.startswith(w) for t in tokens(d))
-    return lambda d: w in tokens(d)
+def _scan(tokens: list[str], seq: list[_Item]) -> list[int]:
+    """Where `seq` starts in `tokens`, by trying every start (for short url and feed fields)."""
+    limit = len(tokens) - len(seq) + 1
+    return [
+        p
+        for p in range(max(0, limit))
+        if all(tokens[p + k] == w or (pre and tokens[p + k].startswith(w)) for k, w, pre in seq)
+    ]
 
 
-def _sequence(words: tuple[str, ...]) -> Callable[[list[str], list[int]], list[int]]:
-    """Of the candidate starts, those where `words` follow one another in `tokens`."""
-    rest = [(k, _token_test(w)) for k, w in enumerate(words) if k]
-    last = len(words) - 1
+def _sequence(seq: list[_Item]) -> Positions:
+    """Where `seq` starts in the text field: the starts implied by one whole word's
+    positions (the rarest in this document), checked against the tokens that follow."""
+    whole = [(k, w) for k, w, pre in seq if not pre]
+    if len(seq) == 1:
+        _, w, pre = seq[0]
+        return (lambda d: d.prefix_positions(w)) if pre else (lambda d: d.positions(w))
+    rest_all = list(seq)
+    needed = frozenset(w for _, w in whole)
 
-    def starts(tokens: list[str], candidates: list[int]) -> list[int]:
-        limit = len(tokens) - last
-        return [p for p in candidates if p < limit and all(test(tokens[p + k]) for k, test in rest)]
+    def starts(d: Analysed) -> list[int]:
+        if not needed <= d.text_set:
+            return []
+        if whole:
+            pivot, word = min(whole, key=lambda kw: len(d.positions(kw[1])))
+            candidates = [p - pivot for p in d.positions(word) if p >= pivot]
+        else:
+            candidates = d.prefix_positions(seq[0][1])
+        text = d.text
+        limit = len(text) - len(seq)
+        return [
+            p
+            for p in candidates
+            if p <= limit
+            and all(
+                text[p + k] == w or (pre and text[p + k].startswith(w)) for k, w, pre in rest_all
+            )
+        ]
 
     return starts
 
 
-def _phrase(phrase: Phrase) -> Predicate:
-    if phrase.field in ("url", "feed"):
-        tokens = attrgetter(phrase.field)
-        first = _token_test(phrase.words[0])
-        starts = _sequence(phrase.words)
-        return lambda d: bool(starts(tokens(d), [i for i, t in enumerate(tokens(d)) if first(t)]))
-    plain = frozenset(w for w in phrase.words if not is_unspaced(w))
-    runs = [w for w in phrase.words if is_unspaced(w)]
-    where = positions_of(phrase)
-    words = attrgetter(_SETS[phrase.field])
-    run_text = attrgetter("runs" if phrase.field == "text" else "title_runs")
-    return lambda d: plain <= words(d) and all(w in run_text(d) for w in runs) and bool(where(d))
+def _title_only(found: Positions) -> Positions:
+    return lambda d: [p for p in found(d) if p < d.title_len]
+
+
+def _leaf(node: Term | Phrase) -> Predicate:
+    """Terms and phrases: a set test when it decides, else their positions."""
+    seq = items(node)
+    if node.field in ("url", "feed"):
+        tokens, token_set = attrgetter(node.field), attrgetter(_SETS[node.field])
+        if len(seq) == 1 and not seq[0][2]:
+            w = seq[0][1]
+            return lambda d: w in token_set(d)
+        return lambda d: bool(_scan(tokens(d), seq))
+    words = attrgetter(_SETS[node.field])
+    whole = frozenset(w for _, w, pre in seq if not pre)
+    if len(seq) == 1:
+        _, w, pre = seq[0]
+        if not pre:
+            return lambda d: w in words(d)
+        if node.field == "text":
+            return lambda d: d.has_prefix(w)
+        return lambda d: any(t.startswith(w) for t in d.title_set)
+    where = positions_of(node)
+    return lambda d: whole <= words(d) and bool(where(d))
 
 
 def _all(preds: list[Predicate]) -> Predicate:
@@ -145,10 +183,8 @@ def _group(children: tuple[Node, ...], conjunction: bool) -> Predicate:
 
 def compile_node(node: Node) -> Predicate:
     """The predicate that decides whether an analysed document matches `node`."""
-    if isinstance(node, Term):
-        return _term(node)
-    if isinstance(node, Phrase):
-        return _phrase(node)
+    if isinstance(node, Term | Phrase):
+        return _leaf(node)
     if isinstance(node, Lang):
         code = node.code
         return lambda d: code in d.lang_keys
@@ -175,23 +211,11 @@ def _near(left: list[int], right: list[int], distance: int, ordered: bool) -> li
 
 
 def positions_of(node: Node) -> Positions:
-    """Where `node` occurs in the text field (a phrase at its first word), ascending."""
+    """Where `node` occurs in the text field (a phrase or an unspaced word at its first
+    token), ascending."""
     if isinstance(node, Term | Phrase):
-        title = node.field == "title"
-        if isinstance(node, Term) and not (node.prefix or node.unspaced):
-            w = node.word
-            found: Positions = lambda d: d.positions(w)  # noqa: E731
-        else:
-            first = node.word if isinstance(node, Term) else node.words[0]
-            test = _token_test(first, isinstance(node, Term) and node.prefix)
-            found = lambda d: [i for i, t in enumerate(d.text) if test(t)]  # noqa: E731
-        if isinstance(node, Phrase):
-            starts, simple = _sequence(node.words), found
-            found = lambda d: starts(d.text, simple(d))  # noqa: E731
-        if title:
-            inner = found
-            return lambda d: [p for p in inner(d) if p < d.title_len]
-        return found
+        found = _sequence(items(node))
+        return _title_only(found) if node.field == "title" else found
     if isinstance(node, Near):
         left, right = positions_of(node.left), positions_of(node.right)
         n, ordered = node.distance, node.ordered

@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from itertools import islice
-from typing import Protocol
+from typing import Any, Protocol
 
-from rules.text import BOUNDARY, spans, unspaced_runs, words
+from rules.text import BOUNDARY, spans, words
+
+_NONE: list[int] = []
+HEAD = "\x01"  # before a prefix's first letters where prefixes are filed with words
+_LAZY_LOOKUPS = 8  # words found one by one before all positions are filed in one pass
 
 
 @dataclass(frozen=True, slots=True)
 class Document:
     """An article as the matcher sees it. `text` is the body; the title is searched too.
-    `feed_id` is only used for rules scoped to feeds."""
+    `feed_id` and `feed_ids` (every other feed that carries the article) are only used for
+    rules scoped to feeds; `feed` holds the titles and URLs of all those feeds."""
 
     title: str = ""
     text: str = ""
@@ -23,6 +28,7 @@ class Document:
     feed: str = ""
     lang: str = ""
     feed_id: int | None = None
+    feed_ids: frozenset[int] = frozenset()
 
 
 class ArticleFields(Protocol):
@@ -41,42 +47,56 @@ class ArticleFields(Protocol):
 
 
 def article_document(
-    article: ArticleFields, *, feed_id: int | None, feed_title: str, feed_url: str = ""
+    article: ArticleFields,
+    *,
+    feed_id: int | None,
+    feed_title: str,
+    feed_url: str = "",
+    also: Sequence[tuple[int, str, str]] = (),
 ) -> Document:
-    """A stored article as the matcher sees it: ingest, previews and /test all use this."""
+    """A stored article as the matcher sees it: ingest, previews and /test all use this.
+    `also` lists the other feeds that carry it, as (id, title, url): feed scopes and
+    `feed:` terms see every one of them."""
+    feeds = [(feed_title, feed_url), *((title, url) for i, title, url in also if i != feed_id)]
     return Document(
         feed_id=feed_id,
+        feed_ids=frozenset(i for i, _, _ in also),
         title=article.title,
         text=f"{article.summary}\n{article.content}" if article.content else article.summary,
         url=article.url,
-        feed=f"{feed_title} {feed_url}".strip(),
+        feed=" ".join(f"{title} {url}".strip() for title, url in feeds).strip(),
         lang=article.language,
     )
 
 
 class Analysed:
     """A document's fields as folded tokens. The text field is the title, a boundary, then
-    the body; a token's position is its index there. Positions, prefixes and character
-    offsets are computed only when a phrase, NEAR, prefix or snippet needs them."""
+    the body; a token's position is its index there (in unspaced scripts, each character is
+    a token). Positions, prefixes and character offsets are computed once, when a phrase,
+    NEAR, prefix or snippet first needs them, and then shared by every rule."""
 
     __slots__ = (
         "_body_spans",
         "_display",
+        "_heads",
+        "_lookups",
         "_lowered",
         "_positions",
         "_prefixes",
         "_sorted",
         "_span_iter",
+        "_table",
         "_title_spans",
         "doc",
+        "explained",
         "feed",
         "feed_set",
+        "feeds",
         "lang_keys",
-        "runs",
+        "snippets",
         "text",
         "text_set",
         "title_len",
-        "title_runs",
         "title_set",
         "url",
         "url_set",
@@ -89,47 +109,91 @@ class Analysed:
         self.text = [*title, BOUNDARY, *words(doc.text)] if title else words(doc.text)
         self.text_set = set(self.text)
         self.title_set = set(title)
-        self.runs = unspaced_runs(self.text_set)
-        self.title_runs = unspaced_runs(self.title_set) if self.runs else ""
         self.url = words(doc.url)
         self.feed = words(doc.feed)
         self.url_set = set(self.url)
         self.feed_set = set(self.feed)
+        self.feeds = doc.feed_ids | {doc.feed_id} if doc.feed_id is not None else doc.feed_ids
         lang = doc.lang.strip().lower().replace("_", "-")
         parts = lang.split("-")
         self.lang_keys = {"-".join(parts[: i + 1]) for i in range(len(parts))} if lang else set()
         self._positions: dict[str, list[int]] = {}
-        self._prefixes: dict[str, bool] = {}
+        self._table = False
+        self._lookups = 0
+        self._prefixes: dict[str, list[str]] = {}
         self._sorted: list[str] | None = None
+        self._heads: set[str] | None = None
         self._display: str | None = None
         self._lowered: str | None = None
         self._title_spans: list[tuple[int, int]] = []
         self._body_spans: list[tuple[int, int]] | None = None
         self._span_iter: Iterator[tuple[int, int]] = iter(())
+        # Per leaf of a rule: (present?, its character spans); shared by the rules that hit.
+        self.explained: dict[Any, Any] = {}  # by explainer
+        self.snippets: dict[tuple[Any, ...], str] = {}  # by the explainers present
+
+    def in_scope(self, scope: frozenset[int] | None) -> bool:
+        """Is the document carried by one of the feeds of `scope` (None: any feed)?"""
+        return scope is None or not scope.isdisjoint(self.feeds)
 
     def positions(self, word: str) -> list[int]:
-        """Where `word` occurs in the text field, ascending."""
+        """Where `word` occurs in the text field, ascending. The first few words are found
+        with `list.index` (a scan in C); once many are asked for, one pass files them all."""
         found = self._positions.get(word)
-        if found is None:
-            found = self._positions[word] = []
-            if word in self.text_set:
-                text, at = self.text, -1
-                with suppress(ValueError):  # list.index scans in C; no table of every word
-                    while True:
-                        at = text.index(word, at + 1)
-                        found.append(at)
+        if found is not None or self._table:
+            return found if found is not None else _NONE
+        if word not in self.text_set:
+            return _NONE
+        self._lookups += 1
+        if self._lookups > _LAZY_LOOKUPS:
+            table: dict[str, list[int]] = {}
+            for at, token in enumerate(self.text):
+                entry = table.get(token)
+                if entry is None:
+                    table[token] = [at]
+                else:
+                    entry.append(at)
+            self._positions, self._table = table, True
+            return table[word]
+        found = self._positions[word] = []
+        text, at = self.text, -1
+        with suppress(ValueError):
+            while True:
+                at = text.index(word, at + 1)
+                found.append(at)
         return found
 
-    def has_prefix(self, prefix: str) -> bool:
-        """Does a text word start with `prefix`? Remembered: many rules share prefixes."""
+    def prefixed(self, prefix: str) -> list[str]:
+        """The distinct text words that start with `prefix`. Remembered: rules share them."""
         found = self._prefixes.get(prefix)
         if found is None:
             if self._sorted is None:
                 self._sorted = sorted(self.text_set)
-            at = bisect_left(self._sorted, prefix)
-            found = at < len(self._sorted) and self._sorted[at].startswith(prefix)
+            ordered = self._sorted
+            at = bisect_left(ordered, prefix)
+            found = []
+            while at < len(ordered) and ordered[at].startswith(prefix):
+                found.append(ordered[at])
+                at += 1
             self._prefixes[prefix] = found
         return found
+
+    def heads(self) -> set[str]:
+        """`HEAD` and the first 3 letters of each text word, as prefixes are filed."""
+        if self._heads is None:
+            self._heads = {HEAD + w[:3] for w in self.text_set if len(w) >= 3}
+        return self._heads
+
+    def has_prefix(self, prefix: str) -> bool:
+        """Does a text word start with `prefix`?"""
+        return bool(self.prefixed(prefix))
+
+    def prefix_positions(self, prefix: str) -> list[int]:
+        """Where the words starting with `prefix` occur in the text field, ascending."""
+        found = self.prefixed(prefix)
+        if len(found) == 1:
+            return self.positions(found[0])
+        return sorted(p for word in found for p in self.positions(word))
 
     def display(self) -> str:
         """The text snippets are cut from: the title, a space, then the body, on one line."""

@@ -1,9 +1,12 @@
 """The rule index: a presearcher in the style of Lucene Monitor.
 
-Each part of a rule (a root OR is split into parts) is filed under its anchor terms.
-Matching a document collects the parts anchored on its words, prefixes and unspaced runs,
-plus the parts that have no anchor, drops those outside their feed scope, and evaluates
-only those. `add` and `remove` touch one rule's entries; nothing is ever rebuilt."""
+Each part of a rule (a root OR is split into parts) is filed under the words any match
+must contain: under two of them when it has two, so that a part is only looked at when
+both are in the document (found by one set intersection in C per word), else under one.
+Parts made only of whole words are then decided with set operations; the others run their
+predicate. Parts that need no word are filed under their anchor terms (prefixes, URL and
+feed words, languages), or checked on every document. `add` and `remove` touch one rule's
+entries; nothing is ever rebuilt."""
 
 from __future__ import annotations
 
@@ -11,13 +14,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import count
 
-from rules.anchors import Anchor, anchors, simple
-from rules.compile import Predicate
-from rules.document import Analysed, Document, analyse
+from rules.anchors import Anchor, anchors, heads, needs, rarest, simple
+from rules.ast import Node, top_level_parts
+from rules.compile import Predicate, compile_node
+from rules.document import HEAD, Analysed, Document, analyse
 from rules.explain import explain
 from rules.query import Query
 from rules.tables import TermTable
-from rules.text import unspaced_runs
+
+_NONE: frozenset[str] = frozenset()
+_SMALL = 8  # second-word tables up to this size are walked, larger ones intersected
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,17 +35,41 @@ class RuleHit:
     snippet: str
 
 
+# A part filed under words: rule id, other required words, absent words, feed scope, and
+# the predicate (None when the words decide).
+_Entry = tuple[int, frozenset[str], frozenset[str], frozenset[int] | None, Predicate | None]
+_Keys = tuple[tuple[str, str], ...]  # (first word, second word or "") it is filed under
+
+
 @dataclass(frozen=True, slots=True)
 class _Rule:
     query: Query
-    scope: frozenset[int] | None
-    parts: tuple[tuple[int, frozenset[Anchor] | None], ...]  # (part id, its anchors)
-    simple: tuple[tuple[int, frozenset[str]], ...]  # (part id, its anchor words)
+    parts: tuple[tuple[int, _Keys, frozenset[Anchor] | None], ...]
 
 
-# A word-only part, checked in the presearch loop: rule id, required words, absent words,
-# words one of which is required, feed scope.
-_SimplePart = tuple[int, frozenset[str], frozenset[str], frozenset[str], frozenset[int] | None]
+def _filing(node: Node) -> tuple[_Keys, frozenset[str], frozenset[str], Predicate | None]:
+    """Where a part is filed under words, what else it requires and forbids, and its
+    predicate when the words do not decide it (compiled only then). No keys when it
+    requires no word."""
+    decided = simple(node)
+    if decided is not None:
+        required, absent, any_of = decided
+        order = rarest(required)
+        if order and any_of:
+            keys = tuple((order[0], w) for w in sorted(any_of))
+            return keys, frozenset(order[1:]), absent, None
+        if len(order) >= 2:
+            return ((order[0], order[1]),), frozenset(order[2:]), absent, None
+        if order:
+            return ((order[0], ""),), _NONE, absent, None
+        return tuple((w, "") for w in sorted(any_of)), _NONE, absent, None
+    order = rarest(needs(node))
+    if len(order) >= 2:
+        return ((order[0], order[1]),), _NONE, _NONE, compile_node(node)
+    prefixes = sorted(heads(node))
+    if order:
+        return ((order[0], prefixes[0] if prefixes else ""),), _NONE, _NONE, compile_node(node)
+    return (), _NONE, _NONE, None
 
 
 class RuleIndex:
@@ -48,13 +78,13 @@ class RuleIndex:
 
     def __init__(self) -> None:
         self._rules: dict[int, _Rule] = {}
+        # first word -> second word ("" for none) -> part -> entry
+        self._filed: dict[str, dict[str, dict[int, _Entry]]] = {}
         self._parts: dict[int, tuple[int, Predicate, frozenset[int] | None]] = {}
         self._tables = {"text": TermTable(), "url": TermTable(), "feed": TermTable()}
         self._langs: dict[str, set[int]] = {}
         self._always: set[int] = set()
-        # Word-only parts (most rules) by anchor word: deciding them needs no predicate call,
-        # which matters at 100k rules, where each candidate's objects are cold in the cache.
-        self._simple: dict[str, dict[int, _SimplePart]] = {}
+        self._headed = 0  # filings whose second key is a prefix head
         self._ids = count()
 
     def __len__(self) -> int:
@@ -65,22 +95,23 @@ class RuleIndex:
 
     def add(self, rule_id: int, query: Query, feed_ids: Iterable[int] | None = None) -> None:
         """Index a rule, replacing any rule with this id. With `feed_ids`, the rule only
-        matches documents whose `feed_id` is one of them."""
+        matches documents carried by one of those feeds."""
         self.remove(rule_id)
+        query.explainers  # noqa: B018 - made when indexed, not on the rule's first hit
         scope = frozenset(feed_ids) if feed_ids is not None else None
-        parts, simple_parts = [], []
-        for node, predicate in query.parts:
+        parts: list[tuple[int, _Keys, frozenset[Anchor] | None]] = []
+        for node in top_level_parts(query.root):
             part = next(self._ids)
-            decided = simple(node)
-            if decided is not None:
-                words, required, absent, any_of = decided
-                for word in words:
-                    entry = (rule_id, required, absent, any_of, scope)
-                    self._simple.setdefault(word, {})[part] = entry
-                simple_parts.append((part, words))
+            keys, rest, absent, check = _filing(node)
+            if keys:
+                entry = (rule_id, rest, absent, scope, check)
+                for first, second in keys:
+                    self._filed.setdefault(first, {}).setdefault(second, {})[part] = entry
+                    self._headed += second.startswith(HEAD)
+                parts.append((part, keys, None))
                 continue
             found = anchors(node)
-            self._parts[part] = (rule_id, predicate, scope)
+            self._parts[part] = (rule_id, compile_node(node), scope)
             if found is None:
                 self._always.add(part)
             for table, kind, key in found or ():
@@ -88,21 +119,26 @@ class RuleIndex:
                     self._langs.setdefault(key, set()).add(part)
                 else:
                     self._tables[table].add(kind, key, part)
-            parts.append((part, found))
-        self._rules[rule_id] = _Rule(query, scope, tuple(parts), tuple(simple_parts))
+            parts.append((part, (), found))
+        self._rules[rule_id] = _Rule(query, tuple(parts))
 
     def remove(self, rule_id: int) -> None:
         """Forget a rule; unknown ids are ignored."""
         rule = self._rules.pop(rule_id, None)
         if rule is None:
             return
-        for part, words in rule.simple:
-            for word in words:
-                entries = self._simple[word]
+        for part, keys, found in rule.parts:
+            for first, second in keys:
+                self._headed -= second.startswith(HEAD)
+                seconds = self._filed[first]
+                entries = seconds[second]
                 del entries[part]
                 if not entries:
-                    del self._simple[word]
-        for part, found in rule.parts:
+                    del seconds[second]
+                    if not seconds:
+                        del self._filed[first]
+            if keys:
+                continue
             del self._parts[part]
             self._always.discard(part)
             for table, kind, key in found or ():
@@ -114,20 +150,42 @@ class RuleIndex:
                 else:
                     self._tables[table].remove(kind, key, part)
 
+    def _filed_entries(self, doc: Analysed) -> list[dict[int, _Entry]]:
+        """The entries whose filing words (and prefix heads) are all in the document."""
+        filed, words, out = self._filed, doc.text_set, []
+        for first in filed.keys() & words:
+            seconds = filed[first]
+            if len(seconds) <= _SMALL:
+                for second, entries in seconds.items():
+                    if (
+                        not second
+                        or second in words
+                        or (second[0] == HEAD and second in doc.heads())
+                    ):
+                        out.append(entries)
+                continue
+            unpaired = seconds.get("")
+            if unpaired is not None:
+                out.append(unpaired)
+            out.extend(seconds[second] for second in seconds.keys() & words)
+            if self._headed:
+                out.extend(seconds[second] for second in seconds.keys() & doc.heads())
+        return out
+
     def candidates(self, doc: Analysed) -> set[int]:
-        """The rule parts worth checking on `doc`: word-only ones and the others."""
+        """The rule parts worth checking on `doc`."""
         found = self._candidates(doc)
-        for word in self._simple.keys() & doc.text_set:
-            found.update(self._simple[word])
+        for entries in self._filed_entries(doc):
+            found.update(entries)
         return found
 
     def _candidates(self, doc: Analysed) -> set[int]:
         found = set(self._always)
-        self._tables["text"].collect(doc.text_set, doc.runs, found)
+        self._tables["text"].collect(doc.text_set, found)
         for name, tokens in (("url", doc.url_set), ("feed", doc.feed_set)):
             table = self._tables[name]
-            if tokens and (table.words or table.prefixes or table.subs):
-                table.collect(tokens, unspaced_runs(tokens), found)
+            if tokens and (table.words or table.prefixes):
+                table.collect(tokens, found)
         for key in doc.lang_keys:
             found |= self._langs.get(key, set())
         return found
@@ -135,22 +193,27 @@ class RuleIndex:
     def matching_ids(self, doc: Document | Analysed) -> list[int]:
         """The ids of the rules that match, ascending, without explanations."""
         analysed = analyse(doc)
-        feed_id = analysed.doc.feed_id
-        parts = self._parts
+        feeds = analysed.feeds
         matched: set[int] = set()
         words = analysed.text_set
-        for word in self._simple.keys() & words:
-            for rule_id, required, absent, any_of, scope in self._simple[word].values():
+        for entries in self._filed_entries(analysed):
+            for rule_id, rest, absent, scope, check in entries.values():
                 if (
-                    required <= words
-                    and absent.isdisjoint(words)
-                    and (not any_of or not any_of.isdisjoint(words))
-                    and (scope is None or feed_id in scope)
+                    rule_id not in matched  # decided by another part already
+                    and (not rest or rest <= words)
+                    and (not absent or absent.isdisjoint(words))
+                    and (scope is None or not scope.isdisjoint(feeds))
+                    and (check is None or check(analysed))
                 ):
                     matched.add(rule_id)
+        parts = self._parts
         for part in self._candidates(analysed):
             rule_id, predicate, scope = parts[part]
-            if (scope is None or feed_id in scope) and predicate(analysed):
+            if (
+                rule_id not in matched
+                and (scope is None or not scope.isdisjoint(feeds))
+                and predicate(analysed)
+            ):
                 matched.add(rule_id)
         return sorted(matched)
 

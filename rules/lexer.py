@@ -10,7 +10,7 @@ from rules.errors import RuleSyntaxError
 
 _LEXEME = re.compile(
     r"\s*(?:(?P<lparen>\()|(?P<rparen>\))|(?P<phrase>\"[^\"]*\"?)"
-    rf"|(?P<field>(?:{'|'.join(FIELDS)}):)(?=\S)|(?P<minus>-)(?=\S)|(?P<word>[^\s()\"]+))"
+    rf"|(?P<field>(?:{'|'.join(FIELDS)}):)|(?P<minus>-)(?=\S)|(?P<word>[^\s()\"]+))"
 )
 _NEAR = re.compile(r"(O?NEAR)(?:/(\S*))?")
 BOOLEAN = frozenset({"AND", "OR", "NOT"})

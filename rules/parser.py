@@ -11,25 +11,34 @@ from rules.ast import DEFAULT_FIELD, And, Lang, Near, Node, Not, Or, Phrase, Ter
 from rules.errors import RuleSyntaxError
 from rules.lexer import Lexeme, lex
 from rules.query import Query
-from rules.text import fold, is_unspaced, words
+from rules.text import fold, is_hangul, is_unspaced, words
 
 MAX_LENGTH = 20_000
 MAX_DEPTH = 50
 MIN_PREFIX = 3
+MIN_HANGUL_PREFIX = 2  # two syllables: 삼성* (a Hangul syllable is a whole block)
 _LANG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 _STARTS_TERM = frozenset({"word", "phrase", "lparen", "minus", "field"})
 
 
-def _words_node(folded: list[str], field: str) -> Node:
-    """Consecutive unspaced words join into one substring; several words make a phrase."""
+def _merged(folded: list[str]) -> list[str]:
+    """Consecutive unspaced characters join into one word (matched as their sequence)."""
     merged: list[str] = []
     for w in folded:
         if merged and is_unspaced(w) and is_unspaced(merged[-1]):
             merged[-1] += w
         else:
             merged.append(w)
+    return merged
+
+
+def _words_node(folded: list[str], field: str) -> Node:
+    """One word makes a term (a Hangul one matches as a prefix); several make a phrase."""
+    merged = _merged(folded)
     if len(merged) == 1:
-        return Term(merged[0], field, unspaced=is_unspaced(merged[0]))
+        word = merged[0]
+        hangul = is_hangul(word)
+        return Term(word, field, prefix=hangul, unspaced=is_unspaced(word), hangul=hangul)
     return Phrase(tuple(merged), field)
 
 
@@ -122,6 +131,14 @@ class _Parser:
                 raise self.error("unbalanced '(': expected ')'", lexeme)
             return node
         if lexeme.kind == "field":
+            nxt = self.peek()
+            if nxt.kind not in ("word", "phrase", "lparen", "field") or nxt.position != (
+                lexeme.position + len(lexeme.text) + 1
+            ):
+                raise self.error(
+                    f"{lexeme.text}: needs a term right after it, as in {lexeme.text}:huawei",
+                    lexeme,
+                )
             return self.primary(self.deeper(depth, lexeme), lexeme.text, lexeme)
         if field == "lang" and lexeme.kind == "word":
             code = lexeme.text.lower().replace("_", "-")
@@ -133,6 +150,12 @@ class _Parser:
         if field == "lang" and lexeme.kind == "phrase":
             raise self.error("lang: needs a language code, not a phrase", lexeme)
         if lexeme.kind == "phrase":
+            if "*" in lexeme.text:
+                raise RuleSyntaxError(
+                    "a phrase cannot hold a prefix: '*' only ends a word outside quotes",
+                    query=self.source,
+                    position=lexeme.position + lexeme.text.index("*"),
+                )
             folded = words(lexeme.text[1:-1])
             if not folded:
                 raise self.error("empty phrase: it has no letters or digits", lexeme)
@@ -145,20 +168,29 @@ class _Parser:
 
     def word(self, lexeme: Lexeme, field: str) -> Node:
         text = lexeme.text
-        if not text.endswith("*"):
+        star = text.find("*")
+        if star != -1 and star != len(text) - 1:
+            raise RuleSyntaxError(
+                f"'*' only ends a prefix, as in chip*; it cannot start or sit inside {text!r}",
+                query=self.source,
+                position=lexeme.position + star,
+            )
+        if star == -1:
             folded = words(text)
             if not folded:
                 raise self.error(f"{text!r} has no letters or digits", lexeme)
             return _words_node(folded, field)
-        folded = words(text[:-1])
-        if len(folded) != 1 or len(folded[0]) < MIN_PREFIX or not text[:-1].strip("*"):
+        merged = _merged(words(text[:-1]))
+        word = merged[0] if len(merged) == 1 else ""
+        hangul = is_hangul(word)
+        if len(word) < (MIN_HANGUL_PREFIX if hangul else MIN_PREFIX):
             raise self.error(
-                f"a prefix needs one word of at least {MIN_PREFIX} letters before '*', "
-                f"not {text!r}",
+                f"a prefix needs one word of at least {MIN_PREFIX} letters (2 Hangul "
+                f"syllables) before '*', not {text!r}",
                 lexeme,
             )
-        unspaced = is_unspaced(folded[0])
-        return Term(folded[0], field, prefix=not unspaced, unspaced=unspaced)
+        unspaced = is_unspaced(word)
+        return Term(word, field, prefix=not unspaced, unspaced=unspaced, hangul=hangul)
 
 
 def _has_positive(node: Node) -> bool:

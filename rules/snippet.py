@@ -20,7 +20,8 @@ def make_snippet(display: str, spans: list[tuple[int, int]], width: int = SNIPPE
     """Cut `display` around the first span and wrap each span in `**`.
 
     Existing `**` in the text is thinned to `*`, so that marks stay unambiguous."""
-    display = display.replace("\n", " ")
+    if "\n" in display:
+        display = display.replace("\n", " ")
     merged = _merged(spans)
     first = merged[0] if merged else (0, 0)
     start = max(0, first[0] - width // 3)
@@ -34,6 +35,8 @@ def make_snippet(display: str, spans: list[tuple[int, int]], width: int = SNIPPE
     out = []
     cursor = start
     for s, e in merged:
+        if s > end:
+            break
         if s < cursor or e > end:
             continue
         out.append(display[cursor:s].replace("**", "*"))

@@ -2,60 +2,56 @@
 
 from __future__ import annotations
 
-PREFIX_KEY = 3  # prefixes are at least this long, so they are bucketed by their start
+PREFIX_KEY = 3  # prefixes are bucketed by their first 3 characters (fewer if shorter)
 
 
 class TermTable:
-    """Rule parts by whole word, by prefix and by unspaced substring, for one field."""
+    """Rule parts by whole word and by prefix, for one field."""
 
     def __init__(self) -> None:
         self.words: dict[str, set[int]] = {}
-        self.prefixes: dict[str, dict[str, set[int]]] = {}  # first 3 letters -> prefix -> ids
-        self.subs: dict[str, dict[str, set[int]]] = {}  # first 1-2 characters -> term -> ids
+        self.prefixes: dict[str, dict[str, set[int]]] = {}  # first letters -> prefix -> ids
+        self.short: dict[int, int] = {}  # prefixes shorter than PREFIX_KEY, by length
 
-    def _bucket(self, kind: str, key: str) -> tuple[dict[str, set[int]], str]:
+    def _bucket(self, kind: str, key: str) -> dict[str, set[int]]:
         if kind == "word":
-            return self.words, key
-        if kind == "prefix":
-            return self.prefixes.setdefault(key[:PREFIX_KEY], {}), key
-        return self.subs.setdefault(key[:2], {}), key
+            return self.words
+        return self.prefixes.setdefault(key[:PREFIX_KEY], {})
 
     def add(self, kind: str, key: str, part: int) -> None:
-        bucket, key = self._bucket(kind, key)
+        bucket = self._bucket(kind, key)
+        if kind == "prefix" and key not in bucket and len(key) < PREFIX_KEY:
+            self.short[len(key)] = self.short.get(len(key), 0) + 1
         bucket.setdefault(key, set()).add(part)
 
     def remove(self, kind: str, key: str, part: int) -> None:
-        bucket, key = self._bucket(kind, key)
+        bucket = self._bucket(kind, key)
         ids = bucket.get(key)
         if ids is None:
             return
         ids.discard(part)
         if not ids:
             del bucket[key]
-            if kind != "word" and not bucket:
-                outer = self.prefixes if kind == "prefix" else self.subs
-                del outer[key[:PREFIX_KEY] if kind == "prefix" else key[:2]]
+            if kind == "prefix":
+                if len(key) < PREFIX_KEY:
+                    self.short[len(key)] -= 1
+                    if not self.short[len(key)]:
+                        del self.short[len(key)]
+                if not bucket:
+                    del self.prefixes[key[:PREFIX_KEY]]
 
-    def collect(self, tokens: set[str], runs: str, out: set[int]) -> None:
-        """Add to `out` the parts anchored on any of the document's tokens or runs."""
+    def collect(self, tokens: set[str], out: set[int]) -> None:
+        """Add to `out` the parts anchored on any of the document's tokens."""
         words = self.words
         for token in words.keys() & tokens:  # one C loop over the document's tokens
             out |= words[token]
         if self.prefixes:
             prefixes = self.prefixes
+            lengths = [PREFIX_KEY, *self.short]
             for token in tokens:
-                bucket = prefixes.get(token[:PREFIX_KEY])
-                if bucket is not None:
-                    for prefix, ids in bucket.items():
-                        if token.startswith(prefix):
-                            out |= ids
-        if self.subs and runs:
-            subs = self.subs
-            grams = set(runs)
-            grams.update(runs[i : i + 2] for i in range(len(runs) - 1))
-            for gram in grams:
-                bucket = subs.get(gram)
-                if bucket is not None:
-                    for term, ids in bucket.items():
-                        if term in runs:
-                            out |= ids
+                for size in lengths:
+                    bucket = prefixes.get(token[:size])
+                    if bucket is not None:
+                        for prefix, ids in bucket.items():
+                            if token.startswith(prefix):
+                                out |= ids

@@ -2,14 +2,17 @@
 
 Both sides are NFKC-normalised, case-folded and stripped of diacritics, so that `Huawei`,
 `HUAWEI` and `Ｈｕａｗｅｉ` are one word and `cafe` matches `café`. Punctuation, hyphens
-and `_` split words. A run of Han, kana or Thai becomes one token, matched by substring.
+and `_` split words; soft hyphens and zero-width characters do not. `C++`, `C#` and `F#`
+are words of their own, and `&` between letters joins them (`AT&T`). In scripts written
+without spaces (Han, kana, Thai, Lao, Khmer, Myanmar) each character, with its combining
+marks, is one token: a word there is the sequence of its characters.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 
 
 def _ranges(codepoints: list[int]) -> str:
@@ -27,16 +30,26 @@ def _ranges(codepoints: list[int]) -> str:
 _MARKS = _ranges(
     [cp for cp in range(0x300, 0x20000) if unicodedata.category(chr(cp)).startswith("M")]
 )
+# Thai, Lao, Myanmar, Khmer, kana, Han (and their compatibility and extension blocks).
 _UNSPACED = (
-    "\u0e00-\u0e7f\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-    "\uff66-\uff9f\U00020000-\U0002fa1f"
+    "\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u19e0-\u19ff\u3040-\u30ff\u31f0-\u31ff"
+    "\u3400-\u4dbf\u4e00-\u9fff\ua9e0-\ua9ff\uaa60-\uaa7f\uf900-\ufaff\uff66-\uff9f"
+    "\U00020000-\U0002fa1f"
 )
-_WORD = re.compile(rf"(?:[^\W_]|[{_MARKS}])+")
-_ASCII_WORD = re.compile(r"[a-z0-9]+")
+_HANGUL = "\u1100-\u11ff\u3130-\u318f\ua960-\ua97f\uac00-\ud7af\ud7b0-\ud7ff"
+# Soft hyphen, zero-width space, non-joiner and joiner, word joiner, BOM: invisible, they
+# sit inside words (German and Dutch headlines hyphenate with U+00AD) and fold away.
+INVISIBLE = "\u00ad\u200b\u200c\u200d\u2060\ufeff"
+_LETTER = rf"(?:[^\W_]|[{_MARKS}{INVISIBLE}])"
+# `C++`, `C#`, `F#`: one letter and its suffix, not followed by a letter or digit.
+_WORD = re.compile(rf"[A-Za-z](?:\+\+|#)(?!{_LETTER})|{_LETTER}+(?:&{_LETTER}+)*")
+_ASCII_WORD = re.compile(r"[a-z](?:\+\+|#)(?![a-z0-9])|[a-z0-9]+(?:&[a-z0-9]+)*")
+_ASCII_JOINS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789&+#")
 _RUN = re.compile(rf"[{_UNSPACED}]+|[^{_UNSPACED}]+")
+_CHAR = re.compile(rf"[{_UNSPACED}][{_MARKS}]*")
 _IS_UNSPACED = re.compile(rf"[{_UNSPACED}]")
-_RUNS_ONLY = re.compile(rf"[{_UNSPACED}]+")
-# Joins tokens and runs: no query word can contain it, so no match spans two tokens.
+_ALL_HANGUL = re.compile(rf"[{_HANGUL}]+")
+# Joins the title and the body: no query word can contain it, so no phrase spans both.
 BOUNDARY = "\x00"
 
 # Diacritics are the marks of Latin, Greek, Cyrillic, Hebrew and Arabic; marks that carry
@@ -61,8 +74,9 @@ _FOLD_TABLE: dict[int, str | None] = {
 _FOLD_TABLE.update(
     {ord(k): v for k, v in {"ı": "i", "ø": "o", "ł": "l", "đ": "d", "ħ": "h", "ـ": ""}.items()}
 )
+_FOLD_TABLE.update(dict.fromkeys(map(ord, INVISIBLE)))
 
-_CACHE: dict[str, tuple[str, ...]] = {}
+_CACHE: dict[str, tuple[tuple[str, ...], tuple[tuple[int, int], ...] | None]] = {}
 _CACHE_LIMIT = 200_000
 
 
@@ -75,20 +89,47 @@ def fold(text: str) -> str:
 
 
 def is_unspaced(word: str) -> bool:
-    """True for a word in a script written without spaces (Han, kana, Thai)."""
+    """True for a word in a script written without spaces (Han, kana, Thai, Lao, Khmer,
+    Myanmar)."""
     return bool(_IS_UNSPACED.match(word))
 
 
-def _fold_word(raw: str) -> tuple[str, ...]:
-    """One raw word as folded tokens: NFKC may add punctuation, and a word mixing Latin and
-    Han splits into one token per script run."""
-    parts = _CACHE.get(raw)
-    if parts is None:
-        parts = tuple(run for word in _WORD.findall(fold(raw)) for run in _RUN.findall(word))
+def is_hangul(word: str) -> bool:
+    """True for a word all in Hangul: Korean attaches particles, so it matches as a prefix."""
+    return bool(_ALL_HANGUL.fullmatch(word))
+
+
+def characters(word: str) -> list[str]:
+    """An unspaced word as its tokens: one per character, with its combining marks."""
+    return _CHAR.findall(word)
+
+
+def _fold_word(raw: str) -> tuple[tuple[str, ...], tuple[tuple[int, int], ...] | None]:
+    """One raw word as folded tokens, and their offsets in `raw` when folding kept its
+    length (else None: each token spans the whole word). NFKC may add punctuation, and a
+    word mixing scripts splits into one token per run, and an unspaced run per character."""
+    cached = _CACHE.get(raw)
+    if cached is None:
+        folded = fold(raw)
+        parts: list[str] = []
+        for word in _WORD.findall(folded):
+            for run in _RUN.findall(word):
+                if is_unspaced(run):
+                    parts.extend(characters(run))
+                else:
+                    parts.append(run)
+        offsets: list[tuple[int, int]] | None = None
+        if len(folded) == len(raw):
+            offsets, at = [], 0
+            for part in parts:
+                at = folded.find(part, at)
+                offsets.append((at, at + len(part)))
+                at += len(part)
+        cached = tuple(parts), tuple(offsets) if offsets is not None else None
         if len(_CACHE) >= _CACHE_LIMIT:
             _CACHE.clear()
-        _CACHE[raw] = parts
-    return parts
+        _CACHE[raw] = cached
+    return cached
 
 
 def words(text: str) -> list[str]:
@@ -97,7 +138,7 @@ def words(text: str) -> list[str]:
         return _ASCII_WORD.findall(text.lower())
     out: list[str] = []
     for raw in _WORD.findall(text):
-        parts = _fold_word(raw)
+        parts = _fold_word(raw)[0]
         if len(parts) == 1:
             out.append(parts[0])
         else:
@@ -109,7 +150,19 @@ def spans(text: str) -> Iterator[tuple[int, int]]:
     """The character spans in `text` of the tokens of `words(text)`, aligned with it."""
     if text.isascii():
         return map(re.Match.span, _ASCII_WORD.finditer(text.lower()))
-    return (m.span() for m in _WORD.finditer(text) for _ in _fold_word(m.group()))
+    return _unicode_spans(text)
+
+
+def _unicode_spans(text: str) -> Iterator[tuple[int, int]]:
+    for m in _WORD.finditer(text):
+        parts, offsets = _fold_word(m.group())
+        start, end = m.span()
+        if offsets is None:
+            for _ in parts:
+                yield start, end
+        else:
+            for s, e in offsets:
+                yield start + s, start + e
 
 
 def find_word(text: str, word: str, limit: int) -> list[tuple[int, int]]:
@@ -118,13 +171,13 @@ def find_word(text: str, word: str, limit: int) -> list[tuple[int, int]]:
     out, at, size = [], text.find(word, 0, limit), len(word)
     while at != -1:
         end = at + size
-        if (at == 0 or not _ASCII_WORD.match(text, at - 1)) and not _ASCII_WORD.match(text, end):
+        start = at
+        while start and text[start - 1] in _ASCII_JOINS:  # the start of this run of word
+            start -= 1  # characters, from which tokens are cut
+        m = _ASCII_WORD.search(text, start)
+        while m is not None and m.start() < at:
+            m = _ASCII_WORD.search(text, m.end())
+        if m is not None and m.span() == (at, end):
             out.append((at, end))
         at = text.find(word, end, limit)
     return out
-
-
-def unspaced_runs(tokens: Iterable[str]) -> str:
-    """The unspaced tokens, joined by BOUNDARY so that one `in` searches them all."""
-    joined = BOUNDARY.join(tokens)
-    return "" if joined.isascii() else BOUNDARY.join(_RUNS_ONLY.findall(joined))

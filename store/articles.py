@@ -62,6 +62,14 @@ def insert_new_articles(
 ) -> list[StoredArticle]:
     """Store a feed's articles; return only those never seen before, in any feed.
     A handful of statements per call, whatever the number of articles."""
+    return link_articles(session=session, feed_id=feed_id, articles=articles, now=now)[0]
+
+
+def link_articles(
+    *, session: Session, feed_id: int, articles: Sequence[ArticleLike], now: datetime
+) -> tuple[list[StoredArticle], list[StoredArticle]]:
+    """Store a feed's articles. Returns those never seen before in any feed, and those
+    another feed stored first that this feed now carries too (with the stored id)."""
     keys = [a.item_key for a in articles]
     known_keys = set(
         session.exec(
@@ -75,7 +83,7 @@ def insert_new_articles(
         if article.item_key not in known_keys:
             fresh.setdefault(article.item_key, article)
     if not fresh:
-        return []
+        return [], []
     rows = {key: _row(article, now) for key, article in fresh.items()}
     ids = _insert_articles(session, list(rows.values()))
     new_keys = {key for key, row in rows.items() if ids.get(id(row), (0, False))[1]}
@@ -86,11 +94,13 @@ def insert_new_articles(
     table: sa.Table = FeedArticle.__table__  # type: ignore[attr-defined]
     conflict = ["feed_id", "item_key"]
     linked = {key for (key,) in insert_ignore_many(session, table, links, conflict, ("item_key",))}
-    return [
-        _stored_row(ids[id(rows[key])][0], rows[key], key)
-        for key in rows
-        if key in new_keys and key in linked
-    ]
+    new: list[StoredArticle] = []
+    carried: list[StoredArticle] = []
+    for key, row in rows.items():
+        if key in linked:
+            stored = _stored_row(ids[id(row)][0], row, key)
+            (new if key in new_keys else carried).append(stored)
+    return new, [a for a in carried if a.id]
 
 
 def _row(article: ArticleLike, now: datetime) -> dict[str, Any]:
@@ -158,6 +168,24 @@ def recent_articles(
     rows = list(session.exec(stmt))
     feeds = first_feeds(session=session, article_ids=[r.id for r in rows if r.id is not None])
     return [(_stored(r), *feeds.get(r.id or 0, (0, ""))) for r in rows]
+
+
+def carrying_feeds(
+    *, session: Session, article_ids: list[int]
+) -> dict[int, list[tuple[int, str, str]]]:
+    """For each article, every feed that carries it as (id, title, url), first seen first."""
+    if not article_ids:
+        return {}
+    rows = session.exec(
+        select(FeedArticle.article_id, Feed.id, Feed.title, Feed.url)
+        .join(Feed, col(Feed.id) == FeedArticle.feed_id)
+        .where(col(FeedArticle.article_id).in_(article_ids))
+        .order_by(col(FeedArticle.id))
+    )
+    out: dict[int, list[tuple[int, str, str]]] = {}
+    for article_id, feed_id, title, url in rows:
+        out.setdefault(article_id, []).append((feed_id or 0, title, url))
+    return out
 
 
 def first_feeds(*, session: Session, article_ids: list[int]) -> dict[int, tuple[int, str]]:

@@ -120,3 +120,19 @@ def test_preview_of_another_users_rule_is_404(client: TestClient, admin_token: s
     assert client.get(f"/v1/rules/{rule['id']}/preview", headers=bob).status_code == 404
     assert client.get(f"/v1/rules/{rule['id']}/preview?limit=0", headers=headers).status_code == 422
     assert client.get(f"/v1/rules/{rule['id']}/preview", headers=headers).json() == []
+
+
+def test_preview_sees_every_feed_that_carries_a_story(
+    client: TestClient, admin_token: str, engine: Engine
+) -> None:
+    """A story stored by one feed first matches rules limited to, or naming, a later one."""
+    _store(engine, "https://wire.example/rss", [_article("7", "Huawei shared story")])
+    other = _store(engine, "https://other.example/rss", [_article("7", "Huawei shared story")])
+    headers = auth(admin_token)
+    for body in (
+        {"name": "s", "query": "huawei", "feed_ids": [other]},
+        {"name": "f", "query": "huawei feed:other"},
+    ):
+        rule = client.post("/v1/rules", json=body, headers=headers).json()
+        items = client.get(f"/v1/rules/{rule['id']}/preview", headers=headers).json()
+        assert [i["article"]["title"] for i in items] == ["Huawei shared story"], body

@@ -18,13 +18,15 @@ from sqlmodel import select
 from notifiers.telegram import SECRET_HEADER, TelegramConfig, TelegramRole
 from rules import RuleSyntaxError, parse
 from store import create_engine, session_scope
+from store.articles import insert_new_articles
+from store.feeds import add_feed
 from store.rules import create_rule
 from store.tables import TelegramChat
 from store.telegram import create_link, deactivate_chat
 from tests.conftest import make_user
 from tests.support.fake_telegram import TOKEN, FakeTelegram, Sent
 from tests.support.service import free_port
-from tests.support.telegram_world import seed_alerts
+from tests.support.telegram_world import Story, seed_alerts
 
 
 def now() -> datetime:
@@ -310,5 +312,24 @@ def test_every_reply_stays_under_the_limit(engine: Engine) -> None:
                 replies = [a for a in fake.attempts if a.chat_id == 71]
                 assert {a.status for a in replies} == {200}
                 assert max(len(a.parsed.text.encode("utf-16-le")) // 2 for a in replies) < 4096  # type: ignore[union-attr]
+
+    asyncio.run(run())
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_test_command_sees_every_feed_that_carries_a_story(engine: Engine) -> None:
+    """/test with `feed:` finds a story that another feed stored first."""
+    story = Story("k", "https://news.example/shared", "https://news.example/shared", "Huawei deal")
+    with session_scope(engine) as session:
+        for url, title in [("https://a.example/rss", "Wire"), ("https://b.example/rss", "Desk")]:
+            feed, _ = add_feed(session=session, url=url, title=title, now=now())
+            insert_new_articles(session=session, feed_id=feed.id or 0, articles=[story], now=now())
+
+    async def run() -> None:
+        with FakeTelegram() as fake:
+            async with bot(engine, fake):
+                found = await ask(fake, 63, "/test huawei feed:desk")
+                assert found.parsed is not None
+                assert found.parsed.links == [("https://news.example/shared", "Huawei deal")]
 
     asyncio.run(run())

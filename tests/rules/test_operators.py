@@ -132,7 +132,10 @@ CASES = [
     ("zh", ZH, "huawei", True),
     ("zh", ZH, "Ｈｕａｗｅｉ", True),
     ("zh", ZH, '"huawei mate"', True),
-    ("zh", ZH, "华为 NEAR/3 mate", True),
+    # Inside an unspaced run each character is one position: 华为 is 13 from Mate here.
+    ("zh", ZH, "华为 NEAR/3 mate", False),
+    ("zh", ZH, "华为 NEAR/13 mate", True),
+    ("zh", ZH, "协议 NEAR/3 mate", True),
     # Japanese: kana and kanji runs, full-width Latin
     ("ja", JA, "ソフトバンク", True),
     ("ja", JA, "AI", True),
