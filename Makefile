@@ -20,9 +20,12 @@ install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
 ## Start the service on the embedded default: SQLite in ./newswatch.db, 127.0.0.1:8000.
+## `make run HOST=… PORT=…` or NEWSWATCH_HOST / NEWSWATCH_PORT choose where it listens.
+HOST ?= $(or $(NEWSWATCH_HOST),127.0.0.1)
+PORT ?= $(or $(NEWSWATCH_PORT),8000)
 run: install
 	$(BIN)/newswatch migrate
-	$(BIN)/newswatch run --host 127.0.0.1 --port 8000
+	$(BIN)/newswatch run --host $(HOST) --port $(PORT)
 
 ## Run every test (PostgreSQL runs are skipped with a reason when no server is reachable).
 test: install-dev

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 from prometheus_client import CollectorRegistry
 from sqlalchemy.engine import Engine
 
@@ -24,12 +25,16 @@ from api.routes import (
     webhooks,
 )
 
+DOCS_ASSETS = "/docs/assets"
+
 
 def create_app(
     *, engine: Engine, config: ApiConfig | None = None, registry: CollectorRegistry | None = None
 ) -> FastAPI:
     """Build the app around an engine; nothing here reads the environment."""
-    app = FastAPI(
+    # /docs (Swagger UI) and /redoc load their scripts from the app, not from a CDN.
+    app = FastAPIOffline(
+        static_url=DOCS_ASSETS,
         title="newswatch",
         version="1",
         summary="Boolean watch rules over news feeds, alerting to Telegram and signed webhooks.",

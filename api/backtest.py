@@ -32,6 +32,8 @@ class Backtest:
     per_day: Counter[date] = field(default_factory=Counter)  # every match in the scan, by day
     total: int = 0
     scanned: int = 0
+    last_id: int | None = None  # the last article looked at: a cursor resumes below it
+    exhausted: bool = False  # no older stored article is left to look at
 
 
 def backtest(
@@ -42,20 +44,21 @@ def backtest(
     feed_ids: list[int] | None = None,
     count_all: bool = False,
     scan: int = PREVIEW_SCAN,
+    before: int | None = None,
 ) -> Backtest:
-    """Match `query` against the newest `scan` stored articles (honouring a feed scope),
-    newest first; keep `limit` matches. Without `count_all` it stops at `limit`."""
+    """Match `query` against `scan` stored articles below id `before` (the newest without
+    it), honouring a feed scope, newest first; keep `limit` matches. Without `count_all` it
+    stops at `limit`."""
     index = RuleIndex()
     index.add(0, query, feed_ids=feed_ids)
     result = Backtest()
-    before: int | None = None
     while result.scanned < scan:
-        batch = recent_articles(
-            session=session, limit=min(_BATCH, scan - result.scanned), before_id=before
-        )
+        size = min(_BATCH, scan - result.scanned)
+        batch = recent_articles(session=session, limit=size, before_id=before)
         urls = feed_urls(session=session, feed_ids=sorted({feed_id for _, feed_id, _ in batch}))
         carriers = carrying_feeds(session=session, article_ids=[a.id for a, _, _ in batch])
         for article, feed_id, feed_title in batch:
+            result.last_id = article.id
             doc = article_document(
                 article,
                 feed_id=feed_id,
@@ -74,7 +77,8 @@ def backtest(
             if len(result.matches) >= limit and not count_all:
                 return result
         result.scanned += len(batch)
-        if len(batch) < _BATCH:
+        if len(batch) < size:
+            result.exhausted = True
             break
         before = batch[-1][0].id
     return result

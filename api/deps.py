@@ -14,7 +14,7 @@ from sqlmodel import Session
 from api.config import ApiConfig
 from api.tokens import hash_token
 from store import session_scope
-from store.hits import decode_cursor
+from store.hits import decode_cursor, encode_cursor
 from store.tables import User
 from store.users import user_for_token
 
@@ -88,6 +88,12 @@ def field_error(
     if ctx:
         detail["ctx"] = ctx
     return HTTPException(422, [detail])
+
+
+def page_end(ids: list[int], limit: int, kind: str) -> str | None:
+    """`next_cursor` for a page fetched with `limit + 1` rows: the last id shown, when
+    there is more."""
+    return encode_cursor(ids[limit - 1], kind) if len(ids) > limit else None
 
 
 def keyset_page(

@@ -115,6 +115,21 @@ def document_errors(app: FastAPI, doc: dict[str, Any]) -> dict[str, Any]:
     return doc
 
 
+def declare_page_limits(doc: dict[str, Any], max_page_size: int) -> dict[str, Any]:
+    """Give every unbounded `?limit=` the configured MAX_PAGE_SIZE as its maximum, in
+    place: the bound is a setting, so the route cannot declare it itself."""
+    for item in doc["paths"].values():
+        for operation in item.values():
+            for param in operation.get("parameters", []):
+                if param.get("name") != "limit" or param.get("in") != "query":
+                    continue
+                schema = param.get("schema", {})
+                for option in [schema, *schema.get("anyOf", [])]:
+                    if option.get("type") == "integer" and "maximum" not in option:
+                        option["maximum"] = max_page_size
+    return doc
+
+
 def install_openapi(app: FastAPI) -> None:
     """Serve the document with errors documented; built once, on first request."""
 
@@ -128,7 +143,8 @@ def install_openapi(app: FastAPI) -> None:
                 routes=app.routes,
                 tags=app.openapi_tags,
             )
-            app.openapi_schema = document_errors(app, doc)
+            doc = document_errors(app, doc)
+            app.openapi_schema = declare_page_limits(doc, app.state.config.max_page_size)
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import Query
+from fastapi import Path, Query
 from pydantic import BeforeValidator
+
+from store.hits import cursor_pattern
 
 _RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
 
@@ -28,7 +30,28 @@ Since = Annotated[
         examples=["2026-11-27T12:00:00Z"],
     ),
 ]
-Cursor = Annotated[
-    str | None,
-    Query(max_length=100, description="`next_cursor` from the previous page."),
-]
+
+
+def _cursor(kind: str) -> Any:
+    return Query(
+        # Empty means the first page, as no cursor does.
+        pattern=cursor_pattern(kind).replace("^", "^(?:", 1).replace("$", ")?$"),
+        description="`next_cursor` from the previous page.",
+        examples=[f"{kind}42"],
+    )
+
+
+# Each list's cursors: its letter and digits, a pattern that every cursor it declares fits.
+HitCursor = Annotated[str | None, _cursor("h")]
+FeedCursor = Annotated[str | None, _cursor("f")]
+RuleCursor = Annotated[str | None, _cursor("r")]
+PreviewCursor = Annotated[str | None, _cursor("p")]
+WebhookCursor = Annotated[str | None, _cursor("w")]
+DeliveryCursor = Annotated[str | None, _cursor("d")]
+TokenCursor = Annotated[str | None, _cursor("t")]
+UserCursor = Annotated[str | None, _cursor("u")]
+
+# Ids are int64 in the databases, but JSON numbers carry integers exactly only up to
+# 2**53 - 1, so that is the declared bound (a bigger id is a 422, never stored).
+MAX_ID = 2**53 - 1
+Id = Annotated[int, Path(ge=1, le=MAX_ID, description="The object's id.")]

@@ -5,7 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    field_validator,
+)
 from pydantic.config import JsonDict
 from pydantic_core import PydanticCustomError
 
@@ -13,10 +21,16 @@ from rules import RuleSyntaxError, parse
 from rules.parser import MAX_LENGTH
 
 Name = Annotated[str, Field(min_length=1, max_length=200)]
+# Unique; not digits only, which the CLI would read as an id.
+UserName = Annotated[str, Field(min_length=1, max_length=200, pattern=r"\D")]
 Url = Annotated[str, Field(min_length=1, max_length=2048)]
-Interval = Annotated[int, Field(ge=60, le=86_400)]
+Interval = Annotated[StrictInt, Field(ge=60, le=86_400)]
 FullText = Literal["auto", "always", "never"]
-Ids = Annotated[list[Annotated[int, Field(ge=1, le=2**63 - 1)]], Field(max_length=1000)]
+Id = Annotated[StrictInt, Field(ge=1, le=2**53 - 1)]  # the JSON-exact bound, as in api.params
+WebhookSecret = Annotated[
+    str, Field(min_length=10, max_length=200, pattern=r"^whsec_[A-Za-z0-9+/=]+$")
+]
+Ids = Annotated[list[Id], Field(max_length=1000)]
 
 
 def _no_nul(value: object) -> object:
@@ -40,7 +54,7 @@ class Strict(BaseModel):
 class UserCreate(Strict):
     model_config = ConfigDict(json_schema_extra={"examples": [{"name": "newsroom"}]})
 
-    name: Name
+    name: UserName
 
 
 class UserCreated(BaseModel):
@@ -51,6 +65,40 @@ class UserCreated(BaseModel):
     id: int
     name: str
     token: str = Field(description="Shown only here; store it now.")
+
+
+class UserUpdate(Strict):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"name": "desk"}, {"disabled": True}]}
+    )
+
+    name: UserName | None = None
+    disabled: StrictBool | None = Field(
+        default=None,
+        description="True: the user's tokens stop working and its channels stop receiving.",
+    )
+
+
+class UserPublic(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 2,
+                    "name": "newsroom",
+                    "is_admin": False,
+                    "disabled": False,
+                    "created_at": "2026-11-27T12:00:00Z",
+                }
+            ]
+        }
+    )
+
+    id: int
+    name: str
+    is_admin: bool
+    disabled: bool
+    created_at: datetime
 
 
 # feeds ---------------------------------------------------------------------------------
@@ -92,6 +140,7 @@ class FeedPublic(BaseModel):
                     "url": "https://www.antaranews.com/rss/terkini.xml",
                     "title": "Antara",
                     "interval_seconds": 600,
+                    "effective_interval_seconds": 3600,
                     "status": "ok",
                     "last_polled_at": "2026-11-27T12:00:00Z",
                     "next_poll_at": "2026-11-27T12:10:00Z",
@@ -107,7 +156,11 @@ class FeedPublic(BaseModel):
     id: int
     url: str
     title: str
-    interval_seconds: int
+    interval_seconds: int = Field(description="The interval asked for, or the default.")
+    effective_interval_seconds: int = Field(
+        description="The interval in force: longer when the feed asks for it (RSS ttl, "
+        "cache headers) or, with no interval asked, when it publishes rarely."
+    )
     status: str
     last_polled_at: datetime | None
     next_poll_at: datetime | None
@@ -226,9 +279,49 @@ class RuleCreate(Strict):
     name: Name
     query: Query
     feed_ids: Ids | None = None
-    enabled: bool = True
+    enabled: StrictBool = True
+    backfill_hours: StrictFloat = Field(
+        default=0,
+        ge=0,
+        allow_inf_nan=False,
+        description="Also alert on stored articles published this many hours back, at "
+        "most ALERT_MAX_AGE_HOURS; each at most once. 0: only new articles alert.",
+    )
 
     _check = field_validator("query")(check_query)
+
+
+class RuleBackfill(Strict):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"hours": 24}]})
+
+    hours: StrictFloat | None = Field(
+        default=None,
+        ge=0,
+        allow_inf_nan=False,
+        description="How far back; at most and by default ALERT_MAX_AGE_HOURS.",
+    )
+
+
+class Backlog(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "hours": 24,
+                    "matching": 3,
+                    "alerted": 0,
+                    "hint": "POST /v1/rules/3/backfill alerts them (each at most once)",
+                }
+            ]
+        }
+    )
+
+    hours: float = Field(description="The window looked at: the alert window, or less.")
+    matching: int = Field(
+        description="Stored articles in the window that the rule matches and has not alerted."
+    )
+    alerted: int = Field(description="Of those, how many were alerted now.")
+    hint: str = Field(description="How to get the ones not alerted, if any.")
 
 
 class RuleUpdate(Strict):
@@ -237,7 +330,7 @@ class RuleUpdate(Strict):
     name: Name | None = None
     query: Query | None = None
     feed_ids: Ids | None = None
-    enabled: bool | None = None
+    enabled: StrictBool | None = None
 
     @field_validator("query")
     @classmethod
@@ -269,6 +362,34 @@ class RulePublic(BaseModel):
     created_at: datetime
 
 
+class RuleCreated(RulePublic):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 3,
+                    "name": "bd-hw",
+                    "query": "ByteDance AND Huawei",
+                    "feed_ids": None,
+                    "enabled": True,
+                    "created_at": "2026-11-27T12:00:00Z",
+                    "backlog": {
+                        "hours": 24,
+                        "matching": 2,
+                        "alerted": 0,
+                        "hint": "POST /v1/rules/3/backfill alerts them (each at most once)",
+                    },
+                }
+            ]
+        }
+    )
+
+    backlog: Backlog = Field(
+        description="Stored articles of the alert window that already match: new rules "
+        "alert only on new articles, unless `backfill_hours` was given."
+    )
+
+
 class RuleTest(Strict):
     model_config = ConfigDict(
         json_schema_extra={
@@ -285,6 +406,18 @@ class RuleTest(Strict):
     query: Query
     title: Annotated[str, Field(max_length=2000)] = ""
     text: Annotated[str, Field(max_length=200_000)] = ""
+    url: Annotated[str, Field(max_length=2048, description="The article URL (`url:`).")] = ""
+    feed: Annotated[
+        str, Field(max_length=2000, description="The feed's title or URL (`feed:`).")
+    ] = ""
+    lang: Annotated[str, Field(max_length=35, description="The article language (`lang:`).")] = ""
+    feed_id: Annotated[
+        Id | None,
+        Field(
+            description="A stored feed: its title and URL fill `feed`, and rules scoped "
+            "to feeds see the article as from it."
+        ),
+    ] = None
 
     _check = field_validator("query")(check_query)
 
@@ -297,6 +430,7 @@ class RuleTestResult(BaseModel):
                     "matched": True,
                     "matched_terms": ["bytedance", "huawei"],
                     "snippet": "**ByteDance** and **Huawei** sign a deal",
+                    "missing_fields": [],
                 }
             ]
         }
@@ -305,6 +439,11 @@ class RuleTestResult(BaseModel):
     matched: bool
     matched_terms: list[str]
     snippet: str
+    missing_fields: list[str] = Field(
+        default=[],
+        description="Fields the query reads that the request left empty, so they could "
+        "not match (`lang:id` with no `lang`, say)",
+    )
 
 
 # hits ----------------------------------------------------------------------------------
@@ -397,10 +536,54 @@ class WebhookCreate(Strict):
 
     url: Url
     rule_ids: Ids | None = None
-    secret: (
-        Annotated[str, Field(min_length=10, max_length=200, pattern=r"^whsec_[A-Za-z0-9+/=]+$")]
-        | None
-    ) = None
+    secret: WebhookSecret | None = None
+
+
+class WebhookUpdate(Strict):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"active": True}, {"rule_ids": None}]}
+    )
+
+    url: Url | None = None
+    rule_ids: Ids | None = Field(default=None, description="null: all of your rules.")
+    active: StrictBool | None = Field(
+        default=None,
+        description="true turns on a webhook that was disabled (by a 410, say); then its "
+        "dead deliveries can be retried. false stops it and drops its pending deliveries.",
+    )
+
+
+class WebhookRotate(Strict):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"grace_hours": 24}]})
+
+    secret: WebhookSecret | None = Field(default=None, description="Else one is generated.")
+    grace_hours: StrictFloat = Field(
+        default=24,
+        ge=0,
+        le=168,
+        allow_inf_nan=False,
+        description="How long the old secret signs too (0: stop it at once).",
+    )
+
+
+class WebhookRotated(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 5,
+                    "secret": "whsec_3kS0QmVbq3bQGv1vY2p9JcGxW0d8Hn2Q",
+                    "previous_secret_expires_at": "2026-11-28T12:00:00Z",
+                }
+            ]
+        }
+    )
+
+    id: int
+    secret: str = Field(description="The new secret, shown only here; store it now.")
+    previous_secret_expires_at: datetime | None = Field(
+        description="Until then every delivery carries a signature with each secret."
+    )
 
 
 _WEBHOOK_EXAMPLE: JsonDict = {
@@ -409,6 +592,7 @@ _WEBHOOK_EXAMPLE: JsonDict = {
     "rule_ids": [3],
     "active": True,
     "disabled_reason": "",
+    "previous_secret_expires_at": None,
     "created_at": "2026-11-27T12:00:00Z",
 }
 
@@ -421,6 +605,9 @@ class WebhookPublic(BaseModel):
     rule_ids: list[int] | None
     active: bool
     disabled_reason: str
+    previous_secret_expires_at: datetime | None = Field(
+        default=None, description="Set while a rotated-out secret still signs."
+    )
     created_at: datetime
 
 
@@ -566,3 +753,60 @@ class TelegramLinkCreated(BaseModel):
     code: str = Field(description="Send `/start <code>` to the bot; works once, until expires_at.")
     deep_link: str | None = Field(description="Opens the bot with the code; null when unknown.")
     expires_at: datetime
+
+
+# pages: every list answers {"items", "next_cursor"} ----------------------------------
+
+_NEXT = "Pass as `?cursor=` for the next page; null on the last page."
+
+
+def _page_example(item: type[BaseModel], cursor: str) -> ConfigDict:
+    extra = item.model_config.get("json_schema_extra")
+    examples = extra.get("examples") if isinstance(extra, dict) else None
+    first = examples[:1] if isinstance(examples, list) else []
+    return ConfigDict(json_schema_extra={"examples": [{"items": first, "next_cursor": cursor}]})
+
+
+class FeedPage(BaseModel):
+    model_config = _page_example(FeedPublic, "ZjQy")
+
+    items: list[FeedPublic]
+    next_cursor: str | None = Field(description=_NEXT)
+
+
+class RulePage(BaseModel):
+    model_config = _page_example(RulePublic, "cjM")
+
+    items: list[RulePublic]
+    next_cursor: str | None = Field(description=_NEXT)
+
+
+class RulePreviewPage(BaseModel):
+    model_config = _page_example(RulePreviewItem, "cDkwMDE")
+
+    items: list[RulePreviewItem]
+    next_cursor: str | None = Field(
+        description=_NEXT + " A page scans a bounded number of articles, so it may hold "
+        "fewer than `limit` items (even none) and still have a next page."
+    )
+
+
+class WebhookPage(BaseModel):
+    model_config = _page_example(WebhookPublic, "dzU")
+
+    items: list[WebhookPublic]
+    next_cursor: str | None = Field(description=_NEXT)
+
+
+class TokenPage(BaseModel):
+    model_config = _page_example(TokenPublic, "dDQ")
+
+    items: list[TokenPublic]
+    next_cursor: str | None = Field(description=_NEXT)
+
+
+class UserPage(BaseModel):
+    model_config = _page_example(UserPublic, "dTI")
+
+    items: list[UserPublic]
+    next_cursor: str | None = Field(description=_NEXT)

@@ -40,6 +40,7 @@ from store.pages import (
     page_context,
     release_page_leases,
 )
+from store.values import NewHit
 
 log = structlog.get_logger(__name__)
 HTML_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.1"
@@ -297,7 +298,7 @@ class PageFetcher:
         """Match the page's text (before the transaction, so that no write lock waits on
         it), then store the outcome and the new hits together."""
         extracted = outcome.extracted
-        hits = []
+        hits: list[NewHit] = []
         now = self.ingest.clock()
         if extracted is not None and len(self.ingest.matcher):
             with session_scope(self.ingest.engine, readonly=True) as session:
@@ -311,12 +312,15 @@ class PageFetcher:
                     published_at=context.article.published_at or extracted.published_at,
                 )
                 if is_alertable(article, now=now, max_age=self.ingest.policy.alert_max_age):
-                    hits = self.ingest.matcher.hits(
-                        article,
-                        feed_id=context.feed_id,
-                        feed_title=context.feed_title,
-                        feed_url=context.feed_url,
-                    )
+                    # Through every feed that carries it: a rule scoped to any of them,
+                    # or naming one, may hit; each rule once.
+                    by_rule: dict[int, NewHit] = {}
+                    for feed_id, title, url in context.feeds:
+                        for hit in self.ingest.matcher.hits(
+                            article, feed_id=feed_id, feed_title=title, feed_url=url
+                        ):
+                            by_rule.setdefault(hit.rule_id, hit)
+                    hits = list(by_rule.values())
         with session_scope(self.ingest.engine) as session:
             stored = finish_page(
                 session=session,

@@ -5,9 +5,17 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
+import signal
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
+
+
+def init_worker(parent: int) -> None:
+    """Set a worker up: Ctrl-C reaches the whole process group, but shutdown is the
+    parent's job (a worker that took it would print a KeyboardInterrupt traceback)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    exit_with_parent(parent)
 
 
 def exit_with_parent(parent: int) -> None:
@@ -28,7 +36,14 @@ def _warm() -> None:
 async def warm_up(pool: ProcessPoolExecutor, workers: int) -> None:
     """Start every worker and import the parser now, not during the first polls."""
     loop = asyncio.get_running_loop()
-    await asyncio.gather(*(loop.run_in_executor(pool, _warm) for _ in range(workers)))
+    # Each submit here spawns a worker. A worker inherits the signal mask across spawn's
+    # exec, so with SIGINT blocked it cannot be interrupted even before its initializer.
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        jobs = [loop.run_in_executor(pool, _warm) for _ in range(workers)]
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+    await asyncio.gather(*jobs)
 
 
 def make_parse_pool(workers: int) -> ProcessPoolExecutor:
@@ -37,6 +52,6 @@ def make_parse_pool(workers: int) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(
         workers,
         mp_context=multiprocessing.get_context("spawn"),
-        initializer=exit_with_parent,
+        initializer=init_worker,
         initargs=(os.getpid(),),
     )

@@ -94,10 +94,16 @@ def _parse_allow(entries: Iterable[str]) -> tuple[tuple[ipaddress._BaseNetwork, 
     return tuple(out)
 
 
+def _service(ip: IPAddress, port: int) -> str:
+    """The allowlist entry that opens exactly this service."""
+    return f"[{ip}]:{port}" if isinstance(ip, ipaddress.IPv6Address) else f"{ip}:{port}"
+
+
 @dataclass(frozen=True)
 class Guard:
-    """Which addresses fetches may reach. `allowlist` entries ("127.0.0.1:8080",
-    "10.0.0.0/8") open single services or networks while the guard stays on."""
+    """Which addresses fetches and webhooks may reach. `allowlist` entries ("127.0.0.1:8080",
+    "10.0.0.0/8") open single services or networks while the guard stays on. A refusal
+    names the shell's settings that open it (the message is for the user)."""
 
     allow_private: bool = False
     allowlist: tuple[str, ...] = ()
@@ -125,7 +131,11 @@ class Guard:
                 raise UnresolvableError(f"{host!r} resolves to no address")
         bad = [ip for ip in ips if not self.permits(ip, port)]
         if bad:
-            raise BlockedURLError(f"{host} resolves to a non-public address ({bad[0]})")
+            raise BlockedURLError(
+                f"{host} resolves to a non-public address ({bad[0]}); to reach it, list "
+                f"{_service(bad[0], port)} in NEWSWATCH_FETCH_ALLOWLIST, or set "
+                "NEWSWATCH_ALLOW_PRIVATE_NETWORKS=true"
+            )
         return [str(ip) for ip in ips]
 
     async def check_url(self, url: str) -> list[str]:

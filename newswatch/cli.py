@@ -10,6 +10,8 @@ from rich.console import Console
 
 from newswatch.cli_feeds import feeds_app
 from newswatch.cli_rules import rules_app
+from newswatch.cli_users import users_app
+from newswatch.cli_webhooks import webhooks_app
 from newswatch.logging import configure
 from newswatch.settings import get_settings
 
@@ -18,10 +20,12 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-users_app = typer.Typer(help="Manage users.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 app.add_typer(feeds_app, name="feeds")
 app.add_typer(rules_app, name="rules")
+app.add_typer(webhooks_app, name="webhooks")
+dev_app = typer.Typer(help="Tools for trying newswatch locally.", no_args_is_help=True)
+app.add_typer(dev_app, name="dev")
 console = Console()
 
 
@@ -86,63 +90,26 @@ def migrate() -> None:
     engine.dispose()
 
 
-@users_app.command("create")
-def users_create(
-    name: Annotated[str, typer.Argument(help="The user's name.")],
-    admin: Annotated[bool, typer.Option(help="Make the user an admin.")] = False,
+@dev_app.command("telegram")
+def dev_telegram(
+    port: Annotated[
+        int | None, typer.Option(help="Port the API listens on [default: NEWSWATCH_PORT].")
+    ] = None,
 ) -> None:
-    """Create a user and print its API token (shown once)."""
-    from datetime import UTC, datetime
-
-    from api.tokens import issue_token
-    from newswatch.service import build_engine
-    from store import session_scope
-    from store.migrate import is_current
-    from store.users import create_user
+    """Chat with the bot in this terminal: the service runs against a local fake Bot API.
+    Each line is a message; `>N` presses a button; Ctrl-D stops."""
+    from newswatch import dev_telegram as dev
+    from newswatch.service import ROLES
 
     _setup()
-    engine = build_engine(get_settings())
-    if not is_current(engine):
-        console.print("[red]The database schema is not current; run `newswatch migrate`.[/red]")
-        raise typer.Exit(2)
-    with session_scope(engine) as session:
-        user = create_user(session=session, name=name, is_admin=admin, now=datetime.now(UTC))
-        _, token = issue_token(
-            session=session, user_id=user.id or 0, now=datetime.now(UTC), name="cli"
-        )
-    console.print(f"user [bold]{user.id}[/bold] {name!r} created; token (shown once):")
-    print(token)
-    engine.dispose()
-
-
-@users_app.command("token")
-def users_token(
-    user: Annotated[str, typer.Argument(help="The user: an id or a name.")],
-    name: Annotated[str, typer.Option(help="A label for the new token.")] = "cli",
-) -> None:
-    """Create another API token for a user and print it (shown once)."""
-    from datetime import UTC, datetime
-
-    from api.tokens import issue_token
-    from newswatch.cli_common import open_engine
-    from store import session_scope
-    from store.users import find_user
-
-    engine = open_engine()
-    try:
-        with session_scope(engine) as session:
-            found = find_user(session=session, name=user)
-            if found is None:
-                console.print(f"[red]No user {user!r}.[/red]")
-                raise typer.Exit(2)
-            _, token = issue_token(
-                session=session, user_id=found.id or 0, now=datetime.now(UTC), name=name
-            )
-            label = f"user [bold]{found.id}[/bold] {found.name!r}"
-    finally:
-        engine.dispose()
-    console.print(f"new token {name!r} for {label} (shown once):")
-    print(token)
+    settings = get_settings()
+    code = dev.run(
+        settings,
+        roles=set(ROLES),
+        host=settings.host,
+        port=settings.port if port is None else port,
+    )
+    raise typer.Exit(code)
 
 
 @app.command()

@@ -12,14 +12,14 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 from sqlalchemy.engine import Engine
 
 from monitor.discover import resolve_feed_url
 from monitor.errors import BlockedURLError, ParseError
 from monitor.opml import Subscription, read_opml, write_opml
 from net.guard import Guard, check_urls
-from newswatch.settings import Settings, get_settings
+from newswatch.cli_output import JsonOption, print_rows
+from newswatch.settings import get_settings
 from store import session_scope
 from store.feeds import add_feed, all_feeds
 
@@ -48,10 +48,10 @@ def _engine() -> Engine:
     return engine
 
 
-def _guard(settings: Settings) -> Guard:
-    from newswatch.service import _allowlist
+def _guard() -> Guard:
+    from newswatch.service import url_guard  # the service's imports, only when needed
 
-    return Guard(allow_private=settings.allow_private_networks, allowlist=_allowlist(settings))
+    return url_guard(get_settings())
 
 
 @feeds_app.command("add")
@@ -67,7 +67,7 @@ def add(
     """Add a feed (autodiscovered from a web page if needed)."""
     engine = _engine()
     try:
-        found = asyncio.run(resolve_feed_url(url, _guard(get_settings())))
+        found = asyncio.run(resolve_feed_url(url, _guard()))
     except (BlockedURLError, ParseError) as exc:
         errors.print(f"[red]refused:[/red] {exc}")
         raise typer.Exit(1) from None
@@ -86,23 +86,30 @@ def add(
 
 
 @feeds_app.command("list")
-def list_() -> None:
-    """List feeds with their poll status."""
+def list_(as_json: JsonOption = False) -> None:
+    """List feeds with their poll status (full values in a pipe, tab-separated)."""
     engine = _engine()
     with session_scope(engine, readonly=True) as session:
         rows = all_feeds(session=session)
-    table = Table("id", "title", "url", "status", "errors", "articles", "last polled")
-    for row in rows:
-        feed = row.feed
-        status = (
-            feed.status if feed.status != "error" else f"[red]error[/red] {feed.last_error[:60]}"
-        )
-        polled = feed.last_polled_at.strftime("%Y-%m-%d %H:%M") if feed.last_polled_at else "-"
-        table.add_row(
-            str(feed.id), feed.title[:40], feed.url, status, str(feed.error_count),
-            str(row.article_count), polled,
-        )  # fmt: skip
-    Console().print(table)  # made now, so that it measures the terminal now
+    default = get_settings().poll_interval_seconds
+    out = [
+        {
+            "id": r.feed.id,
+            "title": r.feed.title,
+            "url": r.feed.url,
+            "status": r.feed.status,
+            "errors": r.feed.error_count,
+            "last_error": r.feed.last_error,
+            "articles": r.article_count,
+            "interval": r.feed.interval_seconds or default,
+            "effective_interval": r.feed.effective_interval_seconds
+            or r.feed.interval_seconds
+            or default,
+            "last_polled_at": r.feed.last_polled_at.isoformat() if r.feed.last_polled_at else None,
+        }
+        for r in rows
+    ]
+    print_rows(list(out[0]) if out else ["id", "title", "url"], out, as_json=as_json)
     engine.dispose()
 
 
@@ -118,7 +125,7 @@ def import_(
     except ParseError as exc:
         errors.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from None
-    checked = asyncio.run(check_urls([s.url for s in subscriptions], _guard(get_settings())))
+    checked = asyncio.run(check_urls([s.url for s in subscriptions], _guard()))
     added = existing = 0
     invalid: list[tuple[str, str]] = []
     columns = (TextColumn("importing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())

@@ -8,10 +8,10 @@ from typing import Annotated
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 from sqlmodel import Session
 
 from newswatch.cli_common import console, open_engine
+from newswatch.cli_output import JsonOption, print_rows
 from newswatch.settings import get_settings
 from rules import MARK_CLOSE, MARK_OPEN, Document, RuleIndex, RuleSyntaxError, parse
 from store.tables import User
@@ -61,12 +61,21 @@ def add(
         list[int] | None, typer.Option(help="Limit the rule to this feed id (repeatable).")
     ] = None,
     disabled: Annotated[bool, typer.Option(help="Create the rule switched off.")] = False,
+    backfill_hours: Annotated[
+        float,
+        typer.Option(
+            min=0, help="Also alert on stored articles this recent (at most ALERT_MAX_AGE_HOURS)."
+        ),
+    ] = 0,
 ) -> None:
-    """Add a rule for a user; a bad query is refused with a caret under the error."""
+    """Add a rule for a user; a bad query is refused with a caret under the error. Says
+    how many stored articles of the alert window already match."""
+    from monitor.backfill import backlog
     from store import session_scope
     from store.rules import count_rules, create_rule
 
     _parse_or_exit(query)
+    window = _window_or_exit(backfill_hours or None)
     engine = open_engine()
     limit = get_settings().max_rules_per_user
     try:
@@ -85,14 +94,78 @@ def add(
                 now=datetime.now(UTC),
             )
             rule_id = rule.id
+            found = backlog(
+                session=session,
+                rule=rule,
+                now=datetime.now(UTC),
+                hours=backfill_hours or window,
+                record=backfill_hours > 0,
+            )
     finally:
         engine.dispose()
     console.print(f"rule [bold]{rule_id}[/bold] {name!r} added for {user}")
+    _say_backlog(rule_id or 0, found.hours, found.matching, found.alerted)
+
+
+def _window_or_exit(hours: float | None) -> float:
+    """`hours`, or the alert window when None; exit 2 past the window."""
+    window = get_settings().alert_max_age_hours
+    if hours is not None and hours > window:
+        console.print(
+            f"[red]{hours:g} hours is past the alert window: at most {window:g} "
+            "(NEWSWATCH_ALERT_MAX_AGE_HOURS).[/red]"
+        )
+        raise typer.Exit(2)
+    return window if hours is None else hours
+
+
+def _say_backlog(rule_id: int, hours: float, matching: int, alerted: int) -> None:
+    if alerted:
+        console.print(f"alerted {alerted} stored article(s) of the last {hours:g} h")
+    elif matching:
+        console.print(
+            f"{matching} stored article(s) of the last {hours:g} h already match; a new rule "
+            f"alerts only new articles: `newswatch rules backfill {rule_id}` alerts them"
+        )
+
+
+@rules_app.command("backfill")
+def backfill(
+    rule: Annotated[int, typer.Argument(help="The rule id.")],
+    hours: Annotated[
+        float | None,
+        typer.Option(min=0, help="How far back [default: and at most ALERT_MAX_AGE_HOURS]."),
+    ] = None,
+) -> None:
+    """Alert on the stored articles of the alert window the rule matches, each once."""
+    from monitor.backfill import backlog
+    from store import session_scope
+    from store.rules import get_rule
+
+    window = _window_or_exit(hours)
+    engine = open_engine()
+    try:
+        with session_scope(engine) as session:
+            found_rule = get_rule(session=session, rule_id=rule)
+            if found_rule is None:
+                console.print(f"[red]No rule {rule}.[/red]")
+                raise typer.Exit(2)
+            found = backlog(
+                session=session, rule=found_rule, now=datetime.now(UTC), hours=window, record=True
+            )
+    finally:
+        engine.dispose()
+    if not found.matching:
+        console.print(f"nothing to alert: no stored article of the last {window:g} h is new to it")
+    elif not found.alerted:
+        console.print(f"{found.matching} match, but rule {rule} is disabled: enable it first")
+    else:
+        _say_backlog(rule, window, found.matching, found.alerted)
 
 
 @rules_app.command("list")
-def list_(user: UserOption) -> None:
-    """List a user's rules."""
+def list_(user: UserOption, as_json: JsonOption = False) -> None:
+    """List a user's rules (full values in a pipe, tab-separated)."""
     from store import session_scope
     from store.rules import list_rules
 
@@ -103,13 +176,17 @@ def list_(user: UserOption) -> None:
             rows = list_rules(session=session, user_id=owner.id or 0, limit=100_000)
     finally:
         engine.dispose()
-    table = Table("id", "name", "enabled", "feeds", "query", title=f"rules of {owner.name}")
-    for r in rows:
-        feeds = ", ".join(map(str, r.feed_ids)) if r.feed_ids else "all"
-        table.add_row(
-            str(r.id), escape(r.name), "yes" if r.enabled else "no", feeds, escape(r.query)
-        )
-    console.print(table)
+    out = [
+        {
+            "id": r.id,
+            "name": r.name,
+            "enabled": r.enabled,
+            "feed_ids": r.feed_ids if r.feed_ids else "all",
+            "query": r.query,
+        }
+        for r in rows
+    ]
+    print_rows(["id", "name", "enabled", "feed_ids", "query"], out, as_json=as_json)
 
 
 @rules_app.command("test")

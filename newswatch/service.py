@@ -30,6 +30,7 @@ from monitor import (
     RuleMatcher,
     SchedulerConfig,
 )
+from monitor.backfill import backlog
 from monitor.fetch import make_client
 from monitor.pages import PageConfig, PageFetcher
 from monitor.pool import make_parse_pool, warm_up
@@ -114,6 +115,8 @@ def api_config(settings: Settings, *, bot_username: str = "") -> ApiConfig:
         max_rules_per_user=settings.max_rules_per_user,
         max_request_bytes=settings.max_request_bytes,
         max_import_feeds=settings.max_import_feeds,
+        alert_max_age_hours=settings.alert_max_age_hours,
+        poll_interval_seconds=settings.poll_interval_seconds,
         max_page_size=settings.max_page_size,
         telegram_bot_username=bot_username,
         telegram_link_ttl_seconds=settings.telegram_link_ttl_minutes * 60,
@@ -131,7 +134,11 @@ def telegram_config(settings: Settings, token: str) -> TelegramConfig:
         webhook_port=settings.telegram_webhook_port,
         lock_retry_seconds=settings.telegram_lock_retry_seconds,
         limits=TelegramLimits(messages_per_second=settings.telegram_messages_per_second),
-        commands=CommandConfig(max_rules_per_user=settings.max_rules_per_user),
+        commands=CommandConfig(
+            max_rules_per_user=settings.max_rules_per_user,
+            alert_max_age_hours=settings.alert_max_age_hours,
+            backlog=backlog,
+        ),
     )
 
 
@@ -139,14 +146,18 @@ def _allowlist(settings: Settings) -> tuple[str, ...]:
     return tuple(e.strip() for e in settings.fetch_allowlist.split(",") if e.strip())
 
 
+def url_guard(settings: Settings) -> Guard:
+    """The SSRF guard for every URL: feeds, pages and webhooks, allowlist included."""
+    return Guard(allow_private=settings.allow_private_networks, allowlist=_allowlist(settings))
+
+
 def fetch_limits(settings: Settings) -> FetchLimits:
-    allowlist = _allowlist(settings)
     return FetchLimits(
         max_bytes=settings.max_feed_bytes,
         timeout_seconds=settings.fetch_timeout_seconds,
         allow_private_networks=settings.allow_private_networks,
         max_per_host=settings.fetch_max_per_host,
-        guard=Guard(allow_private=settings.allow_private_networks, allowlist=allowlist),
+        guard=url_guard(settings),
     )
 
 
@@ -266,7 +277,7 @@ async def start_poller(
         on_hits=on_hits,
         parse_pool=parse_pool,
         recorder=StateRecorder(engine),
-        full_text_min_words=settings.full_text_min_words,
+        full_text_min_words=settings.full_text_min_words if settings.full_text_enabled else None,
     )
     pages = PageFetcher(ingest, page_config(settings), owner=owner)
     poller = Poller(
@@ -280,7 +291,8 @@ async def start_poller(
         owner=owner,
     )
     await poller.start()
-    await pages.start()
+    if settings.full_text_enabled:
+        await pages.start()
     stop_pruning = asyncio.Event()
     pruning = asyncio.create_task(
         prune_periodically(
@@ -311,7 +323,7 @@ def start_dispatcher(
     hook_limits = WebhookLimits(
         timeout_seconds=settings.webhook_timeout_seconds,
         allow_private_networks=settings.allow_private_networks,
-        guard=Guard(allow_private=settings.allow_private_networks, allowlist=_allowlist(settings)),
+        guard=url_guard(settings),
     )
     hook_transport = webhook.make_transport(hook_limits)
     dispatcher = Dispatcher(

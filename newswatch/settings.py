@@ -44,6 +44,7 @@ class Settings(BaseSettings):
     # Processes that parse feeds (0: parse in a thread of the service process).
     parse_workers: int = Field(2, ge=0)
     # Full text: an item whose feed text is shorter (or cut off) gets its page fetched.
+    full_text_enabled: bool = True
     full_text_min_words: int = Field(120, ge=0)
     max_page_bytes: int = Field(5 * 1024 * 1024, ge=1024)
     page_timeout_seconds: float = Field(20, gt=0)

@@ -9,10 +9,11 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 import structlog
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 from telegram import (
     BotCommand,
     InlineKeyboardButton,
@@ -35,6 +36,7 @@ from rules import RuleIndex, RuleSyntaxError, article_document, parse
 from store import session_scope
 from store.articles import carrying_feeds, recent_articles
 from store.rules import count_rules, create_rule, delete_rule, get_rule, list_rules
+from store.tables import Rule
 from store.telegram import ChatState, ensure_chat, redeem_link, set_paused
 
 log = structlog.get_logger(__name__)
@@ -54,6 +56,7 @@ COMMANDS = (
     ("watch", "Watch a rule, e.g. /watch ByteDance AND Huawei"),
     ("rules", "List your rules"),
     ("unwatch", "Stop a rule: /unwatch <id>"),
+    ("backfill", "Alert a rule's stored matches of the alert window: /backfill <id>"),
     ("test", "Newest stored articles a query matches"),
     ("pause", "Pause alerts to this chat"),
     ("resume", "Resume alerts"),
@@ -62,11 +65,30 @@ COMMANDS = (
 HELP = (
     "I send an alert when a news article matches one of your rules.\n\n"
     "/watch <code>ByteDance AND Huawei</code> saves a rule. Rules use AND, OR, NOT, "
-    '"phrases", prefix*, NEAR/n and title: or lang: fields.\n'
+    '"phrases", prefix*, NEAR/n and title: or lang: fields. A new rule alerts only new '
+    "articles; /watch <code>+6h query</code> also alerts the stored ones of the last 6 "
+    "hours, and /backfill <code>id</code> those of the whole alert window.\n"
     "/rules lists your rules, /unwatch <code>id</code> removes one.\n"
     "/test <code>query</code> shows the newest stored articles that match.\n"
     "/pause and /resume stop and restart alerts to this chat."
 )
+
+
+class BacklogFound(Protocol):
+    @property
+    def hours(self) -> float: ...
+    @property
+    def matching(self) -> int: ...
+    @property
+    def alerted(self) -> int: ...
+
+
+class BacklogFn(Protocol):
+    """Counts (and with `record`, alerts) a rule's stored matches of the last `hours`."""
+
+    def __call__(
+        self, *, session: Session, rule: Rule, now: datetime, hours: float, record: bool = False
+    ) -> BacklogFound: ...
 
 
 @dataclass(frozen=True)
@@ -75,6 +97,9 @@ class CommandConfig:
     test_scan_articles: int = 2_000
     test_results: int = 5
     rules_per_page: int = 10
+    alert_max_age_hours: float = 24.0
+    # Given by the shell (monitor.backfill.backlog); None: /watch counts no backlog.
+    backlog: BacklogFn | None = None
 
 
 def build_application(token: str, api_url: str) -> Application:
@@ -109,6 +134,7 @@ class Commands:
             ("watch", self.watch),
             ("rules", self.rules),
             ("unwatch", self.unwatch),
+            ("backfill", self.backfill),
             ("test", self.test),
             ("pause", self.pause),
             ("resume", self.resume),
@@ -183,7 +209,14 @@ class Commands:
         await self._reply(update, HELP)
 
     async def watch(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        query = self._query(update)
+        hours, query = backfill_prefix(self._query(update))
+        if hours is not None and not 0 < hours <= self.config.alert_max_age_hours:
+            await self._reply(
+                update,
+                f"Backfill goes at most {self.config.alert_max_age_hours:g} hours back: "
+                "/watch <code>+6h ByteDance AND Huawei</code>",
+            )
+            return
         if not query:
             await self._reply(update, "Usage: /watch <code>ByteDance AND Huawei</code>")
             return
@@ -201,16 +234,60 @@ class Commands:
             create_rule, user_id=state.user_id, name=query[:200], query=query, now=self.clock()
         )
         rule_id = rule.id
-        await self._reply(
-            update,
-            f"✅ Watching rule #{rule_id}: <code>{fit(query, ECHO_BUDGET)}</code>",
-            [
-                [
-                    InlineKeyboardButton("Test it", callback_data=f"test:{rule_id}"),
-                    InlineKeyboardButton("Unwatch", callback_data=f"unwatch:{rule_id}"),
-                ]
-            ],
+        row = [
+            InlineKeyboardButton("Test it", callback_data=f"test:{rule_id}"),
+            InlineKeyboardButton("Unwatch", callback_data=f"unwatch:{rule_id}"),
+        ]
+        text = f"✅ Watching rule #{rule_id}: <code>{fit(query, ECHO_BUDGET)}</code>"
+        found = await self._backlog(rule, hours, record=hours is not None)
+        if found is not None and found.alerted:
+            text += (
+                f"\n🕘 Alerting {found.alerted} stored article(s) of the last {found.hours:g} h."
+            )
+        elif found is not None and found.matching:
+            text += (
+                f"\n🕘 {found.matching} stored article(s) of the last {found.hours:g} h already "
+                f"match. New rules alert only new articles: /backfill {rule_id} alerts them."
+            )
+            row.append(InlineKeyboardButton("Alert them", callback_data=f"backfill:{rule_id}"))
+        await self._reply(update, text, [row])
+
+    async def _backlog(
+        self, rule: Rule, hours: float | None, *, record: bool
+    ) -> BacklogFound | None:
+        backlog = self.config.backlog
+        if backlog is None:
+            return None
+        return await self._db(
+            backlog,
+            rule=rule,
+            now=self.clock(),
+            hours=hours or self.config.alert_max_age_hours,
+            record=record,
         )
+
+    async def backfill(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        rule_id = _rule_id((context.args or [""])[0].lstrip("#"))
+        if rule_id is None:
+            await self._reply(update, "Usage: /backfill <code>id</code> (see /rules)")
+            return
+        await self._backfill(update, rule_id)
+
+    async def _backfill(self, update: Update, rule_id: int) -> None:
+        state = await self._chat(update)
+        rule = await self._db(get_rule, rule_id=rule_id, user_id=state.user_id)
+        found = None if rule is None else await self._backlog(rule, None, record=True)
+        if rule is None or found is None:
+            await self._reply(update, f"No rule #{rule_id} here.")
+        elif found.alerted:
+            await self._reply(
+                update, f"🕘 Alerting {found.alerted} stored article(s) for rule #{rule_id}."
+            )
+        else:
+            await self._reply(
+                update,
+                f"Nothing to alert: no stored article of the last {found.hours:g} h is new to #{rule_id}.",
+            )
 
     async def rules(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await self._rules_page(update, after_id=0)
@@ -330,6 +407,8 @@ class Commands:
         rule_id = _rule_id(arg)
         if action == "unwatch" and rule_id is not None:
             await self._unwatch(update, rule_id)
+        elif action == "backfill" and rule_id is not None:
+            await self._backfill(update, rule_id)
         elif action == "rules" and rule_id is not None:
             await self._rules_page(update, after_id=rule_id)
         elif action == "test" and rule_id is not None:
@@ -348,6 +427,17 @@ class Commands:
         text = (update.effective_message.text if update.effective_message else None) or ""
         parts = text.split(None, 1)
         return parts[1].strip() if len(parts) > 1 else ""
+
+
+def backfill_prefix(text: str) -> tuple[float | None, str]:
+    """`+6h query` → (6.0, "query"); text without the prefix → (None, text)."""
+    first, _, rest = text.partition(" ")
+    if first.startswith("+") and first.endswith("h"):
+        try:
+            return float(first[1:-1]), rest.strip()
+        except ValueError:
+            pass
+    return None, text
 
 
 def _rule_id(arg: str) -> int | None:

@@ -15,11 +15,14 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from typing import Protocol
 
+import structlog
 from sqlalchemy.engine import Engine
 
 from notifiers.errors import NotifierError
 from store import session_scope
 from store.telegram_budget import hold_chat, reserve_send
+
+log = structlog.get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -204,5 +207,8 @@ class SharedLimiter:
         task.add_done_callback(self._holds.discard)
 
     def _hold(self, chat_id: int, seconds: float) -> None:
-        with session_scope(self.engine) as session:
-            hold_chat(session=session, chat_id=chat_id, seconds=min(seconds, 86_400.0))
+        try:
+            with session_scope(self.engine) as session:
+                hold_chat(session=session, chat_id=chat_id, seconds=min(seconds, 86_400.0))
+        except Exception as exc:  # the other replicas then meet Telegram's RetryAfter too
+            log.warning("telegram.hold_failed", chat_id=chat_id, error=repr(exc)[:300])

@@ -61,6 +61,20 @@ def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
     return "v1," + base64.b64encode(digest).decode()
 
 
+def signing_secrets(job: DeliveryJob, now: datetime) -> list[str]:
+    """The current secret, plus the previous one while its rotation grace period runs."""
+    until = job.webhook_previous_secret_until
+    if job.webhook_previous_secret and until is not None and now < until:
+        return [job.webhook_secret, job.webhook_previous_secret]
+    return [job.webhook_secret]
+
+
+def signature_header(secrets: list[str], msg_id: str, timestamp: int, body: bytes) -> str:
+    """`webhook-signature`: Standard Webhooks lets one header carry several signatures,
+    space-separated; a receiver accepts the delivery when any of them verifies."""
+    return " ".join(sign(secret, msg_id, timestamp, body) for secret in secrets)
+
+
 def _iso(value: datetime | None) -> str | None:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value else None
 
@@ -148,7 +162,9 @@ async def send(
             "user-agent": USER_AGENT,
             "webhook-id": msg_id,
             "webhook-timestamp": str(timestamp),
-            "webhook-signature": sign(job.webhook_secret, msg_id, timestamp, body),
+            "webhook-signature": signature_header(
+                signing_secrets(job, now), msg_id, timestamp, body
+            ),
         },
         extensions={"timeout": httpx.Timeout(limits.timeout_seconds).as_dict()},
     )

@@ -85,6 +85,19 @@ def positive_leaves(node: Node) -> list[Leaf]:
     return [leaf for c in node.children for leaf in positive_leaves(c)]
 
 
+def fields_of(node: Node) -> frozenset[str]:
+    """The document fields a query reads (`lang` for `lang:`), negated parts included."""
+    if isinstance(node, Term | Phrase):
+        return frozenset({node.field})
+    if isinstance(node, Lang):
+        return frozenset({"lang"})
+    if isinstance(node, Not):
+        return fields_of(node.child)
+    if isinstance(node, Near):
+        return fields_of(node.left) | fields_of(node.right)
+    return frozenset().union(*(fields_of(c) for c in node.children))
+
+
 def top_level_parts(node: Node) -> list[Node]:
     """A root OR split into its alternatives, each indexed on its own."""
     if isinstance(node, Or):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
-from rules.ast import Lang, Leaf, Node, Term, label, positive_leaves, top_level_parts
+from rules.ast import Lang, Leaf, Node, Term, fields_of, label, positive_leaves, top_level_parts
 from rules.compile import Positions, Predicate, compile_node, items, positions_of
 from rules.document import Analysed
 
@@ -62,6 +62,11 @@ class Query:
 
     source: str
     root: Node
+
+    @cached_property
+    def fields(self) -> frozenset[str]:
+        """The document fields the query reads: title, text, url, feed, lang."""
+        return fields_of(self.root)
 
     @cached_property
     def parts(self) -> tuple[tuple[Node, Predicate], ...]:

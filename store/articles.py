@@ -170,6 +170,24 @@ def recent_articles(
     return [(_stored(r), *feeds.get(r.id or 0, (0, ""))) for r in rows]
 
 
+def articles_since(
+    *, session: Session, since: datetime, limit: int
+) -> list[tuple[StoredArticle, int, str, str]]:
+    """Stored articles published at or after `since` (an undated one counts as published
+    when fetched), newest first, at most `limit`: with the first feed's id, title and URL."""
+    published = sa.func.coalesce(col(Article.published_at), col(Article.fetched_at))
+    stmt = select(Article).where(published >= since).order_by(col(Article.id).desc()).limit(limit)
+    rows = list(session.exec(stmt))
+    feeds = first_feeds(session=session, article_ids=[r.id for r in rows if r.id is not None])
+    feed_ids = {feed_id for feed_id, _ in feeds.values()}
+    urls = dict(session.exec(select(Feed.id, Feed.url).where(col(Feed.id).in_(feed_ids))).all())
+    out = []
+    for row in rows:
+        feed_id, feed_title = feeds.get(row.id or 0, (0, ""))
+        out.append((_stored(row), feed_id, feed_title, urls.get(feed_id, "")))
+    return out
+
+
 def carrying_feeds(
     *, session: Session, article_ids: list[int]
 ) -> dict[int, list[tuple[int, str, str]]]:

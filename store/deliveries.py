@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 
 from store._sql import clip, for_update_skip_locked
 from store.articles import first_feeds
-from store.tables import Article, Delivery, Feed, Hit, Rule, TelegramChat, Webhook
+from store.tables import Article, Delivery, Feed, Hit, Rule, TelegramChat, User, Webhook
 from store.values import DeliveryJob
 
 PENDING, SENT, DEAD = "pending", "sent", "dead"
@@ -123,6 +123,15 @@ def load_jobs(*, session: Session, delivery_ids: list[int]) -> list[DeliveryJob]
         session, TelegramChat, [d.channel_id for d in deliveries if d.channel_kind == "telegram"]
     )
 
+    disabled = set(
+        session.exec(
+            select(User.id).where(
+                col(User.id).in_({d.user_id for d in deliveries}),
+                col(User.disabled_at).is_not(None),
+            )
+        )
+    )
+
     jobs = []
     for d in deliveries:
         fields: dict[str, Any] = {}
@@ -132,10 +141,14 @@ def load_jobs(*, session: Session, delivery_ids: list[int]) -> list[DeliveryJob]
                 target_active=bool(w and w.active and w.deleted_at is None),
                 webhook_url=w.url if w else "",
                 webhook_secret=w.secret if w else "",
+                webhook_previous_secret=w.previous_secret if w else "",
+                webhook_previous_secret_until=w.previous_secret_expires_at if w else None,
             )
         else:
             c = chats.get(d.channel_id)
             fields.update(target_active=bool(c and c.active), chat_id=c.chat_id if c else 0)
+        if d.user_id in disabled:
+            fields["target_active"] = False
         if d.hit_id is not None and d.hit_id in hits:
             hit, rule, article = hits[d.hit_id]
             feed_id, feed_title = feeds.get(article.id or 0, (0, ""))

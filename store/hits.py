@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import base64
+import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 
 from store._sql import insert_ignore, insert_ignore_many
 from store.articles import first_feeds
-from store.tables import Article, Hit, Rule, TelegramChat, Webhook, metadata
+from store.tables import Article, Hit, Rule, TelegramChat, User, Webhook, metadata
 from store.values import NewHit
 
 WEBHOOK = "webhook"
@@ -98,6 +98,11 @@ def _channels(
     chats: dict[int, list[TelegramChat]] = defaultdict(list)
     if not user_ids:
         return webhooks, chats
+    # A disabled user's channels receive nothing.
+    enabled = select(col(User.id)).where(
+        col(User.id).in_(user_ids), col(User.disabled_at).is_(None)
+    )
+    user_ids = {user_id for user_id in session.exec(enabled) if user_id is not None}
     for w in session.exec(
         select(Webhook).where(
             col(Webhook.user_id).in_(user_ids),
@@ -115,6 +120,16 @@ def _channels(
     ):
         chats[c.user_id].append(c)
     return webhooks, chats
+
+
+def hit_article_ids(*, session: Session, rule_id: int, article_ids: Sequence[int]) -> set[int]:
+    """Which of these articles the rule has a hit on already."""
+    if not article_ids:
+        return set()
+    stmt = select(Hit.article_id).where(
+        Hit.rule_id == rule_id, col(Hit.article_id).in_(article_ids)
+    )
+    return set(session.exec(stmt))
 
 
 def enqueue(
@@ -164,17 +179,25 @@ class HitView:
     feed_title: str
 
 
+CURSOR_DIGITS = 18  # any id below 10**18 fits an int64, so every such cursor decodes
+
+
 def encode_cursor(item_id: int, kind: str = "h") -> str:
-    """An opaque keyset cursor: the last id seen, tagged with what it is an id of."""
-    return base64.urlsafe_b64encode(f"{kind}{item_id}".encode()).decode().rstrip("=")
+    """A keyset cursor: the last id seen, after a letter naming what it is an id of
+    ("h41"). Plain, so that the API can declare its exact pattern."""
+    return f"{kind}{item_id}"
+
+
+def cursor_pattern(kind: str) -> str:
+    """The regular expression every cursor of this kind matches, and only those."""
+    return f"^{kind}[0-9]{{1,{CURSOR_DIGITS}}}$"
 
 
 def decode_cursor(cursor: str, kind: str = "h") -> int:
     """The id inside a cursor; ValueError when it is not one of ours (for this `kind`)."""
-    raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-    if not raw.startswith(kind) or not raw[len(kind) :].isdigit():
+    if not re.fullmatch(cursor_pattern(kind), cursor):
         raise ValueError(f"invalid cursor {cursor!r}")
-    return int(raw[len(kind) :])
+    return int(cursor[len(kind) :])
 
 
 def list_hits(

@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from store._sql import clip, for_update_skip_locked
-from store.articles import first_feeds
-from store.tables import Article, Feed
+from store.articles import carrying_feeds
+from store.tables import Article
 from store.values import StoredArticle
 
 PENDING, OK = "pending", "ok"
@@ -35,12 +35,11 @@ class PageClaim:
 
 @dataclass(frozen=True, slots=True)
 class PageContext:
-    """A fetched article as matching sees it, with the feed it was first seen in."""
+    """A fetched article as matching sees it, with every feed that carries it as
+    (id, title, url), first seen first."""
 
     article: StoredArticle
-    feed_id: int
-    feed_title: str
-    feed_url: str
+    feeds: list[tuple[int, str, str]]
 
 
 def _table() -> sa.Table:
@@ -154,12 +153,11 @@ def finish_page(
 
 
 def page_context(*, session: Session, article_id: int) -> PageContext | None:
-    """The article with its best text as the body, and its first feed."""
+    """The article with its best text as the body, and the feeds that carry it."""
     row = session.get(Article, article_id)
     if row is None or row.id is None:
         return None
-    feed_id, feed_title = first_feeds(session=session, article_ids=[row.id]).get(row.id, (0, ""))
-    feed = session.get(Feed, feed_id) if feed_id else None
+    feeds = carrying_feeds(session=session, article_ids=[row.id]).get(row.id, [])
     article = StoredArticle(
         id=row.id,
         url=row.url,
@@ -170,7 +168,7 @@ def page_context(*, session: Session, article_id: int) -> PageContext | None:
         published_at=row.published_at,
         fetched_at=row.fetched_at,
     )
-    return PageContext(article, feed_id, feed_title, feed.url if feed else "")
+    return PageContext(article, feeds)
 
 
 def release_page_leases(*, session: Session, owner: str) -> int:

@@ -56,9 +56,11 @@ class User(SQLModel, table=True):
     __tablename__: ClassVar[str] = "users"
 
     id: int | None = _id()
-    name: str = Field(max_length=200)
+    name: str = Field(max_length=200, unique=True)
     is_admin: bool = Field(default=False)
     created_at: datetime = _ts(nullable=False)
+    # Set by the admin: the user's tokens stop working and its channels stop receiving.
+    disabled_at: datetime | None = _ts()
 
 
 class ApiToken(SQLModel, table=True):
@@ -208,6 +210,10 @@ class Webhook(SQLModel, table=True):
     url: str = Field(max_length=2048)
     # A signing key, so it is kept as is (a hash could not sign); it is never logged.
     secret: str = Field(max_length=200)
+    # After a rotation the old secret also signs until `previous_secret_expires_at`, so
+    # that a receiver can switch over without dropping a delivery.
+    previous_secret: str = Field(default="", max_length=200)
+    previous_secret_expires_at: datetime | None = _ts()
     rule_ids: list[int] | None = _json()
     active: bool = Field(default=True)
     disabled_reason: str = Field(default="", max_length=500)

@@ -119,6 +119,9 @@ class DeliveryJob:
     target_active: bool
     webhook_url: str = ""
     webhook_secret: str = field(default="", repr=False)  # never in a log line
+    # During a secret rotation the old secret signs too, until this time.
+    webhook_previous_secret: str = field(default="", repr=False)
+    webhook_previous_secret_until: datetime | None = None
     chat_id: int = 0
     # The hit, absent for a ping.
     hit_id: int | None = None

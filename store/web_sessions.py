@@ -24,7 +24,8 @@ def open_session(
 def session_user(
     *, session: Session, session_hash: str, now: datetime
 ) -> tuple[User, ApiToken] | None:
-    """The user and token behind a live session: not expired, its token not revoked."""
+    """The user and token behind a live session: not expired, its token not revoked, the
+    user not disabled."""
     row = session.exec(
         select(User, ApiToken)
         .join(ApiToken, col(ApiToken.user_id) == User.id)
@@ -33,6 +34,7 @@ def session_user(
             WebSession.session_hash == session_hash,
             col(WebSession.expires_at) > now,
             col(ApiToken.revoked_at).is_(None),
+            col(User.disabled_at).is_(None),
         )
     ).first()
     return (row[0], row[1]) if row else None

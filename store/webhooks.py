@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -35,13 +36,51 @@ def get_webhook(*, session: Session, webhook_id: int, user_id: int | None = None
     return webhook
 
 
-def list_webhooks(*, session: Session, user_id: int) -> list[Webhook]:
+def list_webhooks(
+    *, session: Session, user_id: int, limit: int | None = None, after_id: int = 0
+) -> list[Webhook]:
+    """A user's webhooks, oldest first, keyset-paged."""
     stmt = (
         select(Webhook)
         .where(Webhook.user_id == user_id, col(Webhook.deleted_at).is_(None))
+        .where(col(Webhook.id) > after_id)
         .order_by(col(Webhook.id))
+        .limit(limit)
     )
     return list(session.exec(stmt))
+
+
+def update_webhook(
+    *, session: Session, webhook_id: int, user_id: int, changes: dict[str, Any], now: datetime
+) -> Webhook | None:
+    """Change `url`, `rule_ids` and/or `active`. Turning a webhook on clears why it was
+    disabled (a 410, say); turning it off drops its pending deliveries, as a 410 does."""
+    webhook = get_webhook(session=session, webhook_id=webhook_id, user_id=user_id)
+    if webhook is None:
+        return None
+    for key in ("url", "rule_ids"):
+        if key in changes:
+            setattr(webhook, key, changes[key])
+    if changes.get("active") is True and not webhook.active:
+        webhook.active, webhook.disabled_reason = True, ""
+    session.add(webhook)
+    session.flush()
+    if changes.get("active") is False and webhook.active:
+        disable_webhook(session=session, webhook_id=webhook_id, reason="turned off", now=now)
+        session.refresh(webhook)
+    return webhook
+
+
+def rotate_secret(
+    *, session: Session, webhook: Webhook, secret: str, previous_until: datetime | None
+) -> Webhook:
+    """Sign with `secret` from now on, and with the old one too until `previous_until`."""
+    webhook.previous_secret = webhook.secret if previous_until is not None else ""
+    webhook.previous_secret_expires_at = previous_until
+    webhook.secret = secret
+    session.add(webhook)
+    session.flush()
+    return webhook
 
 
 def delete_webhook(*, session: Session, webhook_id: int, user_id: int, now: datetime) -> bool:
@@ -81,15 +120,3 @@ def _cancel_pending(session: Session, webhook_id: int, now: datetime, reason: st
             lease_expires_at=None,
         )
     )
-
-
-def enable_webhook(*, session: Session, webhook_id: int, user_id: int) -> bool:
-    """Turn a disabled endpoint (one that answered 410) back on; False if not the user's."""
-    webhook = get_webhook(session=session, webhook_id=webhook_id, user_id=user_id)
-    if webhook is None:
-        return False
-    webhook.active = True
-    webhook.disabled_reason = ""
-    session.add(webhook)
-    session.flush()
-    return True

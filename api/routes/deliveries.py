@@ -6,6 +6,7 @@ from fastapi import APIRouter, HTTPException, status
 from sqlmodel import Session
 
 from api.deps import SessionDep, UserDep, not_found, utcnow
+from api.params import Id
 from api.schemas import DeliveryPublic
 from store.deliveries import DEAD, get_delivery, redeliver
 from store.hits import WEBHOOK
@@ -32,13 +33,13 @@ def to_public(d: Delivery) -> DeliveryPublic:
 
 
 @router.post(
-    "/{delivery_id}/retry",
+    "/{delivery_id:int}/retry",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=DeliveryPublic,
     summary="Redeliver a dead delivery now (same webhook-id, so receivers can drop repeats)",
     responses={409: {"description": "The delivery is not dead, or its webhook is gone"}},
 )
-def retry(delivery_id: int, session: SessionDep, user: UserDep) -> DeliveryPublic:
+def retry(delivery_id: Id, session: SessionDep, user: UserDep) -> DeliveryPublic:
     return to_public(retry_delivery(session=session, user_id=user.id or 0, delivery_id=delivery_id))
 
 
@@ -55,11 +56,15 @@ def retry_delivery(*, session: Session, user_id: int, delivery_id: int) -> Deliv
         )
     if delivery.channel_kind == WEBHOOK:
         webhook = get_webhook(session=session, webhook_id=delivery.channel_id, user_id=user_id)
-        if webhook is None or not webhook.active:
-            reason = webhook.disabled_reason if webhook else "deleted"
+        if webhook is None:
+            raise HTTPException(
+                status.HTTP_409_CONFLICT, f"webhook {delivery.channel_id} is deleted"
+            )
+        if not webhook.active:
             raise HTTPException(
                 status.HTTP_409_CONFLICT,
-                f"webhook {delivery.channel_id} is disabled ({reason}); add it again to resume",
+                f"webhook {delivery.channel_id} is disabled ({webhook.disabled_reason}); turn "
+                f'it on again with PATCH /v1/webhooks/{delivery.channel_id} {{"active": true}}',
             )
     if not redeliver(session=session, delivery_id=delivery_id, now=utcnow()):
         raise HTTPException(status.HTTP_409_CONFLICT, f"delivery {delivery_id} changed; retry")

@@ -8,10 +8,22 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from sqlmodel import Session
 
 from api.config import ApiConfig
-from api.deps import AdminDep, ConfigDep, SessionDep, UserDep, field_error, not_found, utcnow
+from api.deps import (
+    AdminDep,
+    ConfigDep,
+    SessionDep,
+    UserDep,
+    field_error,
+    keyset_page,
+    not_found,
+    page_end,
+    utcnow,
+)
+from api.params import FeedCursor, Id
 from api.schemas import (
     FeedCreate,
     FeedImportResult,
+    FeedPage,
     FeedPublic,
     FeedUpdate,
     InvalidFeed,
@@ -21,7 +33,7 @@ from monitor.discover import resolve_feed_url
 from monitor.errors import ParseError
 from monitor.opml import Subscription, read_opml, write_opml
 from net.errors import BlockedURLError
-from net.guard import Guard, check_urls
+from net.guard import check_urls
 from store.feeds import (
     FeedWithCount,
     add_feed,
@@ -34,18 +46,20 @@ from store.feeds import (
 )
 
 router = APIRouter(prefix="/v1/feeds", tags=["feeds"])
+FEED_CURSOR = "f"
 
 
-def to_public(row: FeedWithCount, default_interval: int = 600) -> FeedPublic:
+def to_public(row: FeedWithCount, default_interval: int) -> FeedPublic:
+    """A feed: the interval asked for (or the default), and the one in force."""
     feed = row.feed
     assert feed.id is not None
+    asked = feed.interval_seconds or default_interval
     return FeedPublic(
         id=feed.id,
         url=feed.url,
         title=feed.title,
-        interval_seconds=feed.interval_seconds
-        or feed.effective_interval_seconds
-        or default_interval,
+        interval_seconds=asked,
+        effective_interval_seconds=feed.effective_interval_seconds or asked,
         status=feed.status,
         last_polled_at=feed.last_polled_at,
         next_poll_at=feed.next_poll_at,
@@ -77,7 +91,7 @@ async def create(
     )
     if not created:
         response.status_code = status.HTTP_200_OK
-    return to_public(row)
+    return to_public(row, config.poll_interval_seconds)
 
 
 async def add_feed_by_url(
@@ -96,7 +110,7 @@ async def add_feed_by_url(
     session.commit()
     try:
         feed_url = await resolve_feed_url(
-            url, _guard(config), timeout_seconds=config.discovery_timeout_seconds
+            url, config.guard(), timeout_seconds=config.discovery_timeout_seconds
         )
     except BlockedURLError as exc:
         raise field_error("url", str(exc), "url_blocked") from None
@@ -114,10 +128,6 @@ async def add_feed_by_url(
     row = get_feed(session=session, feed_id=feed.id or 0)
     assert row is not None
     return row, created
-
-
-def _guard(config: ApiConfig) -> Guard:
-    return Guard(allow_private=config.allow_private_networks, allowlist=config.fetch_allowlist)
 
 
 @router.post(
@@ -160,7 +170,7 @@ async def import_feeds(
             f"{config.max_import_feeds} (MAX_IMPORT_FEEDS)",
         )
     session.commit()  # no write lock held while names resolve
-    checked = await check_urls([s.url for s in subscriptions], _guard(config))
+    checked = await check_urls([s.url for s in subscriptions], config.guard())
     added = existing = 0
     invalid: list[InvalidFeed] = []
     for sub, error in zip(subscriptions, checked, strict=True):
@@ -203,31 +213,38 @@ def export_opml(session: SessionDep, _user: UserDep) -> Response:
     )
 
 
-@router.get("", response_model=list[FeedPublic], summary="List feeds")
+@router.get("", response_model=FeedPage, summary="List feeds, oldest first")
 def list_(
     session: SessionDep,
     _user: UserDep,
     config: ConfigDep,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 1000,
-    after_id: Annotated[int, Query(ge=0)] = 0,
-) -> list[FeedPublic]:
-    return [to_public(r) for r in list_feeds(session=session, limit=limit, after_id=after_id)]
+    limit: Annotated[int | None, Query(ge=1)] = None,
+    cursor: FeedCursor = None,
+) -> FeedPage:
+    limit, after_id = keyset_page(config, limit, cursor, FEED_CURSOR)
+    rows = list_feeds(session=session, limit=limit + 1, after_id=after_id or 0)
+    return FeedPage(
+        items=[to_public(r, config.poll_interval_seconds) for r in rows[:limit]],
+        next_cursor=page_end([r.feed.id or 0 for r in rows], limit, FEED_CURSOR),
+    )
 
 
-@router.get("/{feed_id}", response_model=FeedPublic, summary="Get a feed and its poll status")
-def get(feed_id: int, session: SessionDep, _user: UserDep) -> FeedPublic:
+@router.get("/{feed_id:int}", response_model=FeedPublic, summary="Get a feed and its poll status")
+def get(feed_id: Id, session: SessionDep, _user: UserDep, config: ConfigDep) -> FeedPublic:
     row = get_feed(session=session, feed_id=feed_id)
     if row is None:
         raise not_found("feed", feed_id)
-    return to_public(row)
+    return to_public(row, config.poll_interval_seconds)
 
 
 @router.patch(
-    "/{feed_id}",
+    "/{feed_id:int}",
     response_model=FeedPublic,
     summary="Change a feed's title, interval or full-text mode",
 )
-def patch(feed_id: int, body: FeedUpdate, session: SessionDep, _user: UserDep) -> FeedPublic:
+def patch(
+    feed_id: Id, body: FeedUpdate, session: SessionDep, _user: UserDep, config: ConfigDep
+) -> FeedPublic:
     changes = body.model_dump(exclude_unset=True)
     for key in ("title", "full_text"):
         if changes.get(key) is None:
@@ -236,25 +253,26 @@ def patch(feed_id: int, body: FeedUpdate, session: SessionDep, _user: UserDep) -
         raise not_found("feed", feed_id)
     row = get_feed(session=session, feed_id=feed_id)
     assert row is not None
-    return to_public(row)
+    return to_public(row, config.poll_interval_seconds)
 
 
 @router.delete(
-    "/{feed_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete a feed (admin only)"
+    "/{feed_id:int}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete a feed (admin only)"
 )
-def delete(feed_id: int, session: SessionDep, _admin: AdminDep) -> Response:
+def delete(feed_id: Id, session: SessionDep, _admin: AdminDep) -> Response:
     if not delete_feed(session=session, feed_id=feed_id):
         raise not_found("feed", feed_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.post(
-    "/{feed_id}/poll",
+    "/{feed_id:int}/poll",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=Queued,
+    response_model_exclude_none=True,
     summary="Poll a feed as soon as possible",
 )
-def poll(feed_id: int, session: SessionDep, _user: UserDep) -> Queued:
+def poll(feed_id: Id, session: SessionDep, _user: UserDep) -> Queued:
     if not request_poll(session=session, feed_id=feed_id, now=utcnow()):
         raise not_found("feed", feed_id)
     return Queued(status="queued")

@@ -15,7 +15,12 @@ from store.migrate import is_current
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz", response_model=Health, summary="Liveness: the process answers")
+@router.get(
+    "/healthz",
+    response_model=Health,
+    response_model_exclude_none=True,  # {"status":"ok"}, as documented
+    summary="Liveness: the process answers",
+)
 def healthz() -> dict[str, str]:
     return {"status": "ok"}
 

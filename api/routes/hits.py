@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query
 
 from api.deps import ConfigDep, SessionDep, UserDep, keyset_page
-from api.params import Cursor, Since
+from api.params import MAX_ID, HitCursor, Since
 from api.schemas import HitArticle, HitPage, HitPublic
 from store.hits import encode_cursor, list_hits
 
@@ -19,10 +19,10 @@ def list_(
     session: SessionDep,
     user: UserDep,
     config: ConfigDep,
-    rule_id: Annotated[int | None, Query(ge=1)] = None,
+    rule_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     since: Since = None,
     limit: Annotated[int | None, Query(ge=1)] = None,
-    cursor: Cursor = None,
+    cursor: HitCursor = None,
 ) -> HitPage:
     limit, before_id = keyset_page(config, limit, cursor)
     if since is not None and since.tzinfo is None:

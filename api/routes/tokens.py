@@ -6,15 +6,19 @@ from the very next request on.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response, status
+from typing import Annotated
 
-from api.deps import SessionDep, UserDep, not_found, utcnow
-from api.schemas import TokenCreate, TokenCreated, TokenPublic
+from fastapi import APIRouter, Query, Response, status
+
+from api.deps import ConfigDep, SessionDep, UserDep, keyset_page, not_found, page_end, utcnow
+from api.params import Id, TokenCursor
+from api.schemas import TokenCreate, TokenCreated, TokenPage, TokenPublic
 from api.tokens import issue_token
 from store.tables import ApiToken
 from store.users import list_tokens, revoke_token
 
 router = APIRouter(prefix="/v1/tokens", tags=["tokens"])
+TOKEN_CURSOR = "t"
 
 
 def to_public(token: ApiToken) -> TokenPublic:
@@ -35,17 +39,30 @@ def create(body: TokenCreate, session: SessionDep, user: UserDep) -> TokenCreate
     return TokenCreated(**to_public(token).model_dump(), token=secret)
 
 
-@router.get("", response_model=list[TokenPublic], summary="List your live tokens (no secrets)")
-def list_(session: SessionDep, user: UserDep) -> list[TokenPublic]:
-    return [to_public(t) for t in list_tokens(session=session, user_id=user.id or 0)]
+@router.get("", response_model=TokenPage, summary="List your live tokens (no secrets)")
+def list_(
+    session: SessionDep,
+    user: UserDep,
+    config: ConfigDep,
+    limit: Annotated[int | None, Query(ge=1)] = None,
+    cursor: TokenCursor = None,
+) -> TokenPage:
+    limit, after_id = keyset_page(config, limit, cursor, TOKEN_CURSOR)
+    rows = list_tokens(
+        session=session, user_id=user.id or 0, limit=limit + 1, after_id=after_id or 0
+    )
+    return TokenPage(
+        items=[to_public(t) for t in rows[:limit]],
+        next_cursor=page_end([t.id or 0 for t in rows], limit, TOKEN_CURSOR),
+    )
 
 
 @router.delete(
-    "/{token_id}",
+    "/{token_id:int}",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Revoke one of your tokens; it stops working at once",
 )
-def delete(token_id: int, session: SessionDep, user: UserDep) -> Response:
+def delete(token_id: Id, session: SessionDep, user: UserDep) -> Response:
     if not revoke_token(session=session, user_id=user.id or 0, token_id=token_id, now=utcnow()):
         raise not_found("token", token_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -111,5 +111,7 @@ def test_full_text_mode_on_create_patch_and_opml(client: TestClient, admin_token
         b"</body></opml>"
     )
     client.post("/v1/feeds/import", content=document, headers=headers)
-    modes = {f["url"]: f["full_text"] for f in client.get("/v1/feeds", headers=headers).json()}
+    modes = {
+        f["url"]: f["full_text"] for f in client.get("/v1/feeds", headers=headers).json()["items"]
+    }
     assert modes["http://127.0.0.1:9/a"] == "always" and modes["http://127.0.0.1:9/b"] == "auto"

@@ -66,6 +66,37 @@ def test_guard_on_refuses_private_urls(engine: Engine, admin_token: str, site: F
     assert site.requests == []
 
 
+def test_refusal_names_the_settings_that_open_it(engine: Engine, admin_token: str) -> None:
+    """The 422 for a private address tells the user which settings let it through."""
+    app = create_app(engine=engine, config=ApiConfig(allow_private_networks=False))
+    with TestClient(app) as guarded:
+        answer = guarded.post(
+            "/v1/feeds", json={"url": "http://127.0.0.1:9/feed"}, headers=auth(admin_token)
+        )
+    message = answer.json()["detail"][0]["msg"]
+    assert answer.status_code == 422
+    assert "NEWSWATCH_ALLOW_PRIVATE_NETWORKS=true" in message
+    assert "127.0.0.1:9 in NEWSWATCH_FETCH_ALLOWLIST" in message
+
+
+def test_allowlist_opens_webhook_urls_too(
+    engine: Engine, admin_token: str, site: FeedServer
+) -> None:
+    """FETCH_ALLOWLIST lets a webhook on a listed private service in; other ports stay shut."""
+    config = ApiConfig(allow_private_networks=False, fetch_allowlist=(f"127.0.0.1:{site.port}",))
+    with TestClient(create_app(engine=engine, config=config)) as guarded:
+        listed = guarded.post(
+            "/v1/webhooks", json={"url": site.url("/hook")}, headers=auth(admin_token)
+        )
+        other = guarded.post(
+            "/v1/webhooks",
+            json={"url": f"http://127.0.0.1:{site.port + 1}/hook"},
+            headers=auth(admin_token),
+        )
+    assert listed.status_code == 201, listed.text
+    assert other.status_code == 422
+
+
 def _opml(*urls: str) -> bytes:
     outlines = "".join(
         f'<outline text="f{i}" type="rss" xmlUrl="{u}"/>' for i, u in enumerate(urls)

@@ -10,6 +10,7 @@ import schemathesis
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis import GenerationMode
+from schemathesis.checks import CHECKS, load_all_checks
 from schemathesis.config import SchemathesisConfig
 from sqlalchemy.engine import Engine
 
@@ -40,6 +41,11 @@ CONFIG = SchemathesisConfig.from_dict(
         },
     }
 )
+
+
+# Every check schemathesis has, as `st run --checks all` runs them.
+load_all_checks()
+ALL_CHECKS = list(CHECKS.get_all())
 
 
 def seed(client: TestClient, token: str) -> None:
@@ -76,7 +82,7 @@ def fuzz(
     def check(case: Any) -> None:
         if time.monotonic() > deadline:
             return
-        calls.append(case.call_and_validate(headers=headers).status_code)
+        calls.append(case.call_and_validate(headers=headers, checks=ALL_CHECKS).status_code)
 
     check()
 

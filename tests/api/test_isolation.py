@@ -13,8 +13,9 @@ from sqlalchemy.engine import Engine
 from tests.conftest import auth, make_user
 from tests.support.seed import seed_hit
 
-# Feeds and articles are shared catalogues (DESIGN.md): any user reads them.
-SHARED = {"feed_id", "article_id"}
+# Feeds and articles are shared catalogues (DESIGN.md): any user reads them. Users are
+# the admin's to manage (403 for anyone else, below).
+SHARED = {"feed_id", "article_id", "user_id"}
 # Routes that must be in the matrix, so that it can never pass by being empty.
 MUST_COVER = {
     ("GET", "/v1/rules/{rule_id}"),
@@ -28,7 +29,12 @@ MUST_COVER = {
     ("DELETE", "/v1/tokens/{token_id}"),
     ("POST", "/v1/deliveries/{delivery_id}/retry"),
 }
-ADMIN_ONLY = {("POST", "/v1/users"), ("DELETE", "/v1/feeds/{feed_id}")}
+ADMIN_ONLY = {
+    ("POST", "/v1/users"),
+    ("GET", "/v1/users"),
+    ("PATCH", "/v1/users/{user_id}"),
+    ("DELETE", "/v1/feeds/{feed_id}"),
+}
 
 
 def operations(client: TestClient) -> list[tuple[str, str, dict[str, Any]]]:
@@ -75,7 +81,7 @@ def snapshot(client: TestClient, token: str, ids: dict[str, int]) -> dict[str, A
 def test_isolation_matrix(client: TestClient, engine: Engine, admin_token: str) -> None:
     """B reading, changing or deleting anything of A gets 404 and A's data is unchanged;
     a revoked token gets 401 everywhere; a non-admin gets 403 on admin-only routes."""
-    _, alice = make_user(engine, "alice")
+    alice_id, alice = make_user(engine, "alice")
     _, bob = make_user(engine, "bob")
     a = auth(alice)
     rule = client.post("/v1/rules", json={"name": "r", "query": "ByteDance"}, headers=a).json()
@@ -91,6 +97,7 @@ def test_isolation_matrix(client: TestClient, engine: Engine, admin_token: str) 
         "token_id": spare["id"],
         "feed_id": feed["id"],
         "delivery_id": delivery["id"],
+        "user_id": alice_id,
         "article_id": client.get("/v1/hits", headers=a).json()["items"][0]["article"]["id"],
     }
     ops = operations(client)

@@ -131,6 +131,6 @@ def test_feeds_per_import_limit_is_422(engine: Engine) -> None:
         over = client.post("/v1/feeds/import", content=document, headers=headers)
         assert over.status_code == 422
         assert "at most 2 (MAX_IMPORT_FEEDS)" in over.json()["detail"]
-        assert client.get("/v1/feeds", headers=auth(token)).json() == []
+        assert client.get("/v1/feeds", headers=auth(token)).json()["items"] == []
         fits = document.replace(outlines, outlines[: outlines.index("<outline", 1) * 2])
         assert client.post("/v1/feeds/import", content=fits, headers=headers).json()["added"] == 2

@@ -3,8 +3,10 @@ and the errors it can answer."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 
@@ -54,3 +56,18 @@ def test_every_operation_is_documented(client: TestClient) -> None:
             if (op.get("parameters") or op.get("requestBody")) and "422" not in op["responses"]:
                 problems.append(f"{name}: 422 undocumented")
     assert problems == []
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("page", ["/docs", "/redoc"])
+def test_docs_pages_load_nothing_from_outside(client: TestClient, page: str) -> None:
+    """/docs (Swagger UI) and /redoc reference only assets the app serves itself, so they
+    work offline; each asset answers 200 with its content."""
+    html = client.get(page)
+    assert html.status_code == 200
+    refs = re.findall(r'(?:src|href)="([^"]+)"', html.text)
+    assert refs and all(ref.startswith("/") for ref in refs), refs
+    assert not re.search(r"https?://(?!127\.0\.0\.1)", html.text), "a remote URL in the page"
+    for ref in refs:
+        asset = client.get(ref)
+        assert asset.status_code == 200 and len(asset.content) > 1000, ref

@@ -7,6 +7,7 @@ from datetime import timedelta
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
+from api import ApiConfig, create_app
 from monitor.normalise import Article
 from store import session_scope
 from store.articles import insert_new_articles
@@ -64,6 +65,43 @@ def test_rule_test_endpoint(client: TestClient, admin_token: str) -> None:
         assert mark in result["snippet"]
 
 
+FIELD_TRIES = [
+    ({"query": "lang:id AND banjir", "text": "banjir di Jakarta"}, False, ["lang"]),
+    ({"query": "lang:id AND banjir", "text": "banjir di Jakarta", "lang": "id"}, True, []),
+    ({"query": "url:antaranews AND banjir", "text": "banjir"}, False, ["url"]),
+    ({"query": "url:antaranews", "url": "https://www.antaranews.com/berita/1"}, True, []),
+    ({"query": "feed:antara -title:iklan", "feed": "Antara terkini"}, True, ["title"]),
+    ({"query": "banjir", "title": "Banjir"}, True, []),
+]
+
+
+def test_rule_test_takes_every_field_and_names_the_missing(
+    client: TestClient, admin_token: str
+) -> None:
+    """`url`, `feed` and `lang` are matched; fields the query reads but the request left
+    empty are listed in `missing_fields`."""
+    for body, matched, missing in FIELD_TRIES:
+        answer = client.post("/v1/rules/test", json=body, headers=auth(admin_token))
+        assert answer.status_code == 200, answer.text
+        result = answer.json()
+        assert (result["matched"], result["missing_fields"]) == (matched, missing), body
+
+
+def test_rule_test_feed_id_stands_for_that_feed(
+    client: TestClient, admin_token: str, engine: Engine
+) -> None:
+    """`feed_id` makes the article one of that feed: its title and URL answer `feed:`."""
+    feed_id = _store(engine, "https://wire.example/rss", [])
+    headers = auth(admin_token)
+    body = {"query": "feed:wire.example AND feed:tech", "feed_id": feed_id}
+    result = client.post("/v1/rules/test", json=body, headers=headers).json()
+    assert (result["matched"], result["missing_fields"]) == (True, [])
+    unknown = client.post(
+        "/v1/rules/test", json={"query": "x", "feed_id": feed_id + 1}, headers=headers
+    )
+    assert (unknown.status_code, unknown.json()["detail"][0]["loc"]) == (422, ["body", "feed_id"])
+
+
 def test_bad_query_is_422_with_position(client: TestClient, admin_token: str) -> None:
     """Every refused query names the field and the position of the problem."""
     for path, query, position in REFUSED:
@@ -94,7 +132,7 @@ def test_preview_lists_stored_matches_newest_first(
     rule = client.post(
         "/v1/rules", json={"name": "hw", "query": "Huawei OR 华为"}, headers=headers
     ).json()
-    items = client.get(f"/v1/rules/{rule['id']}/preview", headers=headers).json()
+    items = client.get(f"/v1/rules/{rule['id']}/preview", headers=headers).json()["items"]
     assert [i["article"]["title"] for i in items] == [
         "Huawei elsewhere",
         "Huawei again",
@@ -104,11 +142,11 @@ def test_preview_lists_stored_matches_newest_first(
     assert items[0]["article"]["feed_id"] == other
     assert "**华为**" in items[2]["snippet"] and items[2]["matched_terms"] == ["华为"]
 
-    limited = client.get(f"/v1/rules/{rule['id']}/preview?limit=2", headers=headers).json()
+    limited = client.get(f"/v1/rules/{rule['id']}/preview?limit=2", headers=headers).json()["items"]
     assert len(limited) == 2
 
     client.patch(f"/v1/rules/{rule['id']}", json={"feed_ids": [wire]}, headers=headers)
-    scoped = client.get(f"/v1/rules/{rule['id']}/preview", headers=headers).json()
+    scoped = client.get(f"/v1/rules/{rule['id']}/preview", headers=headers).json()["items"]
     assert {i["article"]["feed_id"] for i in scoped} == {wire} and len(scoped) == 3
 
 
@@ -119,7 +157,36 @@ def test_preview_of_another_users_rule_is_404(client: TestClient, admin_token: s
     bob = auth(client.post("/v1/users", json={"name": "bob"}, headers=headers).json()["token"])
     assert client.get(f"/v1/rules/{rule['id']}/preview", headers=bob).status_code == 404
     assert client.get(f"/v1/rules/{rule['id']}/preview?limit=0", headers=headers).status_code == 422
-    assert client.get(f"/v1/rules/{rule['id']}/preview", headers=headers).json() == []
+    assert client.get(f"/v1/rules/{rule['id']}/preview", headers=headers).json() == {
+        "items": [],
+        "next_cursor": None,
+    }
+
+
+def test_preview_pages_over_every_stored_article(engine: Engine, admin_token: str) -> None:
+    """Preview answers {items, next_cursor}; the cursor continues the scan past the
+    articles one page reads, so that the oldest match is found too."""
+    old = [_article("old", "Huawei long ago")]
+    _store(
+        engine,
+        "https://wire.example/rss",
+        old + [_article(f"n{i}", f"news {i}") for i in range(25)],
+    )
+    config = ApiConfig(allow_private_networks=True, preview_scan_articles=10)
+    headers = auth(admin_token)
+    with TestClient(create_app(engine=engine, config=config)) as client:
+        rule = client.post("/v1/rules", json={"name": "hw", "query": "Huawei"}, headers=headers)
+        path = f"/v1/rules/{rule.json()['id']}/preview"
+        pages = [client.get(path, headers=headers).json()]
+        while pages[-1]["next_cursor"] and len(pages) < 10:
+            pages.append(
+                client.get(f"{path}?cursor={pages[-1]['next_cursor']}", headers=headers).json()
+            )
+        bad = client.get(f"{path}?cursor=nope", headers=headers)
+    assert [len(p["items"]) for p in pages] == [0, 0, 1]
+    assert pages[-1]["items"][0]["article"]["title"] == "Huawei long ago"
+    assert pages[-1]["next_cursor"] is None
+    assert bad.status_code == 422
 
 
 def test_preview_sees_every_feed_that_carries_a_story(
@@ -134,5 +201,5 @@ def test_preview_sees_every_feed_that_carries_a_story(
         {"name": "f", "query": "huawei feed:other"},
     ):
         rule = client.post("/v1/rules", json=body, headers=headers).json()
-        items = client.get(f"/v1/rules/{rule['id']}/preview", headers=headers).json()
+        items = client.get(f"/v1/rules/{rule['id']}/preview", headers=headers).json()["items"]
         assert [i["article"]["title"] for i in items] == ["Huawei shared story"], body

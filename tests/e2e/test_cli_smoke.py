@@ -63,7 +63,9 @@ def test_cli_smoke(tmp_path: Path) -> None:
     engine = create_engine(f"sqlite:///{db}")
     try:
         with TestClient(create_app(engine=engine)) as client:
-            [rule] = client.get("/v1/rules", headers=auth(second.stdout.split()[-1])).json()
+            [rule] = client.get("/v1/rules", headers=auth(second.stdout.split()[-1])).json()[
+                "items"
+            ]
     finally:
         engine.dispose()
     assert (rule["name"], rule["query"], rule["feed_ids"]) == (

@@ -20,6 +20,7 @@ from tests.support.service import ServiceProcess, wait_until
 
 PAGES = 6
 SETTINGS = {
+    "NEWSWATCH_FULL_TEXT_ENABLED": "true",
     "NEWSWATCH_PAGE_LEASE_SECONDS": "1",  # raised to 2 x the deadline + 5 s: 11 s
     "NEWSWATCH_PAGE_TIMEOUT_SECONDS": "3",
     "NEWSWATCH_FETCH_MAX_PER_HOST": "8",

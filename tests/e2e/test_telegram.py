@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.fake_telegram import TOKEN, FakeTelegram, Sent
+from newswatch.fake_telegram import TOKEN, FakeTelegram, Sent
 from tests.support.feeds import BYTEDANCE_HUAWEI, HUAWEI_ONLY, rss
 from tests.support.servers import FeedServer
 from tests.support.service import ServiceProcess, wait_until
@@ -124,7 +124,7 @@ def test_link_code_routes_api_rules_to_the_chat(db_url: str, tmp_path: Path) -> 
         reply(fake, chat, f"/start {code}", "Linked")
         reply(fake, 5553, f"/start {code}", "unknown, used or expired")
         # The rule the chat made before linking now belongs to the API user.
-        assert [r["query"] for r in api.get("/v1/rules").json()] == ["Xiaomi"]
+        assert [r["query"] for r in api.get("/v1/rules").json()["items"]] == ["Xiaomi"]
         rule = api.post("/v1/rules", json={"name": "bd-hw", "query": "ByteDance AND Huawei"})
         assert rule.status_code == 201
         time.sleep(RULES_SYNCED)

@@ -1,5 +1,6 @@
 """Full text through the real poll, page fetch and extract path, on loopback: which items
-get their page, hits that only the page gives, politeness, and failures that lose nothing."""
+get their page, hits that only the page gives, politeness, and failures that lose nothing.
+The politeness tests, about HTTP rather than the database, run on SQLite only."""
 
 from __future__ import annotations
 
@@ -115,7 +116,7 @@ def test_long_old_and_never_items_fetch_no_page(engine: Engine) -> None:
         assert statuses == {"1": "skipped", "2": "skipped", "3": "ok"}
 
 
-def test_robots_disallow_is_honoured_and_feed_text_still_alerts(engine: Engine) -> None:
+def test_robots_disallow_is_honoured_and_feed_text_still_alerts(sqlite_engine: Engine) -> None:
     """A page under a robots.txt Disallow for our User-Agent is never fetched; the item
     keeps its feed text and matches on it."""
     with Site() as site:
@@ -127,7 +128,7 @@ def test_robots_disallow_is_honoured_and_feed_text_still_alerts(engine: Engine) 
         )
         site.page("/private/1", page_html("Regulators", BODY))
         site.page("/a/2", page_html("Regulators", BODY))
-        world = _world(engine, site, ["regulators"])
+        world = _world(sqlite_engine, site, ["regulators"])
         asyncio.run(world.poll_and_fetch())
         assert site.hits_on("/private/1") == [] and len(site.hits_on("/a/2")) == 1
         assert len(site.hits_on("/robots.txt")) == 1  # cached per host
@@ -137,7 +138,7 @@ def test_robots_disallow_is_honoured_and_feed_text_still_alerts(engine: Engine) 
         assert len(world.hits()) == 2
 
 
-def test_per_host_gap_holds(engine: Engine) -> None:
+def test_per_host_gap_holds(sqlite_engine: Engine) -> None:
     """Requests to one host start at least the minimum gap apart."""
     gap = 0.4
     with Site() as site:
@@ -145,7 +146,7 @@ def test_per_host_gap_holds(engine: Engine) -> None:
         for n in range(4):
             site.page(f"/a/{n}", page_html("Regulators", BODY))
         config = fast_config(politeness=Politeness(per_host=4, min_gap_seconds=gap))
-        world = _world(engine, site, ["Mandiri"], config=config)
+        world = _world(sqlite_engine, site, ["Mandiri"], config=config)
         asyncio.run(world.poll_and_fetch())
         starts = sorted(t for t, path in site.times if path != "/feed.xml")
         assert len(starts) == 5  # robots.txt and four pages
@@ -154,7 +155,7 @@ def test_per_host_gap_holds(engine: Engine) -> None:
         assert len(world.hits()) == 4
 
 
-def test_429_retry_after_pauses_the_host(engine: Engine) -> None:
+def test_429_retry_after_pauses_the_host(sqlite_engine: Engine) -> None:
     """A 429 with Retry-After: nothing goes to that host until it has passed; then the
     page is fetched and alerts."""
     answers = iter([Reply(429, b"slow down", {"retry-after": "1"})])
@@ -167,7 +168,7 @@ def test_429_retry_after_pauses_the_host(engine: Engine) -> None:
         site.routes["/feed.xml"] = Reply(200, rss([_item(site, 1), _item(site, 2)]))
         site.routes["/a/1"] = site.routes["/a/2"] = page
         config = fast_config(politeness=Politeness(per_host=1, min_gap_seconds=0.0))
-        world = _world(engine, site, ["Mandiri"], config=config)
+        world = _world(sqlite_engine, site, ["Mandiri"], config=config)
         asyncio.run(world.poll_and_fetch())
         pages = sorted(t for t, path in site.times if path.startswith("/a/"))
         assert len(pages) == 3  # the 429, then both pages
@@ -177,7 +178,7 @@ def test_429_retry_after_pauses_the_host(engine: Engine) -> None:
 
 
 @pytest.mark.parametrize("failure", ["too_big", "drip", "hang", "private_redirect", "http_500"])
-def test_refused_pages_keep_the_feed_text_alert(engine: Engine, failure: str) -> None:
+def test_refused_pages_keep_the_feed_text_alert(sqlite_engine: Engine, failure: str) -> None:
     """An over-cap page, a slow drip, a redirect to a private address and a server that
     answers 500 each fail the page (bounded retries) with a reason; the feed-text alert is
     recorded at the poll, before any page, and the other page still works."""
@@ -205,7 +206,7 @@ def test_refused_pages_keep_the_feed_text_alert(engine: Engine, failure: str) ->
         else:
             site.routes["/a/1"] = Reply(500, b"down")
         world = _world(
-            engine, site, ["regulators", "Mandiri"], config=config, allow_ports=(drip.port,)
+            sqlite_engine, site, ["regulators", "Mandiri"], config=config, allow_ports=(drip.port,)
         )
         asyncio.run(world.poll_and_fetch(timeout=30))
         by_n = {a.url.rsplit("/", 1)[1]: a for a in world.articles()}

@@ -2,36 +2,13 @@
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-import structlog
 from typer.testing import CliRunner
 
 from newswatch.cli import app
-from newswatch.settings import get_settings
-from tests.support.databases import SqliteFactory
 from tests.support.feeds import HUAWEI_ONLY, rss
 from tests.support.servers import FeedServer
-
-
-@pytest.fixture
-def cli_env(sqlite_factory: SqliteFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("NEWSWATCH_DATABASE_URL", sqlite_factory.new_database())
-    monkeypatch.setenv("NEWSWATCH_ALLOW_PRIVATE_NETWORKS", "true")
-    monkeypatch.setenv("NEWSWATCH_LOG_LEVEL", "warning")
-    monkeypatch.setenv("COLUMNS", "250")
-    get_settings.cache_clear()
-    root_handlers = list(logging.getLogger().handlers)
-    yield
-    get_settings.cache_clear()
-    # The CLI configures logging onto CliRunner's stderr, which is closed afterwards:
-    # later tests must not log into it.
-    structlog.reset_defaults()
-    for handler in set(logging.getLogger().handlers) - set(root_handlers):
-        logging.getLogger().removeHandler(handler)
 
 
 def _run(*args: str) -> str:
@@ -69,6 +46,32 @@ def test_feeds_add_discovers_the_feed(cli_env: None) -> None:
         server.set_feed("/", page, "text/html")
         output = _run("feeds", "add", server.url("/"))
     assert "added" in output and "rss.xml" in output
+
+
+def test_lists_print_full_values_in_a_pipe(cli_env: None, tmp_path: Path) -> None:
+    """In a pipe, `feeds list` and `rules list` print tab-separated full values (a long
+    URL whole), and `--json` prints objects."""
+    import json
+
+    long_url = "http://127.0.0.1:9/" + "very-long-path/" * 12 + "feed.xml"
+    opml = tmp_path / "in.opml"
+    opml.write_text(
+        f'<?xml version="1.0"?><opml version="2.0"><body><outline text="A" xmlUrl="{long_url}"/>'
+        "</body></opml>"
+    )
+    _run("feeds", "import", str(opml))
+    header, row = _run("feeds", "list").splitlines()
+    assert header.split("\t")[:3] == ["id", "title", "url"]
+    assert row.split("\t")[2] == long_url
+    [feed] = json.loads(_run("feeds", "list", "--json"))
+    assert (feed["url"], feed["interval"], feed["effective_interval"]) == (long_url, 600, 600)
+
+    _run("users", "create", "desk")
+    query = "(ByteDance OR 字节跳动) AND (Huawei OR 华为) AND " + " AND ".join(["chip"] * 20)
+    _run("rules", "add", "long", query, "--user", "desk")
+    assert _run("rules", "list", "--user", "desk").splitlines()[1].split("\t")[4] == query
+    [rule] = json.loads(_run("rules", "list", "--user", "desk", "--json"))
+    assert rule["query"] == query and rule["feed_ids"] == "all"
 
 
 def test_feeds_add_full_text_and_prune_dry_run(cli_env: None) -> None:

@@ -9,8 +9,8 @@ import pytest
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, RetryAfter
 
+from newswatch.fake_telegram import TOKEN, EntityError, FakeTelegram, parse_html
 from notifiers.telegram_send import make_bot, retry_seconds
-from tests.support.fake_telegram import TOKEN, EntityError, FakeTelegram, parse_html
 
 
 @pytest.mark.parametrize(

@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
+from newswatch.fake_telegram import TOKEN, FakeTelegram, Sent
 from notifiers.telegram import SECRET_HEADER, TelegramConfig, TelegramRole
 from rules import RuleSyntaxError, parse
 from store import create_engine, session_scope
@@ -24,7 +25,6 @@ from store.rules import create_rule
 from store.tables import TelegramChat
 from store.telegram import create_link, deactivate_chat
 from tests.conftest import make_user
-from tests.support.fake_telegram import TOKEN, FakeTelegram, Sent
 from tests.support.service import free_port
 from tests.support.telegram_world import Story, seed_alerts
 
@@ -170,6 +170,7 @@ def test_commands_and_buttons(engine: Engine) -> None:
                     "watch",
                     "rules",
                     "unwatch",
+                    "backfill",
                     "test",
                     "pause",
                     "resume",
@@ -254,6 +255,41 @@ def test_one_replica_receives_on_postgres(db_url: str, engine: Engine) -> None:
         asyncio.run(run())
     finally:
         other_engine.dispose()
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_watch_tells_of_the_backlog_and_backfills_it(engine: Engine) -> None:
+    """/watch says how many stored articles already match and offers /backfill (and a
+    button), which alerts them once; `/watch +2h …` alerts them at once."""
+    from monitor.backfill import backlog
+    from notifiers.telegram_bot import CommandConfig
+    from tests.support.outbox import deliveries
+
+    seed_alerts(engine, [999], per_chat=2, title="Huawei news")
+    commands = CommandConfig(backlog=backlog)
+
+    async def run() -> None:
+        with FakeTelegram() as fake:
+            async with bot(engine, fake, commands=commands):
+                watched = await ask(fake, 63, "/watch Huawei")
+                assert watched.parsed is not None
+                assert "2 stored article(s) of the last 24 h already match" in watched.parsed.text
+                [backfill_button] = [b for b in buttons(watched) if b.startswith("backfill:")]
+                rule_id = backfill_button.split(":")[1]
+                assert f"/backfill {rule_id}" in watched.parsed.text
+                alerted = await ask(fake, 63, backfill_button, button=True)
+                assert "Alerting 2 stored article(s)" in alerted.parsed.text  # type: ignore[union-attr]
+                again = await ask(fake, 63, f"/backfill {rule_id}")
+                assert "Nothing to alert" in again.parsed.text  # type: ignore[union-attr]
+                at_once = await ask(fake, 63, "/watch +2h Huawei")
+                assert "Alerting 2 stored article(s) of the last 2 h" in at_once.parsed.text  # type: ignore[union-attr]
+                too_far = await ask(fake, 63, "/watch +48h Huawei")
+                assert "at most 24 hours" in too_far.parsed.text  # type: ignore[union-attr]
+
+    asyncio.run(run())
+    chats = {d.channel_id for d in deliveries(engine) if d.channel_kind == "telegram"}
+    assert len([d for d in deliveries(engine) if d.channel_kind == "telegram"]) == 2 + 4
+    assert len(chats) == 2
 
 
 def _long_query(n: int, length: int = 19_000) -> str:

@@ -9,10 +9,10 @@ from datetime import UTC, datetime
 
 import pytest
 
+from newswatch.fake_telegram import parse_html
 from notifiers.telegram_format import MAX_MESSAGE, format, marked, safe_url, size
 from notifiers.telegram_limiter import ChatLimiter, Deferred, TelegramLimits
 from store.values import DeliveryJob
-from tests.support.fake_telegram import parse_html
 
 JOB = DeliveryJob(
     id=1,

@@ -11,13 +11,13 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
+from newswatch.fake_telegram import FakeTelegram
 from notifiers.retry import STANDARD_SCHEDULE
 from notifiers.telegram_limiter import TelegramLimits
 from store import session_scope
 from store.tables import Rule, TelegramChat, TelegramLink
 from store.telegram import create_link, migrate_chat
 from tests.support.databases import POSTGRES_ONLY
-from tests.support.fake_telegram import FakeTelegram
 from tests.support.telegram_world import (
     chat_active,
     delivery_states,

@@ -12,6 +12,7 @@ import httpcore
 import pytest
 from sqlalchemy.engine import Engine
 
+from net.guard import Guard
 from notifiers import RetryPolicy
 from notifiers.outcome import SendOutcome
 from notifiers.webhook import WebhookLimits, make_transport, new_secret, send
@@ -37,8 +38,12 @@ def _job(url: str) -> DeliveryJob:
     )
 
 
-async def _send(url: str, *, allow_private: bool = True, timeout: float = 2.0):  # type: ignore[no-untyped-def]
-    limits = WebhookLimits(timeout_seconds=timeout, allow_private_networks=allow_private)
+async def _send(  # type: ignore[no-untyped-def]
+    url: str, *, allow_private: bool = True, timeout: float = 2.0, guard: Guard | None = None
+):
+    limits = WebhookLimits(
+        timeout_seconds=timeout, allow_private_networks=allow_private, guard=guard
+    )
     async with make_transport(limits) as transport:
         return await send(transport, _job(url), limits=limits, now=NOW)
 
@@ -91,6 +96,16 @@ def test_private_address_is_refused_at_send_time() -> None:
         outcome = asyncio.run(_send(server.url("/hook"), allow_private=False))
         assert server.requests == []
     assert not outcome.ok and outcome.permanent and "blocked" in outcome.error
+
+
+def test_allowlist_lets_a_send_reach_a_listed_service() -> None:
+    """With the guard on, a webhook on an allowlisted ip:port is sent to; others are not."""
+    with LoopbackServer(lambda request: Reply(200)) as server:
+        listed = Guard(allowlist=(f"127.0.0.1:{server.port}",))
+        other = Guard(allowlist=(f"127.0.0.1:{server.port + 1}",))
+        outcomes = [asyncio.run(_send(server.url("/hook"), guard=g)) for g in (listed, other)]
+        assert len(server.requests) == 1
+    assert outcomes[0].ok and not outcomes[1].ok and "ALLOWLIST" in outcomes[1].error
 
 
 async def _drip_server() -> tuple[asyncio.Server, int]:

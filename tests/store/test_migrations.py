@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
+import pytest
+import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import Engine
 
-from store.migrate import head_revision, is_current
+from store import create_engine
+from store.migrate import downgrade, head_revision, is_current, upgrade
 from store.tables import metadata
 
 
@@ -21,3 +26,35 @@ def test_migrated_schema_matches_tables(engine: Engine) -> None:
 def test_single_head() -> None:
     """Migrations form one line of history."""
     assert head_revision() is not None
+
+
+def test_0005_renames_duplicate_user_names(db_url: str) -> None:
+    """Upgrading a database whose users share names keeps the oldest name and renames
+    the others `name-<id>`, so that names can be unique and no user or token is lost."""
+    engine = create_engine(db_url)
+    try:
+        downgrade(engine, "0005-1")  # to the revision before 0005
+        now = datetime.now(UTC)
+        with engine.begin() as conn:
+            for name in ("analyst", "analyst", "desk", "analyst"):
+                conn.execute(
+                    sa.text("INSERT INTO users (name, is_admin, created_at) VALUES (:n, :a, :t)"),
+                    {"n": name, "a": False, "t": now},
+                )
+        upgrade(engine)
+        with engine.connect() as conn:
+            rows = conn.execute(sa.text("SELECT id, name FROM users ORDER BY id")).all()
+        first = rows[0][0]
+        assert [name for _, name in rows] == [
+            "analyst",
+            f"analyst-{first + 1}",
+            "desk",
+            f"analyst-{first + 3}",
+        ]
+        with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:
+            conn.execute(
+                sa.text("INSERT INTO users (name, is_admin, created_at) VALUES (:n, :a, :t)"),
+                {"n": "desk", "a": False, "t": now},
+            )
+    finally:
+        engine.dispose()

@@ -19,6 +19,8 @@ FAST_SETTINGS = {
     "NEWSWATCH_DISPATCH_POLL_SECONDS": "0.2",
     "NEWSWATCH_RETRY_SCALE": "0.001",
     "NEWSWATCH_LOG_FORMAT": "json",
+    # Test items link to pages on hosts that do not exist: fetch none unless a test asks.
+    "NEWSWATCH_FULL_TEXT_ENABLED": "false",
 }
 
 
@@ -39,7 +41,9 @@ class ServiceProcess:
         roles: str = "api,poller,dispatcher,bot",
         admin_token: str = "nw_test_admin_token_0123456789",
         env: dict[str, str] | None = None,
+        new_session: bool = False,
     ) -> None:
+        self.new_session = new_session  # its own process group, as a shell's job has
         self.port = free_port()
         self.admin_token = admin_token
         self.log_path = workdir / f"service-{self.port}.log"
@@ -78,6 +82,7 @@ class ServiceProcess:
                 cwd=self.workdir,
                 stdout=log,
                 stderr=subprocess.STDOUT,
+                start_new_session=self.new_session,
             )
         if "api" in self.roles:
             self.wait_healthy(timeout)

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
+from newswatch.fake_telegram import TOKEN
 from notifiers import Dispatcher, DispatcherConfig, RetryPolicy
 from notifiers.telegram_limiter import TelegramLimits
 from notifiers.telegram_send import TelegramSender, make_bot
@@ -24,7 +25,6 @@ from store.rules import create_rule
 from store.tables import Delivery, TelegramChat
 from store.telegram import ensure_chat
 from store.values import NewHit
-from tests.support.fake_telegram import TOKEN
 
 
 def now() -> datetime:

@@ -1,4 +1,4 @@
-"""One headless Debian Chromium for the whole session, driven by Playwright."""
+"""One headless Debian Chromium for the browser tests, driven by Playwright."""
 
 from __future__ import annotations
 
@@ -20,7 +20,10 @@ FLAGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: Playwright's sync API keeps an event loop running in the
+# thread while it is open, and later tests in the same worker (the CLI's asyncio.run)
+# would fail under it.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     if not os.access(CHROMIUM, os.X_OK):
         pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium); .ci/run installs it")

@@ -227,8 +227,11 @@ def test_every_page_at_two_widths(browser: Any, world: World) -> None:
         paths.append("/signin")  # last: it is seen signed out
         if label == "desktop":
             tab.goto(world.service.url + "/channels")
+            # No bot runs here, so the page says so instead of showing a code and a QR code.
             tab.get_by_role("button", name="Get a link code").click()
-            tab.locator("figure.qr svg").wait_for()
+            tab.get_by_role("alert").filter(has_text="no Telegram bot runs").wait_for()
+            # That answer is a 409, which the console reports; it is the only one expected.
+            errors[:] = [e for e in errors if "409 (Conflict)" not in e]
             tab.screenshot(path=str(SCREENSHOTS / "channels-telegram-desktop.png"), full_page=True)
             tab.goto(f"{world.service.url}/rules/{rule['id']}")
             tab.get_by_role("button", name="Backtest on stored articles").click()

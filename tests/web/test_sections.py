@@ -94,6 +94,17 @@ def test_telegram_link_code_has_a_deep_link_and_an_svg_qr_code(
     assert '<svg width="' in page and 'class="segno"' in page
 
 
+def test_telegram_link_code_without_a_bot_says_why(engine: Engine) -> None:
+    """With no bot running the page answers 409 with the reason, and shows no code."""
+    web = TestClient(create_app(engine=engine, config=ApiConfig(allow_private_networks=True)))
+    _, token = make_user(engine, "ana")
+    csrf = sign_in(web, token)
+    answer = web.post("/channels/telegram", data={"csrf": csrf})
+    assert answer.status_code == 409
+    assert "no Telegram bot runs: set NEWSWATCH_TELEGRAM_BOT_TOKEN" in answer.text
+    assert "/start " not in answer.text and "segno" not in answer.text
+
+
 def test_admin_creates_and_disables_users(engine: Engine, web: TestClient) -> None:
     """The admin creates a user (token shown once) and disables it, which ends its sessions."""
     _, admin = make_user(engine, "root", admin=True)
@@ -109,6 +120,10 @@ def test_admin_creates_and_disables_users(engine: Engine, web: TestClient) -> No
     web.post(f"/admin/users/{user_id[1]}/disable", data={"csrf": csrf})
     assert other.get("/", follow_redirects=False).status_code == 303
     assert web.get("/v1/rules", headers=auth(token[1])).status_code == 401
+    assert "(disabled)" in web.get("/admin").text
+    web.post(f"/admin/users/{user_id[1]}/enable", data={"csrf": csrf})
+    assert web.get("/v1/rules", headers=auth(token[1])).status_code == 200
+    assert other.get("/", follow_redirects=False).status_code == 200
 
 
 @pytest.mark.parametrize(

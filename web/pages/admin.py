@@ -13,9 +13,9 @@ from store.users import (
     create_user,
     get_user,
     list_tokens,
-    list_users,
-    revoke_all_tokens,
     revoke_token,
+    update_user,
+    users_with_live_tokens,
 )
 from web.pages.common import back, not_found, web_router
 from web.render import page
@@ -36,7 +36,13 @@ def admin_page(
 
 
 def _users(request: Request, session: SessionDep, viewer: Viewer, **context: Any) -> HTMLResponse:
-    return page(request, "admin.html", viewer=viewer, users=list_users(session=session), **context)
+    return page(
+        request,
+        "admin.html",
+        viewer=viewer,
+        users=users_with_live_tokens(session=session),
+        **context,
+    )
 
 
 @router.post("/admin/users")
@@ -96,8 +102,23 @@ def revoke(
 
 @router.post("/admin/users/{user_id:int}/disable")
 def disable(request: Request, user_id: int, session: SessionDep, viewer: WriterDep) -> Response:
-    user = get_user(session=session, user_id=user_id) if viewer.user.is_admin else None
-    if user is None or user.id == viewer.user_id:
+    return _set_disabled(request, user_id, session, viewer, disabled=True)
+
+
+@router.post("/admin/users/{user_id:int}/enable")
+def enable(request: Request, user_id: int, session: SessionDep, viewer: WriterDep) -> Response:
+    return _set_disabled(request, user_id, session, viewer, disabled=False)
+
+
+def _set_disabled(
+    request: Request, user_id: int, session: SessionDep, viewer: Viewer, *, disabled: bool
+) -> Response:
+    """Disable a user as PATCH /v1/users/{id} does (its tokens, sessions and channels stop
+    at once, nothing is deleted), or enable it again. The admin cannot disable itself."""
+    user = None
+    if viewer.user.is_admin and user_id != viewer.user_id:
+        user = update_user(session=session, user_id=user_id, now=utcnow(), disabled=disabled)
+    if user is None:
         return not_found(request, viewer, "user")
-    count = revoke_all_tokens(session=session, user_id=user_id, now=utcnow())
-    return back("/admin", f"{user.name}: {count} token(s) revoked, every session ended")
+    done = "disabled: its tokens, sessions and channels have stopped" if disabled else "enabled"
+    return back("/admin", f"{user.name}: {done}")

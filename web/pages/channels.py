@@ -14,7 +14,7 @@ from api.routes.telegram import new_link
 from api.routes.webhooks import add_webhook, ping
 from store.deliveries import list_deliveries
 from store.hits import WEBHOOK
-from store.webhooks import delete_webhook, enable_webhook, get_webhook, list_webhooks
+from store.webhooks import delete_webhook, get_webhook, list_webhooks, update_webhook
 from web.pages.common import back, not_found, problem, web_router
 from web.render import page, qr_svg
 from web.sessions import Viewer, ViewerDep, WriterDep
@@ -87,7 +87,14 @@ def test(request: Request, webhook_id: int, session: SessionDep, viewer: WriterD
 
 @router.post("/channels/webhooks/{webhook_id:int}/enable")
 def enable(request: Request, webhook_id: int, session: SessionDep, viewer: WriterDep) -> Response:
-    if not enable_webhook(session=session, webhook_id=webhook_id, user_id=viewer.user_id):
+    # As PATCH /v1/webhooks/{id} {"active": true} does.
+    if not update_webhook(
+        session=session,
+        webhook_id=webhook_id,
+        user_id=viewer.user_id,
+        changes={"active": True},
+        now=utcnow(),
+    ):
         return not_found(request, viewer, "webhook")
     return back(f"/channels/webhooks/{webhook_id}", "webhook turned back on")
 
@@ -123,6 +130,9 @@ def retry(request: Request, delivery_id: int, session: SessionDep, viewer: Write
 def telegram_link(
     request: Request, session: SessionDep, viewer: WriterDep, config: ConfigDep
 ) -> Response:
-    link = new_link(session=session, config=config, user_id=viewer.user_id)
+    try:
+        link = new_link(session=session, config=config, user_id=viewer.user_id)
+    except HTTPException as exc:  # 409: no bot runs, so no code could be redeemed
+        return _channels(request, session, viewer, exc.status_code, link_error=problem(exc))
     target = link.deep_link or f"/start {link.code}"
     return _channels(request, session, viewer, link=link, qr=qr_svg(target))

@@ -1,7 +1,8 @@
-"""A fake Telegram Bot API on 127.0.0.1, strict where the real one is: HTML with an unknown
-tag or an unescaped <, > or & is a 400 "can't parse entities". On demand it answers 429
-with retry_after, 403 for chosen chats, or 400 with migrate_to_chat_id for a group that
-became a supergroup. Every sendMessage attempt is recorded."""
+"""A fake Telegram Bot API on 127.0.0.1, for the tests and `newswatch dev telegram`.
+Strict where the real one is: HTML with an unknown tag or an unescaped <, > or & is a 400
+"can't parse entities". On demand it answers 429 with retry_after, 403 for chosen chats,
+or 400 with migrate_to_chat_id for a group that became a supergroup. Every sendMessage
+attempt is recorded."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
-from tests.support.servers import LoopbackServer, Reply, Request
+from newswatch.loopback import LoopbackServer, Reply, Request
 
 TOKEN = "4242:fake-token-for-tests"
 BOT = {
@@ -196,7 +197,7 @@ class FakeTelegram(LoopbackServer):
         handler = getattr(self, f"_m_{method}", None)
         if handler is None:
             return _error(404, "Not Found")
-        return handler(params)  # type: ignore[no-any-return]
+        return handler(params)
 
     def _m_getMe(self, params: dict[str, Any]) -> Reply:
         return _ok(BOT)
@@ -310,7 +311,7 @@ def _params(request: Request) -> dict[str, Any]:
     if not request.body:
         return {}
     if request.headers.get("content-type", "").startswith("application/json"):
-        return json.loads(request.body)  # type: ignore[no-any-return]
+        return json.loads(request.body)
     return dict(parse_qsl(request.body.decode(), keep_blank_values=True))
 
 
