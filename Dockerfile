@@ -20,6 +20,7 @@ COPY newswatch ./newswatch
 COPY monitor ./monitor
 COPY net ./net
 COPY rules ./rules
+COPY stories ./stories
 COPY notifiers ./notifiers
 COPY api ./api
 COPY store ./store

@@ -14,14 +14,19 @@ from api.metrics import app_registry
 from api.openapi import install_openapi
 from api.routes import (
     articles,
+    channels,
     deliveries,
+    email_links,
     feeds,
     health,
     hits,
+    mutes,
     rules,
+    stories,
     telegram,
     tokens,
     users,
+    webhook_modes,
     webhooks,
 )
 
@@ -42,7 +47,22 @@ def create_app(
     app.state.engine = engine
     app.state.config = config or ApiConfig()
     app.state.registry = app_registry(engine, registry)
-    for module in (health, users, feeds, articles, rules, hits, webhooks, deliveries, telegram):
+    for module in (
+        health,
+        users,
+        feeds,
+        articles,
+        rules,
+        mutes,
+        hits,
+        stories,
+        webhooks,
+        webhook_modes,
+        channels,
+        deliveries,
+        telegram,
+        email_links,
+    ):
         app.include_router(module.router)
     app.include_router(tokens.router)
     # Imported here: the dashboard calls the API's shared functions, so `web` imports `api`.

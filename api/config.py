@@ -29,6 +29,9 @@ class ApiConfig:
     preview_scan_articles: int = 5_000
     telegram_bot_username: str = ""
     telegram_link_ttl_seconds: int = 3600
+    # E-mail channels are offered when SMTP is configured (NEWSWATCH_SMTP_HOST).
+    email_enabled: bool = False
+    max_channels_per_user: int = 100
 
     def guard(self) -> Guard:
         """The SSRF guard for every URL a user hands in: feeds, pages and webhooks."""

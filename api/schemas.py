@@ -271,6 +271,7 @@ class RuleCreate(Strict):
                     "query": "ByteDance AND Huawei",
                     "feed_ids": None,
                     "enabled": True,
+                    "per_story": True,
                 }
             ]
         }
@@ -287,6 +288,8 @@ class RuleCreate(Strict):
         description="Also alert on stored articles published this many hours back, at "
         "most ALERT_MAX_AGE_HOURS; each at most once. 0: only new articles alert.",
     )
+    # One alert per story (the first copy to arrive); false alerts on every copy.
+    per_story: StrictBool = True
 
     _check = field_validator("query")(check_query)
 
@@ -331,6 +334,7 @@ class RuleUpdate(Strict):
     query: Query | None = None
     feed_ids: Ids | None = None
     enabled: StrictBool | None = None
+    per_story: StrictBool | None = None
 
     @field_validator("query")
     @classmethod
@@ -348,6 +352,7 @@ class RulePublic(BaseModel):
                     "query": "ByteDance AND Huawei",
                     "feed_ids": None,
                     "enabled": True,
+                    "per_story": True,
                     "created_at": "2026-11-27T12:00:00Z",
                 }
             ]
@@ -359,6 +364,7 @@ class RulePublic(BaseModel):
     query: str
     feed_ids: list[int] | None
     enabled: bool
+    per_story: bool
     created_at: datetime
 
 
@@ -488,6 +494,14 @@ class RulePreviewItem(BaseModel):
     matched_terms: list[str]
 
 
+class HitStory(BaseModel):
+    """The story a hit's article tells: how many copies are known, and where they ran."""
+
+    id: int
+    articles: int
+    sources: list[str]
+
+
 class HitPublic(BaseModel):
     id: int
     rule_id: int
@@ -496,6 +510,16 @@ class HitPublic(BaseModel):
     snippet: str
     matched_terms: list[str]
     created_at: datetime
+    story: HitStory | None
+
+
+class StoryPublic(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"id": 9, "articles": [_ARTICLE_EXAMPLE]}]}
+    )
+
+    id: int
+    articles: list[HitArticle]  # first one first
 
 
 class HitPage(BaseModel):
@@ -512,6 +536,7 @@ class HitPage(BaseModel):
                             "snippet": "**ByteDance** and **Huawei** sign a deal",
                             "matched_terms": ["bytedance", "huawei"],
                             "created_at": "2026-11-27T12:00:00Z",
+                            "story": {"id": 9, "articles": 3, "sources": ["Antara", "Reuters"]},
                         }
                     ],
                     "next_cursor": "aDQx",

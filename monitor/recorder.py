@@ -8,19 +8,21 @@ import asyncio
 import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import structlog
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from monitor.normalise import Article
+from monitor.story_index import STORY_WINDOW, assign_stories
 from store import session_scope
 from store.articles import link_articles
 from store.feeds import finish_polls
 from store.hits import record_hits
 from store.pages import queue_pages
-from store.values import FeedClaim, NewHit, PollResult
+from store.values import FeedClaim, NewHit, PollResult, StoredArticle
+from stories import Fingerprint
 
 log = structlog.get_logger(__name__)
 
@@ -30,7 +32,8 @@ class PollWrite:
     """What one poll writes. `hits_by_key` are the hits of the articles matched before
     the write, by item key; only those of articles new to this feed are recorded (also
     when another feed stored the article first: a rule scoped to this feed, or naming
-    it, alerts then; a rule that already hit the article does not hit it twice)."""
+    it, alerts then; a rule that already hit the article does not hit it twice).
+    `prints_by_key` are their story fingerprints, also computed before the write."""
 
     claim: FeedClaim
     result: PollResult
@@ -38,6 +41,8 @@ class PollWrite:
     articles: Sequence[Article] = ()
     hits_by_key: Mapping[str, Sequence[NewHit]] = field(default_factory=dict)
     page_keys: frozenset[str] = frozenset()  # item keys whose page to queue if new
+    prints_by_key: Mapping[str, Fingerprint] = field(default_factory=dict)
+    story_window: timedelta = STORY_WINDOW
 
 
 @dataclass(frozen=True)
@@ -48,11 +53,14 @@ class Written:
 
 
 def write_polls(session: Session, writes: Sequence[PollWrite]) -> list[Written]:
-    """Write polls in the caller's transaction: each poll's articles, then the hits of all
-    of them in one statement, then every feed's state in one executemany."""
+    """Write polls in the caller's transaction: each poll's articles, then the stories of
+    all of them, then their hits in one statement, then every feed's state in one
+    executemany."""
     results: list[PollResult] = []
     hits: list[NewHit] = []
     poll_of: dict[int, int] = {}  # article id -> index of its poll in `writes`
+    fresh: list[StoredArticle] = []
+    prints: dict[int, Fingerprint] = {}
     pages = [0] * len(writes)
     for n, write in enumerate(writes):
         result = write.result
@@ -60,6 +68,10 @@ def write_polls(session: Session, writes: Sequence[PollWrite]) -> list[Written]:
             new, carried = link_articles(
                 session=session, feed_id=write.claim.id, articles=write.articles, now=write.now
             )
+            fresh += new
+            for article in new:
+                if article.item_key in write.prints_by_key:
+                    prints[article.id] = write.prints_by_key[article.item_key]
             for article in [*new, *carried]:
                 for hit in write.hits_by_key.get(article.item_key, ()):
                     hits.append(dataclasses.replace(hit, article_id=article.id))
@@ -70,6 +82,14 @@ def write_polls(session: Session, writes: Sequence[PollWrite]) -> list[Written]:
             if new:
                 result = dataclasses.replace(result, new_articles=len(new))
         results.append(result)
+    if fresh:
+        assign_stories(
+            session=session,
+            articles=fresh,
+            prints=prints,
+            now=max(write.now for write in writes),
+            window=writes[0].story_window,
+        )
     hit_ids: list[list[int]] = [[] for _ in writes]
     if hits:
         latest = max(write.now for write in writes)

@@ -24,9 +24,11 @@ from monitor.normalise import Article, parse_and_normalise
 from monitor.parse import ParsedFeed, ParseLimits
 from monitor.recorder import PollWrite, StateRecorder, Written, write_one
 from monitor.schedule import PollPolicy
+from monitor.story_index import article_fingerprint
 from store import session_scope
 from store.articles import unseen_item_keys
 from store.values import FeedClaim, NewHit, PollResult, StoredArticle
+from stories import Fingerprint
 
 log = structlog.get_logger(__name__)
 
@@ -214,10 +216,20 @@ async def _store_and_match(
     articles, the hits of those truly new, their deliveries, the pages to fetch, and the
     feed's state.
     Matching happens before the transaction, so no write lock waits on it."""
-    hits_by_key, page_keys = await asyncio.to_thread(
+    hits_by_key, page_keys, prints_by_key = await asyncio.to_thread(
         _match_unseen, ingest, claim, result, articles, now
     )
-    written = await _write(ingest, PollWrite(claim, result, now, articles, hits_by_key, page_keys))
+    write = PollWrite(
+        claim,
+        result,
+        now,
+        articles,
+        hits_by_key,
+        page_keys,
+        prints_by_key=prints_by_key,
+        story_window=ingest.policy.story_window,
+    )
+    written = await _write(ingest, write)
     if written.pages and ingest.on_pages is not None:
         ingest.on_pages()
     if written.hit_ids:
@@ -232,11 +244,12 @@ async def _store_and_match(
 
 def _match_unseen(
     ingest: Ingest, claim: FeedClaim, result: PollResult, articles: list[Article], now: datetime
-) -> tuple[dict[str, list[NewHit]], frozenset[str]]:
-    """Hits of the recent articles whose keys the feed has not stored, by item key, and
-    the keys of those whose page is to be fetched (only they can still alert)."""
-    if not articles or not len(ingest.matcher):
-        return {}, frozenset()
+) -> tuple[dict[str, list[NewHit]], frozenset[str], dict[str, Fingerprint]]:
+    """Hits of the recent articles whose keys the feed has not stored, by item key, the
+    keys of those whose page is to be fetched (only they can still alert), and the story
+    fingerprints of all the unseen articles, by item key."""
+    if not articles:
+        return {}, frozenset(), {}
     keys = [a.item_key for a in articles]
     if claim.body_hash:
         with session_scope(ingest.engine, readonly=True) as session:
@@ -244,13 +257,17 @@ def _match_unseen(
     else:  # never parsed before: the feed has stored no article (both commit together)
         unseen = set(keys)
     out: dict[str, list[NewHit]] = {}
+    prints: dict[str, Fingerprint] = {}
     pages: set[str] = set()
     min_words = ingest.full_text_min_words
     for article in articles:
-        if article.item_key not in unseen or article.item_key in out:
+        if article.item_key not in unseen or article.item_key in prints:
             continue
         stored = _unsaved(article, now)
-        if is_alertable(stored, now=now, max_age=ingest.policy.alert_max_age):
+        prints[article.item_key] = article_fingerprint(stored)
+        if len(ingest.matcher) and is_alertable(
+            stored, now=now, max_age=ingest.policy.alert_max_age
+        ):
             out[article.item_key] = ingest.matcher.hits(
                 stored, feed_id=claim.id, feed_title=result.title or claim.title, feed_url=claim.url
             )
@@ -258,7 +275,7 @@ def _match_unseen(
                 article, mode=claim.full_text, min_words=min_words
             ):
                 pages.add(article.item_key)
-    return out, frozenset(pages)
+    return out, frozenset(pages), prints
 
 
 def _unsaved(article: Article, now: datetime) -> StoredArticle:

@@ -28,6 +28,8 @@ class PollPolicy:
     max_adaptive_interval_seconds: int = 4 * 3600
     max_error_backoff_seconds: int = 24 * 3600
     alert_max_age: timedelta = timedelta(hours=24)
+    # Copies of a story ingested within this long of each other join it.
+    story_window: timedelta = timedelta(hours=72)
 
 
 def base_interval(policy: PollPolicy, interval_seconds: int | None) -> int:

@@ -15,9 +15,11 @@ from monitor.refresh import Ingest, refresh_feed
 from store import is_transient, session_scope
 from store.feeds import claim_due_feeds, next_due_at, release_feed_leases
 from store.rules import rules_changed_since
+from store.stories import prune_story_keys
 from store.values import FeedClaim
 
 log = structlog.get_logger(__name__)
+_PRUNE_BATCH, _PRUNE_ROUNDS = 20_000, 500
 _MIN_WAIT_SECONDS = 0.1  # between claims that find too little due: bounds the claim rate
 
 
@@ -28,6 +30,7 @@ class SchedulerConfig:
     batch_size: int = 100
     concurrency: int = 20
     lease_seconds: float = 300.0
+    story_prune_seconds: float = 600.0  # how often band keys past the story window go
 
 
 def _log_crash(task: asyncio.Task[int]) -> None:
@@ -74,6 +77,28 @@ class Poller:
             return
         if changed:
             log.info("rules.synced", changed=changed, rules=len(self.ingest.matcher))
+
+    async def _prune_stories_job(self) -> None:
+        """Drop band keys older than the story window (each replica may; any one suffices)."""
+
+        def prune() -> int:
+            before = self.ingest.clock() - self.ingest.policy.story_window
+            total = 0
+            for _ in range(_PRUNE_ROUNDS):  # short transactions, each a bounded batch
+                with session_scope(self.ingest.engine) as session:
+                    pruned = prune_story_keys(session=session, before=before, limit=_PRUNE_BATCH)
+                total += pruned
+                if pruned < _PRUNE_BATCH:
+                    break
+            return total
+
+        try:
+            pruned = await asyncio.to_thread(prune)
+        except Exception:
+            log.exception("stories.prune_failed")
+            return
+        if pruned:
+            log.info("stories.pruned", keys=pruned)
 
     async def _tick_job(self) -> None:
         # One poll cycle at a time; a tick that finds one running does nothing.
@@ -199,6 +224,14 @@ class Poller:
             max_instances=1,
             coalesce=True,
             id="rules-sync",
+        )
+        self._scheduler.add_job(
+            self._prune_stories_job,
+            "interval",
+            seconds=self.config.story_prune_seconds,
+            max_instances=1,
+            coalesce=True,
+            id="stories-prune",
         )
         self._scheduler.add_job(
             self._tick_job,

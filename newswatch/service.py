@@ -44,9 +44,12 @@ from notifiers import (
     DispatcherConfig,
     RetryPolicy,
     WebhookLimits,
+    apprise_channel,
     webhook,
 )
+from notifiers.apprise_channel import AppriseLimits
 from notifiers.dispatcher import Sender
+from notifiers.email import EmailConfig, EmailSender
 from notifiers.telegram import (
     CommandConfig,
     TelegramConfig,
@@ -120,6 +123,25 @@ def api_config(settings: Settings, *, bot_username: str = "") -> ApiConfig:
         max_page_size=settings.max_page_size,
         telegram_bot_username=bot_username,
         telegram_link_ttl_seconds=settings.telegram_link_ttl_minutes * 60,
+        email_enabled=bool(settings.smtp_host),
+    )
+
+
+def email_config(settings: Settings) -> EmailConfig | None:
+    """SMTP for e-mail channels, or None when NEWSWATCH_SMTP_HOST is unset."""
+    if not settings.smtp_host:
+        return None
+    password = settings.smtp_password
+    return EmailConfig(
+        host=settings.smtp_host,
+        port=settings.smtp_port,
+        username=settings.smtp_username,
+        password=password.get_secret_value() if password else "",
+        starttls=settings.smtp_starttls,
+        sender=settings.smtp_from,
+        public_url=settings.public_url or f"http://{settings.host}:{settings.port}",
+        per_hour=settings.email_per_hour,
+        max_bytes=settings.email_max_bytes,
     )
 
 
@@ -192,6 +214,7 @@ def poll_policy(settings: Settings) -> PollPolicy:
         default_interval_seconds=settings.poll_interval_seconds,
         min_interval_seconds=settings.min_poll_interval_seconds,
         alert_max_age=timedelta(hours=settings.alert_max_age_hours),
+        story_window=timedelta(hours=settings.story_window_hours),
     )
 
 
@@ -320,6 +343,7 @@ async def start_poller(
 def start_dispatcher(
     engine: Engine, settings: Settings, *, owner: str, senders: dict[str, Sender] | None = None
 ) -> Role:
+    mail = email_config(settings)
     hook_limits = WebhookLimits(
         timeout_seconds=settings.webhook_timeout_seconds,
         allow_private_networks=settings.allow_private_networks,
@@ -328,12 +352,24 @@ def start_dispatcher(
     hook_transport = webhook.make_transport(hook_limits)
     dispatcher = Dispatcher(
         engine,
-        {"webhook": webhook.make_sender(hook_transport, hook_limits, utcnow), **(senders or {})},
+        {
+            "webhook": webhook.make_sender(hook_transport, hook_limits, utcnow),
+            "apprise": apprise_channel.make_sender(
+                AppriseLimits(allow_private_networks=settings.allow_private_networks),
+                Guard(
+                    allow_private=settings.allow_private_networks, allowlist=_allowlist(settings)
+                ),
+            ),
+            **({"email": EmailSender(mail, engine, utcnow)} if mail else {}),
+            **(senders or {}),
+        },
         owner=owner,
         config=DispatcherConfig(
             poll_seconds=settings.dispatch_poll_seconds,
             lease_seconds=settings.dispatch_lease_seconds,
             per_endpoint_concurrency=settings.webhook_concurrency,
+            digest_poll_seconds=settings.digest_poll_seconds,
+            digest_max_hits=settings.digest_max_hits,
         ),
         retry=RetryPolicy(scale=settings.retry_scale),
         clock=utcnow,

@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     poll_interval_seconds: int = Field(600, ge=1)
     min_poll_interval_seconds: int = Field(60, ge=1)
     alert_max_age_hours: float = Field(24, gt=0)
+    # Copies of a story ingested within this long of each other are one story.
+    story_window_hours: float = Field(72, gt=0, le=24 * 90)
     retry_scale: float = Field(1.0, ge=0)
     max_feed_bytes: int = Field(10 * 1024 * 1024, ge=1024)
     fetch_timeout_seconds: float = Field(20, gt=0)
@@ -69,6 +71,9 @@ class Settings(BaseSettings):
     poll_lease_seconds: float = Field(300, gt=0)
     dispatch_poll_seconds: float = Field(1, gt=0)
     dispatch_lease_seconds: float = Field(120, gt=0)
+    # How often the dispatcher looks for digests that fall due, and the hits one holds.
+    digest_poll_seconds: float = Field(1, gt=0)
+    digest_max_hits: int = Field(500, ge=1, le=5000)
     shutdown_grace_seconds: float = Field(20, gt=0)
 
     db_pool_size: int = Field(10, ge=1)
@@ -76,6 +81,18 @@ class Settings(BaseSettings):
     db_pool_timeout_seconds: float = Field(30, gt=0)
     db_pool_recycle_seconds: int = Field(1800, ge=-1)
     db_connect_timeout_seconds: int = Field(10, ge=2)
+
+    # E-mail channels (off while SMTP_HOST is empty). PUBLIC_URL starts the links in
+    # messages; by default the API's own http://HOST:PORT.
+    smtp_host: str = ""
+    smtp_port: int = Field(587, ge=1, le=65535)
+    smtp_username: str = ""
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = True
+    smtp_from: str = "newswatch@localhost"
+    public_url: str = ""
+    email_per_hour: int = Field(20, ge=1)
+    email_max_bytes: int = Field(256 * 1024, ge=16 * 1024)
 
     max_rules_per_user: int = Field(10_000, ge=1)
     max_request_bytes: int = Field(default=1024 * 1024, ge=1024)

@@ -31,6 +31,8 @@ from store.deliveries import (
     release_delivery_leases,
     schedule_retry,
 )
+from store.digests import build_due_digests, next_digest_due
+from store.targets import KINDS, deactivate_channel
 from store.values import DeliveryJob
 from store.webhooks import disable_webhook
 
@@ -48,6 +50,9 @@ class DispatcherConfig:
     per_endpoint_concurrency: int = 4
     # Claimed but not yet finished, per endpoint: enough to keep its sends busy.
     per_endpoint_queue: int = 64
+    # How often to look for digests that fall due (0: never), and the hits one holds at most.
+    digest_poll_seconds: float = 1.0
+    digest_max_hits: int = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +92,7 @@ class Dispatcher:
         self._sending: set[asyncio.Task[None]] = set()
         self._done: asyncio.Queue[_Done] = asyncio.Queue()
         self._next_due: datetime | None = None
+        self._digests_at = 0.0  # monotonic time of the next look for due digests
 
     def wake(self) -> None:
         """Look for due deliveries now rather than at the next poll. Thread-safe, so that
@@ -123,6 +129,7 @@ class Dispatcher:
             while not self._stop.is_set():
                 self._wake.clear()
                 try:
+                    await self._build_digests()
                     jobs = await self._claim_room()
                     failures = 0
                 except Exception as exc:
@@ -193,6 +200,7 @@ class Dispatcher:
         """Claim what there is room for, send it and record every outcome; return how many
         were handled. For tests and one-shot tools; `run` is the long-lived loop."""
         self._loop = asyncio.get_running_loop()
+        await self._build_digests(force=True)
         jobs = await self._claim_room()
         if not jobs:
             return 0
@@ -208,6 +216,31 @@ class Dispatcher:
         await self._record_retrying(batch)
         self._forget(batch)
         return len(jobs)
+
+    async def _build_digests(self, force: bool = False) -> None:
+        """Turn the held hits of channels whose digest time has come into digest
+        deliveries (see `store.digests`), at most once per `digest_poll_seconds`."""
+        every = self.config.digest_poll_seconds
+        if every <= 0 or (not force and time.monotonic() < self._digests_at):
+            return
+        self._digests_at = time.monotonic() + every
+
+        def build() -> list[int]:
+            now = self.clock()
+            # A read first: building takes SQLite's write lock, which the ingest and the
+            # outcome recorder need, and most looks find nothing due.
+            with session_scope(self.engine, readonly=True) as session:
+                due = next_digest_due(session=session)
+            if due is None or due > now:
+                return []
+            with session_scope(self.engine) as session:
+                return build_due_digests(
+                    session=session, now=now, max_hits=self.config.digest_max_hits
+                )
+
+        built = await asyncio.to_thread(build)
+        if built:
+            log.info("digest.built", digests=len(built), first_id=built[0])
 
     async def _claim_room(self) -> list[DeliveryJob]:
         room = self.config.batch_size - len(self._in_flight)
@@ -438,5 +471,9 @@ class Dispatcher:
         if outcome.disable_target and job.channel_kind == "webhook":
             disable_webhook(
                 session=session, webhook_id=job.channel_id, reason=outcome.error, now=now
+            )
+        elif outcome.disable_target and job.channel_kind in KINDS:  # e-mail, Apprise
+            deactivate_channel(
+                session=session, channel_id=job.channel_id, reason=outcome.error, now=now
             )
         return due

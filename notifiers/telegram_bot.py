@@ -1,5 +1,6 @@
 """The Telegram bot's commands: /start [code], /help, /watch, /rules, /unwatch, /test,
-/pause and /resume, with inline buttons where they save typing."""
+/pause and /resume, with inline buttons where they save typing; /digest, /quiet, /mute
+and /unmute are in `telegram_modes`."""
 
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ from telegram.ext import (
 )
 
 from notifiers.telegram_format import MAX_MESSAGE, escape, fit, marked, size, title_line, when
+from notifiers.telegram_modes import MODE_COMMANDS, MODE_HELP, ModeCommands
 from notifiers.telegram_send import bot_base_url
 from rules import RuleIndex, RuleSyntaxError, article_document, parse
 from store import session_scope
@@ -60,6 +62,7 @@ COMMANDS = (
     ("test", "Newest stored articles a query matches"),
     ("pause", "Pause alerts to this chat"),
     ("resume", "Resume alerts"),
+    *MODE_COMMANDS,
 )
 
 HELP = (
@@ -70,7 +73,7 @@ HELP = (
     "hours, and /backfill <code>id</code> those of the whole alert window.\n"
     "/rules lists your rules, /unwatch <code>id</code> removes one.\n"
     "/test <code>query</code> shows the newest stored articles that match.\n"
-    "/pause and /resume stop and restart alerts to this chat."
+    "/pause and /resume stop and restart alerts to this chat.\n" + MODE_HELP
 )
 
 
@@ -140,6 +143,7 @@ class Commands:
             ("resume", self.resume),
         ):
             app.add_handler(CommandHandler(name, handler))
+        ModeCommands(self).install(app)
         app.add_handler(CallbackQueryHandler(self.button))
         app.add_error_handler(self._error)
 

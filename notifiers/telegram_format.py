@@ -15,7 +15,8 @@ MAX_MESSAGE = 4096
 MAX_URL = 2048
 # Output budgets per field, in UTF-16 units as Telegram counts; with the glue they add up
 # to less than MAX_MESSAGE.
-RULE_BUDGET, TITLE_BUDGET, FEED_BUDGET, SNIPPET_BUDGET, HREF_BUDGET = 300, 1000, 300, 1300, 1024
+RULE_BUDGET, TITLE_BUDGET, FEED_BUDGET, SNIPPET_BUDGET, HREF_BUDGET = 300, 1000, 300, 1100, 1024
+ALSO_BUDGET = 200  # "also in: …": the other outlets of the story known at send time
 
 
 def size(text: str) -> int:
@@ -84,6 +85,25 @@ def title_line(title: str, url: str) -> str:
     return f'<a href="{href}">{text}</a>' if href and size(href) <= HREF_BUDGET else text
 
 
+def also_in(job: DeliveryJob) -> str:
+    """The other outlets that ran the story, as many as fit the budget, then "+n more"."""
+    others = [s for s in job.story_sources if s and s != job.feed_title]
+    if not others:
+        return ""
+    shown: list[str] = []
+    for n, name in enumerate(others):
+        candidate = ", ".join([*shown, escape(name)])
+        more = len(others) - n - 1
+        tail = f" +{more} more" if more else ""
+        if size(f"<i>also in: {candidate}{tail}</i>") > ALSO_BUDGET:
+            break
+        shown.append(escape(name))
+    if not shown:
+        return f"<i>also in {len(others)} other outlets</i>"
+    more = len(others) - len(shown)
+    return f"<i>also in: {', '.join(shown)}{f' +{more} more' if more else ''}</i>"
+
+
 def format(job: DeliveryJob) -> str:
     """The alert for one hit: rule name, linked title, feed and time, marked snippet."""
     lines = [f"🔔 <b>{fit(job.rule_name, RULE_BUDGET)}</b>"]
@@ -93,6 +113,9 @@ def format(job: DeliveryJob) -> str:
     )
     if source:
         lines.append(f"<i>{source}</i>")
+    also = also_in(job)
+    if also:
+        lines.append(also)
     if job.snippet:
         lines.append("")
         lines.append(fit(job.snippet, SNIPPET_BUDGET, marked))

@@ -20,7 +20,7 @@ from sqlalchemy.engine import Engine
 
 from notifiers.errors import NotifierError
 from store import session_scope
-from store.telegram_budget import hold_chat, reserve_send
+from store.telegram_budget import end_send, hold_chat, reserve_send, start_send
 
 log = structlog.get_logger(__name__)
 
@@ -195,7 +195,25 @@ class SharedLimiter:
             raise Deferred(chat_id, wait)
         if wait > 0:
             await asyncio.sleep(wait)
-        yield
+        waited = wait
+        # The reserved moment has come; the chat's last send may still be answering.
+        while (more := await asyncio.to_thread(self._start, chat_id)) > 0:
+            if waited > self.limits.max_wait_seconds * 2:
+                raise Deferred(chat_id, self.interval(chat_id))
+            await asyncio.sleep(more)
+            waited += more
+        try:
+            yield
+        finally:
+            await asyncio.to_thread(self._end, chat_id)
+
+    def _start(self, chat_id: int) -> float:
+        with session_scope(self.engine) as session:
+            return start_send(session=session, chat_id=chat_id, interval=self.interval(chat_id))
+
+    def _end(self, chat_id: int) -> None:
+        with session_scope(self.engine) as session:
+            end_send(session=session, chat_id=chat_id)
 
     def retry_after(self, chat_id: int, seconds: float) -> None:
         """Hold the chat for every replica (written in the background, best effort: this

@@ -25,7 +25,7 @@ from telegram.error import (
 from telegram.request import HTTPXRequest
 from telegram.warnings import PTBDeprecationWarning
 
-from notifiers import telegram_format
+from notifiers import digest, telegram_format
 from notifiers.outcome import SendOutcome
 from notifiers.telegram_limiter import (
     ChatLimiter,
@@ -35,6 +35,7 @@ from notifiers.telegram_limiter import (
     TelegramLimits,
 )
 from store import is_sqlite, session_scope
+from store.digests import DIGEST_EVENT
 from store.telegram import chat_is_active, deactivate_chat, migrate_chat
 from store.values import DeliveryJob
 
@@ -94,30 +95,36 @@ class TelegramSender:
         self._migrated: dict[int, int] = {}
 
     async def __call__(self, job: DeliveryJob) -> SendOutcome:
-        if job.event_type != "hit.created" or job.hit_id is None:
+        if job.event_type == DIGEST_EVENT:
+            texts = digest.telegram_parts(job)
+        elif job.event_type == "hit.created" and job.hit_id is not None:
+            texts = [telegram_format.format(job)]
+        else:
             return SendOutcome(
                 False, error=f"{job.event_type} is not sent to Telegram", permanent=True
             )
-        text = telegram_format.format(job)
         try:
-            async with self.limiter.slot(job.chat_id):
-                if job.chat_id in self._forbidden and not await self._still_active(job):
-                    return SendOutcome(False, error="chat blocked the bot", permanent=True)
-                try:
-                    chat_id = self._migrated.get(job.chat_id, job.chat_id)
+            # A digest's parts go one by one, in order; a failure part-way retries them
+            # all (at-least-once, like every delivery).
+            for text in texts:
+                async with self.limiter.slot(job.chat_id):
+                    if job.chat_id in self._forbidden and not await self._still_active(job):
+                        return SendOutcome(False, error="chat blocked the bot", permanent=True)
                     try:
-                        await self.bot.send_message(chat_id, text, parse_mode=ParseMode.HTML)
-                    except ChatMigrated as exc:
-                        chat_id = await self._migrate(job, exc.new_chat_id)
-                        await self.bot.send_message(chat_id, text, parse_mode=ParseMode.HTML)
-                except Forbidden as exc:
-                    # Deactivate while this chat's slot is held, so that the next message
-                    # queued for it sees the chat off rather than racing the write.
-                    return await self._gone(job, 403, str(exc))
-                except BadRequest as exc:
-                    if not any(reason in exc.message.lower() for reason in GONE):
-                        raise
-                    return await self._gone(job, 400, str(exc))
+                        chat_id = self._migrated.get(job.chat_id, job.chat_id)
+                        try:
+                            await self.bot.send_message(chat_id, text, parse_mode=ParseMode.HTML)
+                        except ChatMigrated as exc:
+                            chat_id = await self._migrate(job, exc.new_chat_id)
+                            await self.bot.send_message(chat_id, text, parse_mode=ParseMode.HTML)
+                    except Forbidden as exc:
+                        # Deactivate while this chat's slot is held, so that the next
+                        # message queued for it sees the chat off rather than racing.
+                        return await self._gone(job, 403, str(exc))
+                    except BadRequest as exc:
+                        if not any(reason in exc.message.lower() for reason in GONE):
+                            raise
+                        return await self._gone(job, 400, str(exc))
         except Deferred as exc:
             return SendOutcome(False, error=str(exc), retry_after=exc.retry_after, deferred=True)
         except RetryAfter as exc:

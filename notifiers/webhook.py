@@ -19,7 +19,9 @@ from net.errors import BlockedURLError, UnresolvableError
 from net.guard import Guard, check_scheme
 from net.retry_after import parse_retry_after
 from net.transport import GuardedTransport
+from notifiers.digest import ordered_hits
 from notifiers.outcome import SendOutcome
+from store.digests import DIGEST_EVENT
 from store.values import DeliveryJob
 
 SECRET_PREFIX = "whsec_"
@@ -51,7 +53,9 @@ def secret_bytes(secret: str) -> bytes:
 
 
 def message_id(job: DeliveryJob) -> str:
-    """Stable across retries, so that receivers can drop repeats."""
+    """Stable across retries, so that receivers can drop repeats; a digest's is its own."""
+    if job.event_type == DIGEST_EVENT and job.digest_id is not None:
+        return f"msg_nwdigest{job.digest_id}"
     return f"msg_nw{job.id}"
 
 
@@ -79,6 +83,25 @@ def _iso(value: datetime | None) -> str | None:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value else None
 
 
+def hit_data(job: DeliveryJob) -> dict[str, object]:
+    """The `data` of a `hit.created` event, and each of a digest's `data.hits[]`."""
+    return {
+        "hit_id": job.hit_id,
+        "rule": {"id": job.rule_id, "name": job.rule_name, "query": job.rule_query},
+        "article": {
+            "id": job.article_id,
+            "title": job.article_title,
+            "url": job.article_url,
+            "summary": job.article_summary[:2000],
+            "published_at": _iso(job.article_published_at),
+            "feed": {"id": job.feed_id, "title": job.feed_title, "url": job.feed_url},
+        },
+        "snippet": job.snippet,
+        "matched_terms": list(job.matched_terms),
+        "story": {"id": job.story_id or job.article_id, "articles": job.story_articles or 1},
+    }
+
+
 def format(job: DeliveryJob) -> bytes:
     """The JSON body of a delivery. Pure: the same job gives the same bytes."""
     if job.event_type == "ping":
@@ -87,24 +110,21 @@ def format(job: DeliveryJob) -> bytes:
             "timestamp": _iso(job.created_at),
             "data": {"webhook_id": job.channel_id},
         }
+    elif job.event_type == DIGEST_EVENT:
+        payload = {
+            "type": DIGEST_EVENT,
+            "timestamp": _iso(job.created_at),
+            "data": {
+                "digest_id": job.digest_id,
+                "hit_count": len(job.digest_hits),
+                "hits": [hit_data(hit) for hit in ordered_hits(job)],
+            },
+        }
     else:
         payload = {
             "type": job.event_type,
             "timestamp": _iso(job.hit_created_at or job.created_at),
-            "data": {
-                "hit_id": job.hit_id,
-                "rule": {"id": job.rule_id, "name": job.rule_name, "query": job.rule_query},
-                "article": {
-                    "id": job.article_id,
-                    "title": job.article_title,
-                    "url": job.article_url,
-                    "summary": job.article_summary[:2000],
-                    "published_at": _iso(job.article_published_at),
-                    "feed": {"id": job.feed_id, "title": job.feed_title, "url": job.feed_url},
-                },
-                "snippet": job.snippet,
-                "matched_terms": list(job.matched_terms),
-            },
+            "data": hit_data(job),
         }
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
 

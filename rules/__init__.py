@@ -10,6 +10,8 @@ from rules.index import RuleHit, RuleIndex
 from rules.parser import parse
 from rules.query import Query
 from rules.snippet import MARK_CLOSE, MARK_OPEN
+from rules.text import is_unspaced
+from rules.text import words as tokens
 
 __all__ = [
     "MARK_CLOSE",
@@ -25,5 +27,7 @@ __all__ = [
     "analyse",
     "article_document",
     "evaluate",
+    "is_unspaced",
     "parse",
+    "tokens",
 ]

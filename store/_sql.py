@@ -28,11 +28,12 @@ def insert_ignore_many(
     session: Session,
     table: sa.Table,
     rows: list[dict[str, Any]],
-    conflict: list[str],
+    conflict: list[str] | None,
     returning: tuple[str, ...],
 ) -> list[tuple[Any, ...]]:
     """Insert many rows, skipping duplicates; return `returning` of the rows inserted.
-    One statement compiled once and sent as a batch ("insertmanyvalues")."""
+    One statement compiled once and sent as a batch ("insertmanyvalues"). `conflict`
+    None skips a row that collides with any unique constraint."""
     if not rows:
         return []
     dialect = session.get_bind().dialect.name

@@ -94,6 +94,7 @@ def link_articles(
     table: sa.Table = FeedArticle.__table__  # type: ignore[attr-defined]
     conflict = ["feed_id", "item_key"]
     linked = {key for (key,) in insert_ignore_many(session, table, links, conflict, ("item_key",))}
+    _own_stories(session, [ids[id(rows[key])][0] for key in new_keys])
     new: list[StoredArticle] = []
     carried: list[StoredArticle] = []
     for key, row in rows.items():
@@ -101,6 +102,14 @@ def link_articles(
             stored = _stored_row(ids[id(row)][0], row, key)
             (new if key in new_keys else carried).append(stored)
     return new, [a for a in carried if a.id]
+
+
+def _own_stories(session: Session, article_ids: list[int]) -> None:
+    """A new article starts as a story of its own; ingest then joins copies to theirs."""
+    table: sa.Table = Article.__table__  # type: ignore[attr-defined]
+    for start in range(0, len(article_ids), 500):
+        chunk = article_ids[start : start + 500]
+        session.execute(sa.update(table).where(table.c.id.in_(chunk)).values(story_id=table.c.id))
 
 
 def _row(article: ArticleLike, now: datetime) -> dict[str, Any]:

@@ -12,10 +12,14 @@ from sqlmodel import Session, col, select
 
 from store._sql import clip, for_update_skip_locked
 from store.articles import first_feeds
-from store.tables import Article, Delivery, Feed, Hit, Rule, TelegramChat, User, Webhook
+from store.digests import DIGEST_EVENT, digest_hits
+from store.stories import story_summaries
+from store.tables import Article, Channel, Delivery, Feed, Hit, Rule, TelegramChat, User, Webhook
+from store.targets import CONFIRM_EVENT, KINDS
 from store.values import DeliveryJob
 
 PENDING, SENT, DEAD = "pending", "sent", "dead"
+STORY_SOURCES = 20  # feed titles an alert may name, at most
 
 
 def claim_due_deliveries(
@@ -91,6 +95,7 @@ def claim_due_deliveries(
 
 
 def load_jobs(*, session: Session, delivery_ids: list[int]) -> list[DeliveryJob]:
+    """What sending these deliveries needs; a digest's job carries its hits' jobs."""
     deliveries = list(
         session.exec(
             select(Delivery).where(col(Delivery.id).in_(delivery_ids)).order_by(col(Delivery.id))
@@ -116,6 +121,11 @@ def load_jobs(*, session: Session, delivery_ids: list[int]) -> list[DeliveryJob]
         if feeds
         else {}
     )
+    stories = story_summaries(
+        session=session,
+        story_ids={a.story_id for _, _, a in hits.values() if a.story_id is not None},
+        max_sources=STORY_SOURCES,
+    )
     webhooks = _by_id(
         session, Webhook, [d.channel_id for d in deliveries if d.channel_kind == "webhook"]
     )
@@ -123,6 +133,19 @@ def load_jobs(*, session: Session, delivery_ids: list[int]) -> list[DeliveryJob]
         session, TelegramChat, [d.channel_id for d in deliveries if d.channel_kind == "telegram"]
     )
 
+    others = _by_id(session, Channel, [d.channel_id for d in deliveries if d.channel_kind in KINDS])
+    digests = [d.digest_id for d in deliveries if d.event_type == DIGEST_EVENT and d.digest_id]
+    in_digest = digest_hits(session=session, digest_ids=digests)
+    parts = (
+        {
+            j.id: j
+            for j in load_jobs(
+                session=session, delivery_ids=[i for ids in in_digest.values() for i in ids]
+            )
+        }
+        if digests
+        else {}
+    )
     disabled = set(
         session.exec(
             select(User.id).where(
@@ -135,6 +158,11 @@ def load_jobs(*, session: Session, delivery_ids: list[int]) -> list[DeliveryJob]
     jobs = []
     for d in deliveries:
         fields: dict[str, Any] = {}
+        if d.digest_id is not None and d.event_type == DIGEST_EVENT:
+            fields.update(
+                digest_id=d.digest_id,
+                digest_hits=tuple(parts[i] for i in in_digest.get(d.digest_id, ()) if i in parts),
+            )
         if d.channel_kind == "webhook":
             w = webhooks.get(d.channel_id)
             fields.update(
@@ -143,6 +171,16 @@ def load_jobs(*, session: Session, delivery_ids: list[int]) -> list[DeliveryJob]
                 webhook_secret=w.secret if w else "",
                 webhook_previous_secret=w.previous_secret if w else "",
                 webhook_previous_secret_until=w.previous_secret_expires_at if w else None,
+            )
+        elif d.channel_kind in KINDS:
+            ch = others.get(d.channel_id)
+            # Only the confirmation message goes to an address not confirmed yet.
+            opted_in = ch is not None and (ch.confirmed_at or d.event_type == CONFIRM_EVENT)
+            live = ch is not None and ch.active and ch.deleted_at is None and opted_in
+            fields.update(
+                target_active=bool(live),
+                channel_target=ch.target if ch else "",
+                channel_secret=ch.link_secret if ch else "",
             )
         else:
             c = chats.get(d.channel_id)
@@ -169,6 +207,13 @@ def load_jobs(*, session: Session, delivery_ids: list[int]) -> list[DeliveryJob]
                 feed_title=feed_title,
                 feed_url=feed_urls.get(feed_id, ""),
             )
+            story = stories.get(article.story_id or 0)
+            if story is not None:
+                fields.update(
+                    story_id=story.id,
+                    story_articles=story.articles,
+                    story_sources=story.sources,
+                )
         jobs.append(
             DeliveryJob(
                 id=d.id or 0,

@@ -7,12 +7,27 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from store._sql import insert_ignore, insert_ignore_many
 from store.articles import first_feeds
-from store.tables import Article, Hit, Rule, TelegramChat, User, Webhook, metadata
+from store.channels import HELD, schedule_of
+from store.schedule import holds_now
+from store.tables import (
+    Article,
+    Channel,
+    ChannelSetting,
+    Hit,
+    Rule,
+    RuleMute,
+    TelegramChat,
+    User,
+    Webhook,
+    metadata,
+)
 from store.values import NewHit
 
 WEBHOOK = "webhook"
@@ -30,55 +45,77 @@ def record_hits_and_enqueue(
 def record_hits(
     *, session: Session, hits: Sequence[NewHit], now: datetime
 ) -> list[tuple[int, int]]:
-    """`record_hits_and_enqueue`, returning (hit id, article id) of the new hits."""
+    """`record_hits_and_enqueue`, returning (hit id, article id) of the new hits.
+    A rule with `per_story` hits a story once: a later copy (its article already in the
+    story, see `store.stories`) finds the hit taken, and sends nothing."""
     if not hits:
         return []
-    owners = dict(
-        session.exec(
-            select(Rule.id, Rule.user_id).where(
-                col(Rule.id).in_({h.rule_id for h in hits}),
-                col(Rule.deleted_at).is_(None),
-                col(Rule.enabled).is_(True),
-            )
-        ).all()
-    )
-    webhooks, chats = _channels(session, set(owners.values()))
-    rows = {
-        (h.rule_id, h.article_id): {
+    rules: dict[int, tuple[int, bool]] = {}
+    muted: set[int] = set()
+    for rule_id, user_id, per_story_rule, muted_until in session.execute(
+        select(Rule.id, Rule.user_id, Rule.per_story, RuleMute.until)
+        .outerjoin(RuleMute, col(RuleMute.rule_id) == Rule.id)
+        .where(
+            col(Rule.id).in_({h.rule_id for h in hits}),
+            col(Rule.deleted_at).is_(None),
+            col(Rule.enabled).is_(True),
+        )
+    ):
+        rules[rule_id] = (user_id, per_story_rule)
+        if muted_until is not None and muted_until > now:
+            muted.add(rule_id)  # its hits are recorded, and alert no one
+    owners = {rule_id: user_id for rule_id, (user_id, _) in rules.items()}
+    story_of = _stories_of(session, {h.article_id for h in hits if h.rule_id in rules})
+    channels, settings = _channels(session, set(owners.values()))
+    rows: dict[tuple[int, int], dict[str, object]] = {}
+    per_story: set[tuple[int, int]] = set()
+    for h in hits:
+        if h.rule_id not in rules:  # deleted or disabled since the index last synced
+            continue
+        story = story_of.get(h.article_id) if rules[h.rule_id][1] else None
+        if story is not None:
+            if (h.rule_id, story) in per_story:  # two copies in one batch: the first
+                continue
+            per_story.add((h.rule_id, story))
+        rows[(h.rule_id, h.article_id)] = {
             "rule_id": h.rule_id,
             "article_id": h.article_id,
             "user_id": owners[h.rule_id],
             "snippet": h.snippet,
             "matched_terms": list(h.matched_terms),
             "created_at": now,
+            "story_id": story,
         }
-        for h in hits
-        if h.rule_id in owners  # else deleted or disabled since the index last synced
-    }
     if not rows:
         return []
     # One multi-row statement each for hits and deliveries: an ingest holds SQLite's
-    # single write lock while it runs, so it has to be short.
+    # single write lock while it runs, so it has to be short. No conflict target: a row
+    # that collides on (rule, article) or on (rule, story) is skipped alike.
     inserted = insert_ignore_many(
         session,
         metadata.tables["hits"],
         list(rows.values()),
-        ["rule_id", "article_id"],
+        None,
         ("id", "rule_id", "article_id"),
     )
     new_ids: list[tuple[int, int]] = []
+    status = {c: _status(setting, now) for c, setting in settings.items()}
+    targets: dict[int, list[tuple[str, int, str]]] = {}
+    for _, rule_id, _ in inserted:
+        if rule_id in targets or rule_id in muted:
+            continue
+        targets[rule_id] = [
+            (kind, channel_id, state)
+            for kind, channel_id, rule_ids in channels[owners[rule_id]]
+            if rule_ids is None or rule_id in rule_ids
+            if (state := status.get((kind, channel_id), "pending"))
+        ]
     deliveries = []
     for hit_id, rule_id, article_id in sorted(inserted):
         new_ids.append((hit_id, article_id))
-        user_id = owners[rule_id]
-        targets = [
-            (WEBHOOK, w.id)
-            for w in webhooks[user_id]
-            if w.rule_ids is None or rule_id in w.rule_ids
-        ] + [(TELEGRAM, c.id) for c in chats[user_id]]
         deliveries += [
-            _delivery_row(user_id, kind, channel_id or 0, now, hit_id, "hit.created")
-            for kind, channel_id in targets
+            _delivery_row(owners[rule_id], kind, channel_id, now, hit_id, "hit.created", status)
+            for kind, channel_id, status in targets.get(rule_id, ())
         ]
     if deliveries:
         insert_ignore_many(
@@ -91,35 +128,92 @@ def record_hits(
     return new_ids
 
 
+def _status(setting: ChannelSetting, now: datetime) -> str | None:
+    """What a new delivery to a channel with these settings starts as: "pending" (sent at
+    once), "held" (for a digest), or None (the channel is muted: no delivery at all)."""
+    if setting.muted_until is not None and setting.muted_until > now:
+        return None
+    return HELD if holds_now(schedule_of(setting), now) else "pending"
+
+
+Target = tuple[str, int, "list[int] | None"]  # (kind, channel id, rule_ids)
+
+
+def _stories_of(session: Session, article_ids: set[int]) -> dict[int, int]:
+    """The story of each article (assigned earlier in the ingest transaction)."""
+    if not article_ids:
+        return {}
+    rows = session.exec(
+        select(Article.id, Article.story_id).where(col(Article.id).in_(article_ids))
+    ).all()
+    return {a: s for a, s in rows if a is not None and s is not None}
+
+
 def _channels(
     session: Session, user_ids: set[int]
-) -> tuple[dict[int, list[Webhook]], dict[int, list[TelegramChat]]]:
-    webhooks: dict[int, list[Webhook]] = defaultdict(list)
-    chats: dict[int, list[TelegramChat]] = defaultdict(list)
+) -> tuple[dict[int, list[Target]], dict[tuple[str, int], ChannelSetting]]:
+    """Per user, the channels a hit may go to (webhooks, Telegram chats, e-mail and Apprise
+    channels), and the settings rows those channels have: one statement for all."""
+    targets: dict[int, list[Target]] = defaultdict(list)
+    settings: dict[tuple[str, int], ChannelSetting] = {}
     if not user_ids:
-        return webhooks, chats
+        return targets, settings
     # A disabled user's channels receive nothing.
     enabled = select(col(User.id)).where(
         col(User.id).in_(user_ids), col(User.disabled_at).is_(None)
     )
     user_ids = {user_id for user_id in session.exec(enabled) if user_id is not None}
-    for w in session.exec(
-        select(Webhook).where(
-            col(Webhook.user_id).in_(user_ids),
-            col(Webhook.active).is_(True),
-            col(Webhook.deleted_at).is_(None),
-        )
-    ):
-        webhooks[w.user_id].append(w)
-    for c in session.exec(
-        select(TelegramChat).where(
-            col(TelegramChat.user_id).in_(user_ids),
-            col(TelegramChat.active).is_(True),
-            col(TelegramChat.paused).is_(False),
-        )
-    ):
-        chats[c.user_id].append(c)
-    return webhooks, chats
+    if not user_ids:
+        return targets, settings
+    no_rules = sa.cast(sa.null(), sa.JSON)
+    webhooks = _with_setting(sa.literal(WEBHOOK), Webhook, col(Webhook.rule_ids)).where(
+        col(Webhook.user_id).in_(user_ids),
+        col(Webhook.active).is_(True),
+        col(Webhook.deleted_at).is_(None),
+    )
+    chats = _with_setting(sa.literal(TELEGRAM), TelegramChat, no_rules).where(
+        col(TelegramChat.user_id).in_(user_ids),
+        col(TelegramChat.active).is_(True),
+        col(TelegramChat.paused).is_(False),
+    )
+    others = _with_setting(col(Channel.kind), Channel, col(Channel.rule_ids)).where(
+        col(Channel.user_id).in_(user_ids),
+        col(Channel.active).is_(True),
+        col(Channel.deleted_at).is_(None),
+        col(Channel.confirmed_at).is_not(None),  # e-mail: double opt-in
+    )
+    for row in session.execute(sa.union_all(webhooks, chats, others)):
+        kind, channel_id, user_id, rule_ids, mode, at, zone, quiet, muted = row
+        targets[user_id].append((kind, channel_id, rule_ids))
+        if mode is not None:
+            settings[(kind, channel_id)] = ChannelSetting(
+                channel_kind=kind,
+                channel_id=channel_id,
+                mode=mode,
+                digest_at=at,
+                timezone=zone,
+                quiet_hours=quiet,
+                muted_until=muted,
+            )
+    return targets, settings
+
+
+def _with_setting(kind: Any, table: Any, rule_ids: Any) -> sa.Select[Any]:
+    """A channel table's (kind, id, user, rule_ids) with its settings, if it has any."""
+    on = sa.and_(
+        col(ChannelSetting.channel_kind) == kind, col(ChannelSetting.channel_id) == table.id
+    )
+    return sa.select(
+        kind.label("kind"),
+        table.id,
+        table.user_id,
+        rule_ids.label("rule_ids"),
+        col(ChannelSetting.mode),
+        col(ChannelSetting.digest_at),
+        col(ChannelSetting.timezone),
+        col(ChannelSetting.quiet_hours),
+        col(ChannelSetting.muted_until),
+    ).outerjoin(ChannelSetting, on)
 
 
 def hit_article_ids(*, session: Session, rule_id: int, article_ids: Sequence[int]) -> set[int]:
@@ -152,7 +246,13 @@ def enqueue(
 
 
 def _delivery_row(
-    user_id: int, kind: str, channel_id: int, now: datetime, hit_id: int | None, event_type: str
+    user_id: int,
+    kind: str,
+    channel_id: int,
+    now: datetime,
+    hit_id: int | None,
+    event_type: str,
+    status: str = "pending",
 ) -> dict[str, object]:
     return {
         "hit_id": hit_id,
@@ -160,7 +260,7 @@ def _delivery_row(
         "channel_kind": kind,
         "channel_id": channel_id,
         "event_type": event_type,
-        "status": "pending",
+        "status": status,
         "attempts": 0,
         "next_attempt_at": now,
         "lease_owner": "",

@@ -23,6 +23,7 @@ def create_rule(
     now: datetime,
     feed_ids: list[int] | None = None,
     enabled: bool = True,
+    per_story: bool = True,
 ) -> Rule:
     rule = Rule(
         user_id=user_id,
@@ -30,6 +31,7 @@ def create_rule(
         query=query,
         feed_ids=feed_ids,
         enabled=enabled,
+        per_story=per_story,
         created_at=now,
         updated_at=now,
     )

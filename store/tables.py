@@ -1,7 +1,7 @@
 """SQLModel tables. Database constraints, not code, enforce the dedupe guarantees:
 
 - one article per canonical URL (`articles.url_hash`), one per (feed, item key);
-- one hit per (rule, article);
+- one hit per (rule, article), and one per (rule, story) for per-story rules;
 - one delivery per (hit, channel).
 """
 
@@ -157,6 +157,30 @@ class Article(SQLModel, table=True):
         default="", sa_column=sa.Column(sa.String(64), nullable=False, server_default="")
     )
     page_lease_expires_at: datetime | None = _ts()
+    # The story the article tells: the id of that story's first article (its own id when
+    # it is the first; the oldest one's after two stories merge). Set in the transaction
+    # that stores the article; null only for a moment inside it.
+    story_id: int | None = Field(
+        default=None, sa_column=sa.Column(BigId, nullable=True, index=True)
+    )
+
+
+class StoryKey(SQLModel, table=True):
+    """The story index: an article's LSH band keys, kept for the story window."""
+
+    __tablename__: ClassVar[str] = "story_keys"
+    __table_args__ = (sa.Index("ix_story_keys_created_at", "created_at"),)
+
+    key: int = Field(sa_column=sa.Column(sa.BigInteger(), primary_key=True, autoincrement=False))
+    article_id: int = Field(
+        sa_column=sa.Column(
+            BigId,
+            sa.ForeignKey("articles.id", ondelete="CASCADE"),
+            primary_key=True,
+            autoincrement=False,
+        )
+    )
+    created_at: datetime = _ts(nullable=False)
 
 
 class FeedArticle(SQLModel, table=True):
@@ -179,6 +203,10 @@ class Rule(SQLModel, table=True):
     query: str = Field(sa_column=sa.Column(sa.Text(), nullable=False))
     feed_ids: list[int] | None = _json()
     enabled: bool = Field(default=True)
+    # One alert per story (the first copy); false alerts on every copy.
+    per_story: bool = Field(
+        default=True, sa_column=sa.Column(sa.Boolean(), nullable=False, server_default=sa.true())
+    )
     created_at: datetime = _ts(nullable=False)
     # Every change bumps updated_at, so that each process's index can sync incrementally;
     # a delete is soft (deleted_at) for the same reason.
@@ -190,6 +218,10 @@ class Hit(SQLModel, table=True):
     __tablename__: ClassVar[str] = "hits"
     __table_args__ = (
         sa.UniqueConstraint("rule_id", "article_id", name="uq_hits_rule_article"),
+        # Null for a rule with `per_story` off: NULLs never collide, so every copy hits.
+        # Story first: merging two stories finds the hits of one by this index. An index,
+        # not a constraint: SQLite adds it without rebuilding the table.
+        sa.Index("uq_hits_story_rule", "story_id", "rule_id", unique=True),
         sa.Index("ix_hits_user_id_id", "user_id", "id"),
     )
 
@@ -200,6 +232,7 @@ class Hit(SQLModel, table=True):
     snippet: str = _text()
     matched_terms: list[str] | None = _json()
     created_at: datetime = _ts(nullable=False)
+    story_id: int | None = Field(default=None, sa_column=sa.Column(BigId, nullable=True))
 
 
 class Webhook(SQLModel, table=True):
@@ -273,6 +306,84 @@ class Delivery(SQLModel, table=True):
     created_at: datetime = _ts(nullable=False)
     updated_at: datetime = _ts(nullable=False)
     sent_at: datetime | None = _ts()
+    # A hit's row waiting for a digest ("held"), or in one ("digested"); or the digest's
+    # own delivery (event "digest.created", no hit).
+    # (No foreign key: adding one would make SQLite copy the whole outbox on upgrade.)
+    digest_id: int | None = Field(
+        default=None, sa_column=sa.Column(BigId, nullable=True, index=True)
+    )
+
+
+class ChannelSetting(SQLModel, table=True):
+    """How a channel (a webhook, a Telegram chat) wants its alerts: instant, or in hourly
+    or daily digests, quiet hours, and a mute. No row means instant, never quiet."""
+
+    __tablename__: ClassVar[str] = "channel_settings"
+    __table_args__ = (
+        sa.UniqueConstraint("channel_kind", "channel_id", name="uq_channel_settings_channel"),
+    )
+
+    id: int | None = _id()
+    channel_kind: str = Field(max_length=16)
+    channel_id: int = Field(sa_column=sa.Column(BigId, nullable=False))
+    mode: str = Field(default="instant", max_length=16)
+    digest_at: str = Field(default="", max_length=5)
+    timezone: str = Field(default="UTC", max_length=64)
+    quiet_hours: str = Field(default="", max_length=11)
+    muted_until: datetime | None = _ts()
+    next_digest_at: datetime | None = _ts(index=True)
+    updated_at: datetime = _ts(nullable=False)
+
+
+class Channel(SQLModel, table=True):
+    """An e-mail address or an Apprise URL that alerts go to. The target is needed to
+    send, so it is kept, but the API shows only `display` (the URL with secrets redacted),
+    and it is never logged. An e-mail channel sends nothing until confirmed."""
+
+    __tablename__: ClassVar[str] = "channels"
+
+    id: int | None = _id()
+    user_id: int = _fk("users.id")
+    kind: str = Field(max_length=16)
+    target: str = Field(max_length=2048)
+    display: str = Field(default="", max_length=2048)
+    rule_ids: list[int] | None = _json()
+    active: bool = Field(default=True)
+    disabled_reason: str = Field(default="", max_length=500)
+    confirmed_at: datetime | None = _ts()
+    # Signs the confirmation and unsubscribe links of an e-mail channel; never shown.
+    link_secret: str = Field(default="", max_length=64)
+    created_at: datetime = _ts(nullable=False)
+    deleted_at: datetime | None = _ts()
+
+
+class RuleMute(SQLModel, table=True):
+    """A rule snoozed until a time: its hits are recorded, and alert no channel."""
+
+    __tablename__: ClassVar[str] = "rule_mutes"
+
+    id: int | None = _id()
+    rule_id: int = Field(
+        sa_column=sa.Column(
+            BigId, sa.ForeignKey("rules.id", ondelete="CASCADE"), nullable=False, unique=True
+        )
+    )
+    until: datetime = _ts(nullable=False)
+
+
+class Digest(SQLModel, table=True):
+    """One digest for one channel: the hits held until `period_end` (their delivery rows
+    point here), sent as one delivery with a stable id."""
+
+    __tablename__: ClassVar[str] = "digests"
+
+    id: int | None = _id()
+    user_id: int = _fk("users.id", index=False)
+    channel_kind: str = Field(max_length=16)
+    channel_id: int = Field(sa_column=sa.Column(BigId, nullable=False))
+    period_end: datetime = _ts(nullable=False)
+    hit_count: int = Field(default=0)
+    created_at: datetime = _ts(nullable=False)
 
 
 class Lease(SQLModel, table=True):
@@ -296,3 +407,5 @@ class TelegramSendBudget(SQLModel, table=True):
 
     key: int = Field(sa_column=sa.Column(sa.BigInteger(), primary_key=True, autoincrement=False))
     next_at: datetime = _ts(nullable=False)
+    # When the last send to the chat started or, once it answered, ended.
+    sent_at: datetime | None = _ts()

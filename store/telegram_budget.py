@@ -59,11 +59,46 @@ def reserve_send(
 
 def hold_chat(*, session: Session, chat_id: int, seconds: float) -> None:
     """Telegram said to wait (RetryAfter): no replica sends to the chat for `seconds`."""
-    until = sa.func.clock_timestamp() + timedelta(seconds=seconds)
+    until = sa.func.clock_timestamp() + sa.literal(timedelta(seconds=seconds), sa.Interval())
     session.execute(
         insert(_table)
         .values(key=chat_id, next_at=until)
         .on_conflict_do_update(
             index_elements=["key"], set_={"next_at": sa.func.greatest(_table.c.next_at, until)}
         )
+    )
+
+
+def start_send(*, session: Session, chat_id: int, interval: float) -> float:
+    """Mark a send to the chat as starting, unless the last one started, or answered, less
+    than `interval` ago: then return how long to wait (0.0 once marked). A reserved moment
+    can come round while an earlier send is still slow to answer; this keeps the arrivals
+    at Telegram spaced, not only the reservations."""
+    now = sa.func.clock_timestamp()
+    gap = sa.literal(timedelta(seconds=interval), sa.Interval())
+    marked = session.execute(
+        sa.update(_table)
+        .where(
+            _table.c.key == chat_id,
+            sa.or_(_table.c.sent_at.is_(None), _table.c.sent_at <= now - gap),
+        )
+        .values(sent_at=now)
+        .returning(_table.c.key)
+    ).first()
+    if marked is not None:
+        return 0.0
+    left = session.execute(
+        sa.select(sa.func.extract("epoch", _table.c.sent_at + gap - now)).where(
+            _table.c.key == chat_id
+        )
+    ).scalar_one_or_none()
+    return max(0.01, float(left or 0.0))
+
+
+def end_send(*, session: Session, chat_id: int) -> None:
+    """The send answered: the next one to the chat waits `interval` from now."""
+    session.execute(
+        sa.update(_table)
+        .where(_table.c.key == chat_id)
+        .values(sent_at=sa.func.greatest(_table.c.sent_at, sa.func.clock_timestamp()))
     )

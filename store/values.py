@@ -123,6 +123,9 @@ class DeliveryJob:
     webhook_previous_secret: str = field(default="", repr=False)
     webhook_previous_secret_until: datetime | None = None
     chat_id: int = 0
+    # An e-mail address or an Apprise URL (secrets inside: never in a log line).
+    channel_target: str = field(default="", repr=False)
+    channel_secret: str = field(default="", repr=False)  # signs an e-mail's links
     # The hit, absent for a ping.
     hit_id: int | None = None
     hit_created_at: datetime | None = None
@@ -139,3 +142,11 @@ class DeliveryJob:
     feed_id: int = 0
     feed_title: str = ""
     feed_url: str = ""
+    # A digest ("digest.created"): its id, and its hits as jobs of their own.
+    digest_id: int | None = None
+    digest_hits: tuple[DeliveryJob, ...] = ()
+    # The article's story as known when the delivery was claimed: its size, and the
+    # feeds its copies ran in (first seen first, this article's own feed included).
+    story_id: int | None = None
+    story_articles: int = 0
+    story_sources: tuple[str, ...] = ()

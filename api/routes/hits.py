@@ -8,8 +8,9 @@ from fastapi import APIRouter, HTTPException, Query
 
 from api.deps import ConfigDep, SessionDep, UserDep, keyset_page
 from api.params import MAX_ID, HitCursor, Since
-from api.schemas import HitArticle, HitPage, HitPublic
+from api.schemas import HitArticle, HitPage, HitPublic, HitStory
 from store.hits import encode_cursor, list_hits
+from store.stories import StorySummary, story_summaries
 
 router = APIRouter(prefix="/v1/hits", tags=["hits"])
 
@@ -35,6 +36,10 @@ def list_(
         since=since,
         before_id=before_id,
     )
+    stories = story_summaries(
+        session=session,
+        story_ids={v.article.story_id for v in rows[:limit] if v.article.story_id is not None},
+    )
     items = [
         HitPublic(
             id=v.hit.id or 0,
@@ -51,8 +56,15 @@ def list_(
             snippet=v.hit.snippet,
             matched_terms=list(v.hit.matched_terms or []),
             created_at=v.hit.created_at,
+            story=_story(stories.get(v.article.story_id or 0)),
         )
         for v in rows[:limit]
     ]
     next_cursor = encode_cursor(items[-1].id) if len(rows) > limit else None
     return HitPage(items=items, next_cursor=next_cursor)
+
+
+def _story(summary: StorySummary | None) -> HitStory | None:
+    if summary is None:
+        return None
+    return HitStory(id=summary.id, articles=summary.articles, sources=list(summary.sources))

@@ -57,6 +57,7 @@ def to_public(rule: Rule) -> RulePublic:
         query=rule.query,
         feed_ids=rule.feed_ids,
         enabled=rule.enabled,
+        per_story=rule.per_story,
         created_at=rule.created_at,
     )
 
@@ -82,6 +83,7 @@ def create(body: RuleCreate, session: SessionDep, user: UserDep, config: ConfigD
         query=body.query,
         feed_ids=body.feed_ids,
         enabled=body.enabled,
+        per_story=body.per_story,
         now=utcnow(),
     )
     found = backlog(
@@ -282,7 +284,7 @@ def get(rule_id: Id, session: SessionDep, user: UserDep) -> RulePublic:
 @router.patch("/{rule_id:int}", response_model=RulePublic, summary="Change only the fields sent")
 def patch(rule_id: Id, body: RuleUpdate, session: SessionDep, user: UserDep) -> RulePublic:
     changes = body.model_dump(exclude_unset=True)
-    for key in ("name", "query", "enabled"):
+    for key in ("name", "query", "enabled", "per_story"):
         if key in changes and changes[key] is None:
             del changes[key]
     rule = update_rule(

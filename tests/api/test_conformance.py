@@ -94,6 +94,7 @@ def test_schemathesis_cli_with_all_checks_passes(tmp_path: Path) -> None:
                 "--max-time", "60",
             ],
             capture_output=True, text=True, timeout=180, check=False,
+            cwd=tmp_path,  # its .schemathesis cache stays out of the repository
         )  # fmt: skip
     summary = done.stdout[done.stdout.find("SUMMARY") :][:3000]
     assert done.returncode == 0, summary or done.stderr[-3000:]

@@ -13,9 +13,10 @@ from sqlalchemy.engine import Engine
 from tests.conftest import auth, make_user
 from tests.support.seed import seed_hit
 
-# Feeds and articles are shared catalogues (DESIGN.md): any user reads them. Users are
-# the admin's to manage (403 for anyone else, below).
-SHARED = {"feed_id", "article_id", "user_id"}
+# Feeds and articles are shared catalogues (DESIGN.md): any user reads them; stories are
+# made of articles, and shared the same way. Users are the admin's to manage (403 for
+# anyone else, below).
+SHARED = {"feed_id", "article_id", "story_id", "user_id"}
 # Routes that must be in the matrix, so that it can never pass by being empty.
 MUST_COVER = {
     ("GET", "/v1/rules/{rule_id}"),
@@ -28,6 +29,8 @@ MUST_COVER = {
     ("GET", "/v1/webhooks/{webhook_id}/deliveries"),
     ("DELETE", "/v1/tokens/{token_id}"),
     ("POST", "/v1/deliveries/{delivery_id}/retry"),
+    ("PATCH", "/v1/channels/{channel_id}"),
+    ("POST", "/v1/rules/{rule_id}/mute"),
 }
 ADMIN_ONLY = {
     ("POST", "/v1/users"),
@@ -46,7 +49,17 @@ def operations(client: TestClient) -> list[tuple[str, str, dict[str, Any]]]:
         if path.startswith("/v1/")
         for method, op in item.items()
     ]
-    return sorted(ops, key=lambda o: (o[0] == "DELETE", "{token_id}" in o[1], o[1], o[0]))
+    # Deletes of sub-resources (a rule's mute) come before those of their parents.
+    return sorted(
+        ops,
+        key=lambda o: (
+            o[0] == "DELETE",
+            "{token_id}" in o[1],
+            -o[1].count("/") if o[0] == "DELETE" else 0,
+            o[1],
+            o[0],
+        ),
+    )
 
 
 def example_body(client: TestClient, op: dict[str, Any]) -> Any:
@@ -87,6 +100,9 @@ def test_isolation_matrix(client: TestClient, engine: Engine, admin_token: str) 
     rule = client.post("/v1/rules", json={"name": "r", "query": "ByteDance"}, headers=a).json()
     hook = client.post("/v1/webhooks", json={"url": "http://127.0.0.1:9/h"}, headers=a).json()
     spare = client.post("/v1/tokens", json={"name": "spare"}, headers=a).json()
+    channel = client.post(
+        "/v1/channels", json={"kind": "apprise", "target": "json://127.0.0.1:9/x"}, headers=a
+    ).json()
     feed = client.post("/v1/feeds", json={"url": "http://127.0.0.1:9/f.xml"}, headers=a).json()
     seed_hit(engine, rule_id=rule["id"])
     page = client.get(f"/v1/webhooks/{hook['id']}/deliveries", headers=a).json()
@@ -97,8 +113,10 @@ def test_isolation_matrix(client: TestClient, engine: Engine, admin_token: str) 
         "token_id": spare["id"],
         "feed_id": feed["id"],
         "delivery_id": delivery["id"],
+        "channel_id": channel["id"],
         "user_id": alice_id,
         "article_id": client.get("/v1/hits", headers=a).json()["items"][0]["article"]["id"],
+        "story_id": client.get("/v1/hits", headers=a).json()["items"][0]["story"]["id"],
     }
     ops = operations(client)
     before = snapshot(client, alice, ids)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import json
+import os
 import re
 from collections import Counter
 from pathlib import Path
@@ -147,7 +148,11 @@ def test_extraction_quality_and_recall_on_real_pages(
     scores = [f1(articles[key].text, body) for key, body in truth.items()]
     assert sum(scores) / len(scores) >= 0.93, sorted(scores)[:10]
     times = [e["ms"] for e in logs if e["event"] == "page.done"]
-    assert len(times) == len(truth) and max(times) < 1000, sorted(times)[-5:]
+    # Under 1 s each on an idle machine; on a shared one the wall clock stretches with the
+    # load (seven suites on two cores), so the bound does too.
+    limit = 1000 * max(1.0, os.getloadavg()[0] / (os.cpu_count() or 1))
+    assert len(times) == len(truth), len(times)
+    assert max(times) < limit, [(n, t) for n, t in enumerate(times) if t > 500]
     hits = world.hits()
     rule_of = dict(zip(words, world.rule_ids, strict=True))
     by_rule = Counter(h.rule_id for h in hits)

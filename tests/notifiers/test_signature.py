@@ -47,3 +47,14 @@ def test_body_is_stable_across_retries() -> None:
     """The same job formats to the same bytes, so the id means the same message."""
     assert format(JOB) == format(JOB)
     assert message_id(JOB) == "msg_nw7"
+
+
+def test_hit_created_names_its_story() -> None:
+    """data.story carries the story id and its article count at send time."""
+    import json
+    from dataclasses import replace
+
+    body = json.loads(format(replace(JOB, article_id=9, story_id=5, story_articles=4)))
+    assert body["data"]["story"] == {"id": 5, "articles": 4}
+    alone = json.loads(format(replace(JOB, article_id=9)))
+    assert alone["data"]["story"] == {"id": 9, "articles": 1}  # a story of its own

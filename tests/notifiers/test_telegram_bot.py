@@ -174,6 +174,10 @@ def test_commands_and_buttons(engine: Engine) -> None:
                     "test",
                     "pause",
                     "resume",
+                    "digest",
+                    "quiet",
+                    "mute",
+                    "unmute",
                 }
 
     asyncio.run(run())

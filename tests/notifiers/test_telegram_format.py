@@ -147,3 +147,36 @@ def test_limiter_retry_after_defers_only_that_chat() -> None:
             pass
 
     asyncio.run(run())
+
+
+def test_alert_names_the_other_outlets_bounded() -> None:
+    """ "also in: …" lists the story's other outlets (not this one), escaped, then +n more."""
+    outlets = ("Berita <Tekno>", "Kompas & Co", "Detik", *(f"Outlet {n} " * 4 for n in range(30)))
+    message = format(replace(JOB, story_id=7, story_articles=33, story_sources=outlets))
+    parsed = parse_html(message)
+    line = next(x for x in parsed.text.splitlines() if x.startswith("also in"))
+    assert line.startswith("also in: Kompas & Co, Detik, Outlet 0")
+    assert "Berita <Tekno>" not in line and line.endswith("more")
+    assert size(message) <= MAX_MESSAGE
+
+
+def test_alert_without_other_outlets_has_no_also_in() -> None:
+    """A story seen in one outlet only, so far: no "also in" line."""
+    message = format(replace(JOB, story_sources=("Berita <Tekno>",)))
+    assert "also in" not in message
+
+
+@pytest.mark.parametrize("name", ["<&>" * 3000, "😀" * 5000])
+def test_huge_outlet_names_stay_within_4096(name: str) -> None:
+    """Every field at its worst, and hostile outlet names: still valid and in bounds."""
+    job = replace(
+        JOB,
+        rule_name=name,
+        article_title=name,
+        feed_title=name,
+        snippet=name,
+        story_sources=(name, name + "x"),
+    )
+    message = format(job)
+    assert size(message) <= MAX_MESSAGE
+    parse_html(message)

@@ -58,3 +58,76 @@ def test_0005_renames_duplicate_user_names(db_url: str) -> None:
             )
     finally:
         engine.dispose()
+
+
+def test_upgrade_keeps_existing_data(db_url: str) -> None:
+    """A database at 0001 with articles, rules and hits upgrades: each old article is a
+    story of its own, old rules alert per story, and no hit or delivery is lost."""
+    from datetime import UTC, datetime
+
+    import sqlalchemy as sa
+
+    from store import create_engine
+    from store.migrate import upgrade
+
+    engine = create_engine(db_url)
+    try:
+        with engine.begin() as conn:
+            for table in reversed(metadata.sorted_tables):
+                conn.execute(
+                    sa.text(f"DROP TABLE IF EXISTS {table.name} CASCADE")
+                    if engine.dialect.name == "postgresql"
+                    else sa.text(f"DROP TABLE IF EXISTS {table.name}")
+                )
+            conn.execute(sa.text("DROP TABLE IF EXISTS alembic_version"))
+        upgrade(engine, "0001")  # every later migration runs over the data
+        now = datetime(2026, 11, 30, tzinfo=UTC).replace(tzinfo=None)
+        with engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO users (id, name, is_admin, created_at) VALUES (1, 'u', false, :t)"
+                ),
+                {"t": now},
+            )
+            conn.execute(
+                sa.text(
+                    "INSERT INTO rules (id, user_id, name, query, enabled, created_at, updated_at)"
+                    " VALUES (1, 1, 'r', 'Huawei', true, :t, :t)"
+                ),
+                {"t": now},
+            )
+            for n in (1, 2):
+                conn.execute(
+                    sa.text(
+                        "INSERT INTO articles (id, url, canonical_url, title, summary, content, language,"
+                        " author, fetched_at, created_at) VALUES (:n, '', '', 'Huawei', 's', '', 'en', '', :t, :t)"
+                    ),
+                    {"n": n, "t": now},
+                )
+                conn.execute(
+                    sa.text(
+                        "INSERT INTO hits (id, rule_id, article_id, user_id, snippet, created_at)"
+                        " VALUES (:n, 1, :n, 1, 's', :t)"
+                    ),
+                    {"n": n, "t": now},
+                )
+            conn.execute(
+                sa.text(
+                    "INSERT INTO deliveries (hit_id, user_id, channel_kind, channel_id, event_type, status,"
+                    " attempts, next_attempt_at, lease_owner, last_error, created_at, updated_at)"
+                    " VALUES (1, 1, 'webhook', 1, 'hit.created', 'pending', 0, :t, '', '', :t, :t)"
+                ),
+                {"t": now},
+            )
+        upgrade(engine)
+        assert is_current(engine)
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT id, story_id FROM articles ORDER BY id")).all() == [
+                (1, 1),
+                (2, 2),
+            ]
+            assert conn.execute(sa.text("SELECT per_story FROM rules")).scalar_one() in (True, 1)
+            assert conn.execute(sa.text("SELECT count(*) FROM hits")).scalar_one() == 2
+            assert conn.execute(sa.text("SELECT count(*) FROM deliveries")).scalar_one() == 1
+    finally:
+        engine.dispose()

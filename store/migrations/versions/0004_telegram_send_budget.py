@@ -23,6 +23,7 @@ def upgrade() -> None:
         "telegram_send_budget",
         sa.Column("key", sa.BigInteger(), autoincrement=False, nullable=False),
         sa.Column("next_at", store.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("sent_at", store.types.UTCDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("key", name=op.f("pk_telegram_send_budget")),
     )
 

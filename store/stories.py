@@ -1,0 +1,206 @@
+"""The story index (band keys in `story_keys`) and the story queries.
+
+Story ids are article ids: a story is named after its first article, so assigning one
+never needs a sequence, and an article that starts a story points at itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from store.articles import first_feeds
+from store.tables import Article, Feed, FeedArticle, Hit, StoryKey
+
+_IN_CHUNK = 500  # values in one IN list: well under SQLite's bound-parameter limit
+# One PostgreSQL advisory lock serialises story assignment between replicas (an
+# arbitrary constant, "nwstory" in ASCII): see `lock_story_index`.
+_STORY_LOCK = 0x6E7773746F7279
+
+
+def lock_story_index(*, session: Session) -> None:
+    """Hold the story index until this transaction ends. Two replicas ingesting two copies
+    of one story at the same moment would otherwise each miss the other's uncommitted
+    keys and start two stories; with the lock, the second reads the first's committed
+    keys. SQLite needs nothing: a write transaction already holds the database."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.select(sa.func.pg_advisory_xact_lock(_STORY_LOCK)))
+
+
+@dataclass(frozen=True, slots=True)
+class StoredText:
+    """What a candidate is confirmed on."""
+
+    id: int
+    title: str
+    summary: str
+    content: str
+
+
+def keyed_articles(
+    *, session: Session, keys: Iterable[int], since: datetime
+) -> list[tuple[int, int, int]]:
+    """(key, article id, story id) of the articles indexed since `since` under `keys`."""
+    table: sa.Table = StoryKey.__table__  # type: ignore[attr-defined]
+    articles: sa.Table = Article.__table__  # type: ignore[attr-defined]
+    wanted = list(set(keys))
+    out: list[tuple[int, int, int]] = []
+    for start in range(0, len(wanted), _IN_CHUNK):
+        # The window is checked here, not in SQL: given `created_at >= ?`, SQLite's
+        # planner may scan the whole window by that index instead of probing the keys.
+        rows = session.execute(
+            sa.select(table.c.key, table.c.article_id, articles.c.story_id, table.c.created_at)
+            .join(articles, articles.c.id == table.c.article_id)
+            .where(table.c.key.in_(wanted[start : start + _IN_CHUNK]))
+        )
+        out.extend((k, a, s) for k, a, s, at in rows if at >= since)
+    return out
+
+
+def article_texts(*, session: Session, article_ids: Iterable[int]) -> dict[int, StoredText]:
+    """Titles and texts of stored articles, by id."""
+    table: sa.Table = Article.__table__  # type: ignore[attr-defined]
+    wanted = sorted(set(article_ids))
+    out: dict[int, StoredText] = {}
+    for start in range(0, len(wanted), _IN_CHUNK):
+        rows = session.execute(
+            sa.select(table.c.id, table.c.title, table.c.summary, table.c.content).where(
+                table.c.id.in_(wanted[start : start + _IN_CHUNK])
+            )
+        )
+        out.update((r.id, StoredText(r.id, r.title, r.summary, r.content)) for r in rows)
+    return out
+
+
+def save_stories(
+    *,
+    session: Session,
+    stories: dict[int, int],
+    keys: Sequence[tuple[int, int]],
+    now: datetime,
+) -> None:
+    """Record the story of each new article that joined another's (one that starts a
+    story already points at itself), and index its band keys (key, article)."""
+    stories = {a: s for a, s in stories.items() if a != s}
+    if stories:
+        articles: sa.Table = Article.__table__  # type: ignore[attr-defined]
+        session.execute(
+            sa.update(articles)
+            .where(articles.c.id == sa.bindparam("article_id"))
+            .values(story_id=sa.bindparam("story")),
+            [{"article_id": a, "story": s} for a, s in stories.items()],
+            execution_options={"synchronize_session": False},
+        )
+    if keys:
+        table: sa.Table = StoryKey.__table__  # type: ignore[attr-defined]
+        # A key twice for one article (two bands agreeing by chance) is one row.
+        session.execute(
+            sa.insert(table),
+            [{"key": k, "article_id": a, "created_at": now} for k, a in dict.fromkeys(keys)],
+        )
+
+
+def merge_stories(*, session: Session, into: int, merged: Iterable[int]) -> None:
+    """Make stories one: a new article confirmed as a copy of both (a short item and a
+    re-led copy share little, until the wire copy links them). Their articles move to
+    `into`; a rule that hit both keeps both hits, and only `into`'s counts as the story's."""
+    hits: sa.Table = Hit.__table__  # type: ignore[attr-defined]
+    articles: sa.Table = Article.__table__  # type: ignore[attr-defined]
+    others = sorted(set(merged) - {into})
+    if not others:
+        return
+    for other in others:
+        taken = sa.select(hits.c.rule_id).where(hits.c.story_id == into).scalar_subquery()
+        session.execute(
+            sa.update(hits)
+            .where(hits.c.story_id == other, hits.c.rule_id.not_in(taken))
+            .values(story_id=into)
+        )
+        session.execute(sa.update(hits).where(hits.c.story_id == other).values(story_id=None))
+    session.execute(
+        sa.update(articles).where(articles.c.story_id.in_(others)).values(story_id=into)
+    )
+
+
+def prune_story_keys(*, session: Session, before: datetime, limit: int = 50_000) -> int:
+    """Drop band keys indexed before `before` (out of the story window), a bounded batch
+    at a time so that no transaction holds the database long; returns how many."""
+    table: sa.Table = StoryKey.__table__  # type: ignore[attr-defined]
+    oldest = (
+        sa.select(table.c.key, table.c.article_id).where(table.c.created_at < before).limit(limit)
+    )
+    result = session.execute(
+        sa.delete(table).where(sa.tuple_(table.c.key, table.c.article_id).in_(oldest))
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True, slots=True)
+class StoryArticle:
+    id: int
+    title: str
+    url: str
+    feed_id: int
+    feed_title: str
+    published_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class StorySummary:
+    """A story as a hit shows it: its size and where it ran (first feed of each copy)."""
+
+    id: int
+    articles: int
+    sources: tuple[str, ...]
+
+
+def story_articles(*, session: Session, story_id: int, limit: int) -> list[StoryArticle]:
+    """A story's articles, first one first, with the feed each was first seen in."""
+    rows = session.exec(
+        select(Article.id, Article.title, Article.url, Article.published_at)
+        .where(Article.story_id == story_id)
+        .order_by(col(Article.id))
+        .limit(limit)
+    ).all()
+    feeds = first_feeds(session=session, article_ids=[r[0] for r in rows if r[0] is not None])
+    return [
+        StoryArticle(id_ or 0, title, url, *feeds.get(id_ or 0, (0, "")), published)
+        for id_, title, url, published in rows
+    ]
+
+
+def story_summaries(
+    *, session: Session, story_ids: Iterable[int], max_sources: int = 50
+) -> dict[int, StorySummary]:
+    """For each story: how many articles it has, and the titles of their feeds (each
+    once, first seen first, at most `max_sources`)."""
+    wanted = sorted(set(story_ids))
+    counts: dict[int, int] = {}
+    sources: dict[int, list[str]] = {s: [] for s in wanted}
+    for start in range(0, len(wanted), _IN_CHUNK):
+        chunk = wanted[start : start + _IN_CHUNK]
+        counts.update(
+            session.exec(
+                select(Article.story_id, sa.func.count())
+                .where(col(Article.story_id).in_(chunk))
+                .group_by(col(Article.story_id))
+            ).all()  # type: ignore[arg-type]
+        )
+        rows = session.exec(
+            select(Article.story_id, Feed.title, FeedArticle.article_id)
+            .join(FeedArticle, col(FeedArticle.article_id) == Article.id)
+            .join(Feed, col(Feed.id) == FeedArticle.feed_id)
+            .where(col(Article.story_id).in_(chunk))
+            .order_by(col(FeedArticle.id))
+        )
+        for story_id, title, _ in rows:
+            names = sources[story_id or 0]
+            if title not in names and len(names) < max_sources:
+                names.append(title)
+    return {
+        s: StorySummary(s, counts.get(s, 0), tuple(sources[s])) for s in wanted if counts.get(s)
+    }

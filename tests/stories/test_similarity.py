@@ -1,0 +1,109 @@
+"""The pure story core: shingles, band keys and the confirming similarity."""
+
+from __future__ import annotations
+
+import pytest
+
+from stories import BANDS, fingerprint, same_story, similarity
+from stories.shingles import MAX_UNITS, units
+from tests.stories.cases import CASES
+
+BY_NAME = {c.name: c for c in CASES}
+
+
+def _print(name: str):  # type: ignore[no-untyped-def]
+    case = BY_NAME[name]
+    return fingerprint(case.title, case.text)
+
+
+def test_fingerprint_is_stable() -> None:
+    """The same text gives the same keys in every process (no per-process hash seed)."""
+    case = BY_NAME["en:wire"]
+    first = fingerprint(case.title, case.text)
+    assert first == fingerprint(case.title, case.text)
+    assert len(first.band_keys) > BANDS
+    assert all(-(2**63) <= k < 2**63 for k in first.band_keys)
+
+
+def test_case_width_and_accents_do_not_matter() -> None:
+    """Shingles come from the rules tokeniser: folded case, accents and widths."""
+    a = fingerprint("ＨＵＡＷＥＩ Café", "Über den Verkauf berichtete die Zeitung am Montag früh.")
+    b = fingerprint("huawei cafe", "uber den verkauf berichtete die zeitung am montag fruh")
+    assert a == b
+
+
+def test_unspaced_scripts_shingle_by_character() -> None:
+    """Chinese text gives character 3-grams: a run is split into its characters."""
+    assert units("华为公司 ByteDance") == ["华", "为", "公", "司", "bytedance"]
+
+
+def test_only_the_opening_counts() -> None:
+    """The work per article is bounded: only the first units are read."""
+    assert len(units("word " * 10_000)) == MAX_UNITS
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("en:wire", "en:edited"),
+        ("en:wire", "en:lead"),
+        ("en:wire", "en:short"),
+        ("id:wire", "id:short"),
+        ("de:edited", "de:lead"),
+        ("zh:wire", "zh:lead"),
+        ("zh:edited", "zh:short"),
+    ],
+)
+def test_copies_are_candidates_and_confirmed(a: str, b: str) -> None:
+    """Syndicated copies, different leads and short items share band keys and pass."""
+    fa, fb = _print(a), _print(b)
+    assert set(fa.band_keys) & set(fb.band_keys)
+    assert same_story(fa, fb), similarity(fa.shingles, fb.shingles)
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("en:wire", "en:profit"),
+        ("en:wire", "en:followup"),
+        ("id:edited", "id:followup"),
+        ("de:wire", "de:profit"),
+        ("zh:wire", "zh:followup"),
+        ("zh:short", "zh:profit"),
+        ("en:wire", "id:wire"),
+        ("de:wire", "en:wire"),
+        ("zh:wire", "en:wire"),
+    ],
+)
+def test_different_events_and_translations_are_refused(a: str, b: str) -> None:
+    """Same names in another event, a follow-up, a translation: never one story."""
+    fa, fb = _print(a), _print(b)
+    assert not same_story(fa, fb), similarity(fa.shingles, fb.shingles)
+
+
+def test_tiny_items_never_merge() -> None:
+    """Two headlines that share most words are not evidence enough."""
+    a = fingerprint("Huawei reports record profit", "")
+    b = fingerprint("Huawei reports record profit again", "")
+    assert not same_story(a, b)
+
+
+def test_a_follow_up_that_contains_the_story_is_refused() -> None:
+    """Containment alone is not enough: a follow-up quoting the whole short original
+    leads with new facts, where a short item leads like its long copy."""
+    original = BY_NAME["en:short"]
+    follow_up = fingerprint(
+        "Huawei ships first chips to ByteDance",
+        "Huawei began shipping the processors on Wednesday, weeks ahead of the schedule "
+        "both companies had given investors, a spokesman for the buyer confirmed. The first "
+        "batch covers about a tenth of the order and will go to data centres in Ulanqab and "
+        "Wuhu, he said, while the rest depends on how fast the contract manufacturer can "
+        "raise output at its new plant. Last week's report: " + original.text,
+    )
+    short = fingerprint(original.title, original.text)
+    assert similarity(short.shingles, follow_up.shingles)[1] > 0.7
+    assert not same_story(short, follow_up)
+
+
+def test_empty_article_has_no_keys() -> None:
+    assert fingerprint("", "").band_keys == ()
