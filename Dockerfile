@@ -24,6 +24,7 @@ COPY stories ./stories
 COPY notifiers ./notifiers
 COPY api ./api
 COPY store ./store
+COPY web ./web
 COPY bench ./bench
 RUN /opt/venv/bin/pip install --no-cache-dir --no-deps .
 

@@ -37,7 +37,7 @@ lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/hadolint Dockerfile
-	$(BIN)/mypy newswatch monitor net rules stories notifiers api store
+	$(BIN)/mypy newswatch monitor net rules stories notifiers api store web
 
 container-test:
 	bash tests/container/run.sh

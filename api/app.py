@@ -65,6 +65,10 @@ def create_app(
     ):
         app.include_router(module.router)
     app.include_router(tokens.router)
+    # Imported here: the dashboard calls the API's shared functions, so `web` imports `api`.
+    from web import install_dashboard
+
+    install_dashboard(app)
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=app.state.config.max_request_bytes)
     install_openapi(app)

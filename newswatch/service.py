@@ -61,6 +61,7 @@ from store import PoolConfig, create_engine, is_sqlite, is_transient, session_sc
 from store.health import ping
 from store.migrate import is_current, upgrade
 from store.users import ensure_admin, has_admin
+from web import close_streams
 
 log = structlog.get_logger(__name__)
 
@@ -258,8 +259,9 @@ class Role:
 def start_api(
     engine: Engine, settings: Settings, *, host: str, port: int, bot_username: str = ""
 ) -> Role:
+    app = create_app(engine=engine, config=api_config(settings, bot_username=bot_username))
     config = uvicorn.Config(
-        create_app(engine=engine, config=api_config(settings, bot_username=bot_username)),
+        app,
         host=host,
         port=port,
         log_config=None,
@@ -273,6 +275,7 @@ def start_api(
 
     async def stop(timeout: float) -> None:
         server.should_exit = True
+        close_streams(app)  # open dashboards' live streams end now, not at the grace's end
         await asyncio.wait([task], timeout=timeout)
 
     return Role("api", stop, task)

@@ -106,6 +106,18 @@ def _article_counts(session: Session, feed_ids: list[int]) -> dict[int, int]:
     return {feed_id: count for feed_id, count in rows}
 
 
+def articles_since(*, session: Session, feed_ids: list[int], since: datetime) -> dict[int, int]:
+    """How many articles each feed brought in since `since` (first seen in that feed)."""
+    if not feed_ids:
+        return {}
+    rows = session.exec(
+        select(FeedArticle.feed_id, func.count())
+        .where(col(FeedArticle.feed_id).in_(feed_ids), col(FeedArticle.first_seen_at) >= since)
+        .group_by(col(FeedArticle.feed_id))
+    )
+    return {feed_id: count for feed_id, count in rows}
+
+
 def update_feed(*, session: Session, feed_id: int, changes: dict[str, Any]) -> Feed | None:
     """Change only the given fields (`title`, `interval_seconds`, `full_text`)."""
     feed = session.get(Feed, feed_id)

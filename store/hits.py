@@ -308,8 +308,9 @@ def list_hits(
     rule_id: int | None = None,
     since: datetime | None = None,
     before_id: int | None = None,
+    after_id: int | None = None,
 ) -> list[HitView]:
-    """A user's hits, newest first (keyset on id)."""
+    """A user's hits, newest first (keyset on id; `after_id` for those newer than one seen)."""
     stmt = (
         select(Hit, Rule.name, Article)
         .join(Rule, col(Rule.id) == Hit.rule_id)
@@ -324,6 +325,8 @@ def list_hits(
         stmt = stmt.where(col(Hit.created_at) >= since)
     if before_id is not None:
         stmt = stmt.where(col(Hit.id) < before_id)
+    if after_id is not None:
+        stmt = stmt.where(col(Hit.id) > after_id)
     rows = list(session.exec(stmt))
     feeds = first_feeds(session=session, article_ids=[a.id for _, _, a in rows if a.id])
     return [

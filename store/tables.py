@@ -76,6 +76,20 @@ class ApiToken(SQLModel, table=True):
     revoked_at: datetime | None = _ts()
 
 
+class WebSession(SQLModel, table=True):
+    """A dashboard sign-in. It lives only while the token it was opened with lives, so a
+    revoked token ends its sessions on every replica (each request reads this row)."""
+
+    __tablename__: ClassVar[str] = "web_sessions"
+
+    id: int | None = _id()
+    # sha256 of the cookie's random value: a stolen database opens no session.
+    session_hash: str = Field(max_length=64, unique=True)
+    token_id: int = _fk("api_tokens.id")
+    created_at: datetime = _ts(nullable=False)
+    expires_at: datetime = _ts(nullable=False)
+
+
 class Feed(SQLModel, table=True):
     __tablename__: ClassVar[str] = "feeds"
 

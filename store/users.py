@@ -30,6 +30,10 @@ def create_user(*, session: Session, name: str, now: datetime, is_admin: bool = 
     return user
 
 
+def get_user(*, session: Session, user_id: int) -> User | None:
+    return session.get(User, user_id)
+
+
 def list_users(*, session: Session, limit: int, after_id: int = 0) -> list[User]:
     """Users in id order, keyset-paged."""
     stmt = select(User).where(col(User.id) > after_id).order_by(col(User.id)).limit(limit)
@@ -139,3 +143,20 @@ def revoke_token(*, session: Session, user_id: int, token_id: int, now: datetime
     session.add(token)
     session.flush()
     return True
+
+
+def users_with_live_tokens(*, session: Session, limit: int = 1000) -> list[tuple[User, int]]:
+    """Every user, oldest first, with the number of live tokens each holds."""
+    live = (
+        select(ApiToken.user_id, sa.func.count().label("n"))
+        .where(ApiToken.revoked_at.is_(None))  # type: ignore[union-attr]
+        .group_by(ApiToken.user_id)  # type: ignore[arg-type]
+        .subquery()
+    )
+    rows = session.exec(
+        select(User, sa.func.coalesce(live.c.n, 0))
+        .outerjoin(live, live.c.user_id == User.id)
+        .order_by(User.id)  # type: ignore[arg-type]
+        .limit(limit)
+    )
+    return [(user, int(n)) for user, n in rows]

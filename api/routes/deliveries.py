@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, status
+from sqlmodel import Session
 
 from api.deps import SessionDep, UserDep, not_found, utcnow
 from api.params import Id
@@ -39,7 +40,13 @@ def to_public(d: Delivery) -> DeliveryPublic:
     responses={409: {"description": "The delivery is not dead, or its webhook is gone"}},
 )
 def retry(delivery_id: Id, session: SessionDep, user: UserDep) -> DeliveryPublic:
-    delivery = get_delivery(session=session, delivery_id=delivery_id, user_id=user.id or 0)
+    return to_public(retry_delivery(session=session, user_id=user.id or 0, delivery_id=delivery_id))
+
+
+def retry_delivery(*, session: Session, user_id: int, delivery_id: int) -> Delivery:
+    """Redeliver one of the user's dead deliveries now: 404 when not theirs, 409 when it is
+    not dead or its webhook is disabled."""
+    delivery = get_delivery(session=session, delivery_id=delivery_id, user_id=user_id)
     if delivery is None:
         raise not_found("delivery", delivery_id)
     if delivery.status != DEAD:
@@ -48,7 +55,7 @@ def retry(delivery_id: Id, session: SessionDep, user: UserDep) -> DeliveryPublic
             f"delivery {delivery_id} is {delivery.status}; only a dead delivery can be retried",
         )
     if delivery.channel_kind == WEBHOOK:
-        webhook = get_webhook(session=session, webhook_id=delivery.channel_id, user_id=user.id)
+        webhook = get_webhook(session=session, webhook_id=delivery.channel_id, user_id=user_id)
         if webhook is None:
             raise HTTPException(
                 status.HTTP_409_CONFLICT, f"webhook {delivery.channel_id} is deleted"
@@ -62,4 +69,4 @@ def retry(delivery_id: Id, session: SessionDep, user: UserDep) -> DeliveryPublic
     if not redeliver(session=session, delivery_id=delivery_id, now=utcnow()):
         raise HTTPException(status.HTTP_409_CONFLICT, f"delivery {delivery_id} changed; retry")
     session.refresh(delivery)
-    return to_public(delivery)
+    return delivery

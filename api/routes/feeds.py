@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
+from sqlmodel import Session
 
+from api.config import ApiConfig
 from api.deps import (
     AdminDep,
     ConfigDep,
@@ -78,11 +80,37 @@ def to_public(row: FeedWithCount, default_interval: int) -> FeedPublic:
 async def create(
     body: FeedCreate, response: Response, user: UserDep, config: ConfigDep, session: SessionDep
 ) -> FeedPublic:
+    row, created = await add_feed_by_url(
+        session=session,
+        config=config,
+        url=body.url,
+        title=body.title or "",
+        interval_seconds=body.interval_seconds,
+        user_id=user.id,
+        full_text=body.full_text,
+    )
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return to_public(row, config.poll_interval_seconds)
+
+
+async def add_feed_by_url(
+    *,
+    session: Session,
+    config: ApiConfig,
+    url: str,
+    user_id: int | None,
+    title: str = "",
+    interval_seconds: int | None = None,
+    full_text: str = "auto",
+) -> tuple[FeedWithCount, bool]:
+    """Add the feed at `url`, or the one the web page there advertises: (feed, created).
+    A bad or blocked URL is a 422 on `url`."""
     # Release the transaction (SQLite's write lock) while the page is fetched.
     session.commit()
     try:
-        url = await resolve_feed_url(
-            body.url, config.guard(), timeout_seconds=config.discovery_timeout_seconds
+        feed_url = await resolve_feed_url(
+            url, config.guard(), timeout_seconds=config.discovery_timeout_seconds
         )
     except BlockedURLError as exc:
         raise field_error("url", str(exc), "url_blocked") from None
@@ -90,18 +118,16 @@ async def create(
         raise field_error("url", str(exc), "not_a_feed") from None
     feed, created = add_feed(
         session=session,
-        url=url,
+        url=feed_url,
         now=utcnow(),
-        title=body.title or "",
-        interval_seconds=body.interval_seconds,
-        created_by=user.id,
-        full_text=body.full_text,
+        title=title,
+        interval_seconds=interval_seconds,
+        created_by=user_id,
+        full_text=full_text,
     )
-    if not created:
-        response.status_code = status.HTTP_200_OK
     row = get_feed(session=session, feed_id=feed.id or 0)
     assert row is not None
-    return to_public(row, config.poll_interval_seconds)
+    return row, created
 
 
 @router.post(
@@ -118,7 +144,16 @@ async def create(
 async def import_opml(
     request: Request, user: UserDep, config: ConfigDep, session: SessionDep
 ) -> FeedImportResult:
-    document = await request.body()
+    return await import_feeds(
+        session=session, config=config, document=await request.body(), user_id=user.id
+    )
+
+
+async def import_feeds(
+    *, session: Session, config: ApiConfig, document: bytes, user_id: int | None
+) -> FeedImportResult:
+    """Add every feed of an OPML document: counts of added and existing, and the invalid
+    ones with reasons. 413/422 for a document over the limits or not OPML."""
     if len(document) > config.max_import_bytes:
         raise HTTPException(
             413,
@@ -147,12 +182,21 @@ async def import_opml(
             url=sub.url,
             now=utcnow(),
             title=sub.title,
-            created_by=user.id,
+            created_by=user_id,
             full_text=sub.full_text,
         )
         added += created
         existing += not created
     return FeedImportResult(added=added, existing=existing, invalid=invalid)
+
+
+def export_document(session: Session) -> str:
+    """The whole catalogue as an OPML document."""
+    subscriptions = [
+        Subscription(row.feed.url, row.feed.title, row.feed.site_url, row.feed.full_text)
+        for row in all_feeds(session=session)
+    ]
+    return write_opml(subscriptions)
 
 
 @router.get(
@@ -162,12 +206,8 @@ async def import_opml(
     responses={200: {"content": {"text/x-opml": {"schema": {"type": "string"}}}}},
 )
 def export_opml(session: SessionDep, _user: UserDep) -> Response:
-    subscriptions = [
-        Subscription(row.feed.url, row.feed.title, row.feed.site_url, row.feed.full_text)
-        for row in all_feeds(session=session)
-    ]
     return Response(
-        write_opml(subscriptions),
+        export_document(session),
         media_type="text/x-opml; charset=utf-8",
         headers={"content-disposition": 'attachment; filename="newswatch-feeds.opml"'},
     )

@@ -8,6 +8,7 @@ from fastapi import APIRouter, HTTPException, Response, status
 from fastapi import Query as QueryParam
 from sqlmodel import Session
 
+from api.backtest import BacktestMatch, backtest
 from api.config import ApiConfig
 from api.deps import (
     ConfigDep,
@@ -36,18 +37,16 @@ from api.schemas import (
 )
 from monitor.backfill import Backlog as BacklogFound
 from monitor.backfill import backlog
-from rules import Document, RuleHit, RuleIndex, RuleSyntaxError, article_document, parse
-from store.articles import carrying_feeds, recent_articles
-from store.feeds import feed_urls, get_feed
+from rules import Document, Query, RuleIndex, RuleSyntaxError, parse
+from store.articles import recent_articles
+from store.feeds import get_feed
 from store.hits import encode_cursor
 from store.rules import count_rules, create_rule, delete_rule, get_rule, list_rules, update_rule
 from store.tables import Rule
-from store.values import StoredArticle
 
 router = APIRouter(prefix="/v1/rules", tags=["rules"])
 
 RULE_CURSOR, PREVIEW_CURSOR = "r", "p"
-_PREVIEW_BATCH = 500
 
 
 def to_public(rule: Rule) -> RulePublic:
@@ -173,7 +172,8 @@ def test(body: RuleTest, session: SessionDep, _user: UserDep) -> RuleTestResult:
             raise field_error("feed_id", f"feed {body.feed_id} not found")
         feed = feed or f"{row.feed.title} {row.feed.url}".strip()
     query = parse(body.query)
-    doc = Document(
+    return test_text(
+        query,
         title=body.title,
         text=body.text,
         url=body.url,
@@ -181,6 +181,21 @@ def test(body: RuleTest, session: SessionDep, _user: UserDep) -> RuleTestResult:
         lang=body.lang,
         feed_id=body.feed_id,
     )
+
+
+def test_text(
+    query: Query,
+    *,
+    title: str,
+    text: str,
+    url: str = "",
+    feed: str = "",
+    lang: str = "",
+    feed_id: int | None = None,
+) -> RuleTestResult:
+    """Whether a query matches this article, with the matched terms, the snippet, and the
+    fields the query reads that were empty."""
+    doc = Document(title=title, text=text, url=url, feed=feed, lang=lang, feed_id=feed_id)
     given = {"title": doc.title, "text": doc.title + doc.text, "url": doc.url, "feed": feed}
     given["lang"] = doc.lang
     missing = sorted(name for name in query.fields if not given[name])
@@ -221,29 +236,18 @@ def preview(
         query = parse(rule.query)
     except RuleSyntaxError as exc:  # saved under an older grammar
         raise HTTPException(422, str(exc)) from None
-    index = RuleIndex()
-    index.add(rule_id, query, feed_ids=rule.feed_ids)
-    found: list[RulePreviewItem] = []
-    batch_size = min(_PREVIEW_BATCH, config.preview_scan_articles)
-    for _ in range(max(1, config.preview_scan_articles // batch_size)):
-        batch = recent_articles(session=session, limit=batch_size, before_id=before)
-        urls = feed_urls(session=session, feed_ids=sorted({feed_id for _, feed_id, _ in batch}))
-        carriers = carrying_feeds(session=session, article_ids=[a.id for a, _, _ in batch])
-        for article, feed_id, feed_title in batch:
-            before = article.id
-            doc = article_document(
-                article,
-                feed_id=feed_id,
-                feed_title=feed_title,
-                feed_url=urls.get(feed_id, ""),
-                also=carriers.get(article.id, ()),
-            )
-            found += [_preview_item(article, feed_id, feed_title, hit) for hit in index.match(doc)]
-            if len(found) >= limit:
-                return RulePreviewPage(items=found, next_cursor=_after(session, before))
-        if len(batch) < batch_size:
-            return RulePreviewPage(items=found, next_cursor=None)
-    return RulePreviewPage(items=found, next_cursor=_after(session, before))
+    result = backtest(
+        session=session,
+        query=query,
+        limit=limit,
+        feed_ids=rule.feed_ids,
+        scan=config.preview_scan_articles,
+        before=before,
+    )
+    next_cursor = None if result.exhausted else _after(session, result.last_id)
+    return RulePreviewPage(
+        items=[_preview_item(m) for m in result.matches], next_cursor=next_cursor
+    )
 
 
 def _after(session: Session, article_id: int | None) -> str | None:
@@ -253,20 +257,19 @@ def _after(session: Session, article_id: int | None) -> str | None:
     return encode_cursor(article_id, PREVIEW_CURSOR)
 
 
-def _preview_item(
-    article: StoredArticle, feed_id: Id, feed_title: str, hit: RuleHit
-) -> RulePreviewItem:
+def _preview_item(match: BacktestMatch) -> RulePreviewItem:
+    article = match.article
     return RulePreviewItem(
         article=HitArticle(
             id=article.id,
             title=article.title,
             url=article.url,
             published_at=article.published_at,
-            feed_id=feed_id,
-            feed_title=feed_title,
+            feed_id=match.feed_id,
+            feed_title=match.feed_title,
         ),
-        snippet=hit.snippet,
-        matched_terms=list(hit.matched_terms),
+        snippet=match.snippet,
+        matched_terms=list(match.matched_terms),
     )
 
 

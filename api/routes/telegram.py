@@ -6,7 +6,9 @@ import secrets
 from datetime import timedelta
 
 from fastapi import APIRouter, HTTPException, status
+from sqlmodel import Session
 
+from api.config import ApiConfig
 from api.deps import ConfigDep, SessionDep, UserDep, utcnow
 from api.schemas import TelegramLinkCreated
 from store.telegram import create_link
@@ -22,6 +24,11 @@ router = APIRouter(prefix="/v1/telegram", tags=["telegram"])
     responses={409: {"description": "No Telegram bot runs (NEWSWATCH_TELEGRAM_BOT_TOKEN unset)"}},
 )
 def create(session: SessionDep, user: UserDep, config: ConfigDep) -> TelegramLinkCreated:
+    return new_link(session=session, config=config, user_id=user.id or 0)
+
+
+def new_link(*, session: Session, config: ApiConfig, user_id: int) -> TelegramLinkCreated:
+    """A fresh one-time link code of a user, with the bot's deep link; 409 when no bot runs."""
     username = config.telegram_bot_username
     if not username:  # a code no bot can redeem would only mislead
         raise HTTPException(
@@ -33,7 +40,7 @@ def create(session: SessionDep, user: UserDep, config: ConfigDep) -> TelegramLin
     expires_at = now + timedelta(seconds=config.telegram_link_ttl_seconds)
     # Telegram deep-link parameters allow up to 64 characters of [A-Za-z0-9_-].
     code = secrets.token_urlsafe(24)
-    create_link(session=session, user_id=user.id or 0, code=code, now=now, expires_at=expires_at)
+    create_link(session=session, user_id=user_id, code=code, now=now, expires_at=expires_at)
     return TelegramLinkCreated(
         code=code,
         deep_link=f"https://t.me/{username}?start={code}",

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
+from sqlmodel import Session
 
 from api.config import ApiConfig
 from api.deps import (
@@ -91,17 +92,47 @@ def to_public(webhook: Webhook) -> WebhookPublic:
 async def create(
     body: WebhookCreate, session: SessionDep, user: UserDep, config: ConfigDep
 ) -> WebhookCreated:
-    await _check_url(body.url, config)
-    secret = _checked_secret(body.secret)
-    webhook = create_webhook(
+    webhook, secret = await add_webhook(
         session=session,
+        config=config,
         user_id=user.id or 0,
         url=body.url,
-        secret=secret,
         rule_ids=body.rule_ids,
-        now=utcnow(),
+        secret=body.secret,
     )
     return WebhookCreated(**to_public(webhook).model_dump(), secret=secret)
+
+
+async def add_webhook(
+    *,
+    session: Session,
+    config: ApiConfig,
+    user_id: int,
+    url: str,
+    rule_ids: list[int] | None = None,
+    secret: str | None = None,
+) -> tuple[Webhook, str]:
+    """Add a webhook (its URL passes the SSRF guard): the row and its signing secret."""
+    await _check_url(url, config)
+    secret = _checked_secret(secret)
+    webhook = create_webhook(
+        session=session, user_id=user_id, url=url, secret=secret, rule_ids=rule_ids, now=utcnow()
+    )
+    return webhook, secret
+
+
+def ping(*, session: Session, user_id: int, webhook_id: int) -> int | None:
+    """Queue a ping to one of the user's webhooks; 404 when it is not theirs."""
+    if get_webhook(session=session, webhook_id=webhook_id, user_id=user_id) is None:
+        raise not_found("webhook", webhook_id)
+    return enqueue(
+        session=session,
+        user_id=user_id,
+        kind=WEBHOOK,
+        channel_id=webhook_id,
+        now=utcnow(),
+        event_type="ping",
+    )
 
 
 @router.get("", response_model=WebhookPage, summary="List your webhooks, oldest first")
@@ -196,17 +227,7 @@ def delete(webhook_id: Id, session: SessionDep, user: UserDep) -> Response:
     summary="Send a ping event to the webhook",
 )
 def test(webhook_id: Id, session: SessionDep, user: UserDep) -> Queued:
-    webhook = get_webhook(session=session, webhook_id=webhook_id, user_id=user.id)
-    if webhook is None:
-        raise not_found("webhook", webhook_id)
-    delivery_id = enqueue(
-        session=session,
-        user_id=user.id or 0,
-        kind=WEBHOOK,
-        channel_id=webhook_id,
-        now=utcnow(),
-        event_type="ping",
-    )
+    delivery_id = ping(session=session, user_id=user.id or 0, webhook_id=webhook_id)
     return Queued(status="queued", delivery_id=delivery_id)
 
 
