@@ -20,8 +20,10 @@ from api.deps import (
     page_end,
     utcnow,
 )
+from api.modes import ModeUpdate
 from api.params import DeliveryCursor, Id, WebhookCursor
 from api.routes.deliveries import to_public as delivery_public
+from api.routes.webhook_modes import patch_mode
 from api.schemas import (
     DeliveryPage,
     Queued,
@@ -161,15 +163,23 @@ def get(webhook_id: Id, session: SessionDep, user: UserDep) -> WebhookPublic:
     return to_public(webhook)
 
 
+class WebhookChange(WebhookUpdate, ModeUpdate):
+    """A webhook PATCH: its own fields, and the delivery-mode fields of every channel."""
+
+
 @router.patch(
     "/{webhook_id:int}",
     response_model=WebhookPublic,
-    summary="Change a webhook's url, rule_ids or active (true turns on one a 410 disabled)",
+    summary="Change a webhook's url, rule_ids, active (true turns on one a 410 disabled), "
+    "mode, at, timezone or quiet_hours",
 )
 async def patch(
-    webhook_id: Id, body: WebhookUpdate, session: SessionDep, user: UserDep, config: ConfigDep
+    webhook_id: Id, body: WebhookChange, session: SessionDep, user: UserDep, config: ConfigDep
 ) -> WebhookPublic:
     changes = body.model_dump(exclude_unset=True)
+    mode = ModeUpdate.model_validate(
+        {key: changes.pop(key) for key in list(changes) if key in ModeUpdate.model_fields}
+    )
     for key in ("url", "active"):
         if key in changes and changes[key] is None:
             del changes[key]
@@ -181,6 +191,7 @@ async def patch(
     )
     if webhook is None:
         raise not_found("webhook", webhook_id)
+    patch_mode(session, webhook_id, mode)  # a 422 here rolls the whole change back
     return to_public(webhook)
 
 

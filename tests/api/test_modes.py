@@ -109,3 +109,33 @@ def test_other_users_cannot_mute_or_patch(client: TestClient, engine: Engine) ->
     assert (
         client.post(f"/v1/rules/{rule['id']}/mute", json={"for_seconds": 60}, headers=auth(other))
     ).status_code == 404
+
+
+def test_patch_webhook_takes_the_mode_fields_with_its_own(
+    client: TestClient, engine: Engine
+) -> None:
+    """PATCH /v1/webhooks/{id} takes the mode fields beside url and active; a bad zone
+    answers 422 and changes nothing, the url included."""
+    _, token = make_user(engine, "u")
+    hook = _hook(client, token)
+    path = f"/v1/webhooks/{hook}"
+    bad = client.patch(
+        path,
+        json={
+            "url": "http://127.0.0.1:9/other",
+            "mode": "daily",
+            "at": "08:00",
+            "timezone": "Mars/Base",
+        },
+        headers=auth(token),
+    )
+    assert bad.status_code == 422, bad.text
+    assert client.get(path, headers=auth(token)).json()["url"] == "http://127.0.0.1:9/h"
+    answer = client.patch(
+        path,
+        json={"active": True, "mode": "daily", "at": "08:00", "timezone": "Asia/Jakarta"},
+        headers=auth(token),
+    )
+    assert answer.status_code == 200, answer.text
+    mode = client.get(f"{path}/mode", headers=auth(token)).json()
+    assert (mode["mode"], mode["at"], mode["timezone"]) == ("daily", "08:00", "Asia/Jakarta")
