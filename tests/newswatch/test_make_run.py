@@ -13,10 +13,12 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _run_line(args: list[str], env: dict[str, str]) -> str:
-    base = {k: v for k, v in os.environ.items() if k not in ("HOST", "PORT")}
+    # MAKEFLAGS and MAKELEVEL of an enclosing `make test` would make it print directories.
+    drop = ("HOST", "PORT", "MAKEFLAGS", "MAKELEVEL", "MFLAGS")
+    base = {k: v for k, v in os.environ.items() if k not in drop}
     base = {k: v for k, v in base.items() if not k.startswith("NEWSWATCH_")}
     done = subprocess.run(
-        ["make", "-n", "run", *args],
+        ["make", "--no-print-directory", "-n", "run", *args],
         cwd=ROOT,
         env={**base, **env},
         capture_output=True,
