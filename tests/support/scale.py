@@ -3,6 +3,7 @@ can be slowed down, seeding a database directly, and reading leases back."""
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 from collections import defaultdict
@@ -91,7 +92,7 @@ class GrowingFeedServer(_Gated, LoopbackServer):
                 Item(
                     guid=f"{slug}-{n}",
                     title=f"ByteDance dan Huawei, laporan {n} dari {slug}",
-                    description="Kerja sama pusat data di Jakarta.",
+                    description=_distinct_text(slug, n),
                     link=f"https://berita.example.id/{slug}/{n}",
                 )
                 for n in range(1, count + 1)
@@ -207,3 +208,10 @@ def live_leases(engine: Engine) -> int:
         now=now,
     )
     return int(feeds) + int(deliveries)  # type: ignore[call-overload]
+
+
+def _distinct_text(slug: str, n: int) -> str:
+    """A body of words of this item's own, so that each item is a story of its own (items
+    that differ only in a number are copies of one story, and alert once per rule)."""
+    words = [hashlib.sha256(f"{slug}/{n}/{i}".encode()).hexdigest()[:8] for i in range(16)]
+    return f"Kerja sama pusat data di Jakarta: {' '.join(words)}."
