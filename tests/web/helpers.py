@@ -1,11 +1,21 @@
-"""Sign a test client in to the dashboard, as a browser would."""
+"""Sign a test client in to the dashboard, as a browser would; store copies of a story."""
 
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi.testclient import TestClient
+from sqlalchemy.engine import Engine
+
+from monitor.normalise import Article
+from store import session_scope
+from store.articles import insert_new_articles
+from store.feeds import add_feed
+from store.hits import record_hits_and_enqueue
+from store.stories import save_stories
+from store.values import NewHit
 
 _FIELD = re.compile(r'name="(csrf|nonce)" value="([^"]+)"')
 
@@ -33,3 +43,34 @@ def items(answer: Any) -> list[Any]:
     """A list answer's rows, whether it is a bare list or `{"items", "next_cursor"}`."""
     body = answer.json()
     return list(body["items"] if isinstance(body, dict) else body)
+
+
+def story_copy(engine: Engine, outlet: str, rule_ids: list[int], story: int | None = None) -> int:
+    """An outlet's copy of one wire story, joined to `story` (or starting one), hit by the
+    rules; returns its article id."""
+    now = datetime.now(UTC)
+    url = f"https://{outlet.lower().replace(' ', '-')}.example/huawei"
+    article = Article(
+        item_key=url,
+        url=url,
+        canonical_url=url,
+        title=f"Huawei ships a new chip ({outlet})",
+        summary="Huawei ships a new chip.",
+        content="",
+        language="en",
+        author="",
+        published_at=now,
+    )
+    with session_scope(engine) as session:
+        slug = outlet.lower().replace(" ", "-")
+        feed, _ = add_feed(session=session, url=f"http://127.0.0.1:9/{slug}.xml", now=now)
+        feed.title = outlet
+        session.add(feed)
+        [stored] = insert_new_articles(
+            session=session, feed_id=feed.id or 0, articles=[article], now=now
+        )
+        if story is not None:
+            save_stories(session=session, stories={stored.id: story}, keys=[], now=now)
+        hits = [NewHit(r, stored.id, "**Huawei** ships", ("huawei",)) for r in rule_ids]
+        record_hits_and_enqueue(session=session, hits=hits, now=now)
+        return stored.id

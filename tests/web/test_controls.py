@@ -10,17 +10,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
 from api import ApiConfig, create_app
-from monitor.normalise import Article
 from store import session_scope
-from store.articles import insert_new_articles
 from store.channels import rule_muted_until
-from store.feeds import add_feed
-from store.hits import record_hits_and_enqueue
 from store.rules import create_rule
-from store.stories import save_stories
-from store.values import NewHit
 from tests.conftest import auth, make_user
-from tests.web.helpers import items, sign_in
+from tests.web.helpers import items, sign_in, story_copy
 from web.pages.hits import _poll
 
 SECRET_URL = "json://desk:hunter2secret@127.0.0.1:9/alerts"
@@ -45,36 +39,6 @@ def _rule(engine: Engine, user_id: int, name: str, *, per_story: bool = True) ->
         return rule.id or 0
 
 
-def _copy(engine: Engine, outlet: str, rule_ids: list[int], story: int | None = None) -> int:
-    """An outlet's copy of one wire story, joined to `story` (or starting one), hit by the
-    rules; returns its article id."""
-    now = datetime.now(UTC)
-    url = f"https://{outlet.lower().replace(' ', '-')}.example/huawei"
-    article = Article(
-        item_key=url,
-        url=url,
-        canonical_url=url,
-        title=f"Huawei ships a new chip ({outlet})",
-        summary="Huawei ships a new chip.",
-        content="",
-        language="en",
-        author="",
-        published_at=now,
-    )
-    with session_scope(engine) as session:
-        feed, _ = add_feed(session=session, url=f"https://{outlet[:5]}.example/rss", now=now)
-        feed.title = outlet
-        session.add(feed)
-        [stored] = insert_new_articles(
-            session=session, feed_id=feed.id or 0, articles=[article], now=now
-        )
-        if story is not None:
-            save_stories(session=session, stories={stored.id: story}, keys=[], now=now)
-        hits = [NewHit(r, stored.id, "**Huawei** ships", ("huawei",)) for r in rule_ids]
-        record_hits_and_enqueue(session=session, hits=hits, now=now)
-        return stored.id
-
-
 def _entries(html: str) -> list[str]:
     return re.findall(r'<li class="hit".*?</li>', html, re.S)
 
@@ -85,8 +49,8 @@ def test_the_copies_of_one_story_are_one_entry(engine: Engine, web: TestClient) 
     user_id, token = make_user(engine, "ana")
     every = _rule(engine, user_id, "every copy", per_story=False)
     once = _rule(engine, user_id, "once")
-    story = _copy(engine, "Wire Service", [every, once])
-    _copy(engine, "Daily Tech", [every, once], story)  # `once` hit the story already
+    story = story_copy(engine, "Wire Service", [every, once])
+    story_copy(engine, "Daily Tech", [every, once], story)  # `once` hit the story already
     sign_in(web, token)
     [entry] = _entries(web.get("/").text)
     assert "Also in Wire Service" in entry and f'href="/stories/{story}"' in entry
@@ -100,7 +64,7 @@ def test_the_copies_of_one_story_are_one_entry(engine: Engine, web: TestClient) 
 
     # A third copy arrives: the stream sends the story's entry again, drawn from all its hits.
     [newest] = items(web.get("/v1/hits", headers=auth(token)))[:1]
-    _copy(engine, "Asia Briefing", [every], story)
+    story_copy(engine, "Asia Briefing", [every], story)
     batch = _poll(engine, web.cookies.get("nw_session"), user_id, newest["id"], None)
     assert batch is not None
     [(_, key, html)] = batch
@@ -113,7 +77,7 @@ def test_paging_walks_every_entry_once(engine: Engine, web: TestClient) -> None:
     user_id, token = make_user(engine, "ana")
     rule = _rule(engine, user_id, "r")
     for i in range(52):
-        _copy(engine, f"Outlet {i}", [rule])
+        story_copy(engine, f"Outlet {i}", [rule])
     sign_in(web, token)
     first = web.get("/").text
     cursor = re.search(r'href="/\?cursor=(h\d+)"', first)
