@@ -31,7 +31,7 @@ from web.sessions import Viewer, ViewerDep, WriterDep, safe_next
 router = web_router()
 
 BACKTEST_SHOWN = 20
-PAGE_SIZE = 200
+PAGE_SIZE = 100  # rules a page: each row has its forms, and the page stays under 200 KB
 
 QueryField = Annotated[str, Form(max_length=MAX_LENGTH)]
 NameField = Annotated[str, Form(max_length=200)]
@@ -69,6 +69,7 @@ def set_enabled(
     session: SessionDep,
     viewer: WriterDep,
     enabled: Annotated[bool, Form()],
+    to: Next = "/rules",
 ) -> Response:
     changed = update_rule(
         session=session,
@@ -79,7 +80,7 @@ def set_enabled(
     )
     if changed is None:
         return not_found(request, viewer, "rule")
-    return back("/rules", f"{changed.name}: {'enabled' if enabled else 'disabled'}")
+    return back(safe_next(to), f"{changed.name}: {'enabled' if enabled else 'disabled'}")
 
 
 @router.post("/rules/{rule_id:int}/mute")
