@@ -9,13 +9,11 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
-from monitor.normalise import Article
 from store import session_scope
-from store.articles import insert_new_articles
-from store.feeds import add_feed
 from store.hits import record_hits_and_enqueue
 from store.stories import save_stories
 from store.values import NewHit
+from tests.support.seed import seed_article
 
 _FIELD = re.compile(r'name="(csrf|nonce)" value="([^"]+)"')
 
@@ -49,25 +47,16 @@ def story_copy(engine: Engine, outlet: str, rule_ids: list[int], story: int | No
     """An outlet's copy of one wire story, joined to `story` (or starting one), hit by the
     rules; returns its article id."""
     now = datetime.now(UTC)
-    url = f"https://{outlet.lower().replace(' ', '-')}.example/huawei"
-    article = Article(
-        item_key=url,
-        url=url,
-        canonical_url=url,
-        title=f"Huawei ships a new chip ({outlet})",
-        summary="Huawei ships a new chip.",
-        content="",
-        language="en",
-        author="",
-        published_at=now,
-    )
+    slug = outlet.lower().replace(" ", "-")
     with session_scope(engine) as session:
-        slug = outlet.lower().replace(" ", "-")
-        feed, _ = add_feed(session=session, url=f"http://127.0.0.1:9/{slug}.xml", now=now)
-        feed.title = outlet
-        session.add(feed)
-        [stored] = insert_new_articles(
-            session=session, feed_id=feed.id or 0, articles=[article], now=now
+        stored = seed_article(
+            session,
+            url=f"https://{slug}.example/huawei",
+            now=now,
+            title=f"Huawei ships a new chip ({outlet})",
+            summary="Huawei ships a new chip.",
+            feed_url=f"http://127.0.0.1:9/{slug}.xml",
+            feed_title=outlet,
         )
         if story is not None:
             save_stories(session=session, stories={stored.id: story}, keys=[], now=now)
