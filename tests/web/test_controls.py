@@ -165,6 +165,10 @@ def test_a_webhook_mutes_and_takes_a_delivery_mode(engine: Engine, web: TestClie
     muted = web.post(f"{base}/mute", data={"csrf": csrf, "duration": "86400"})
     assert "muted until" in muted.text
     assert web.get(f"/v1/webhooks/{hook['id']}/mode", headers=auth(token)).json()["muted_until"]
+    [listed] = re.findall(
+        r"<li><a href=\"/channels/webhooks/.*?</li>", web.get("/channels").text, re.S
+    )
+    assert "hourly" in listed and "muted until" in listed
 
 
 def test_another_users_channels_and_mutes_answer_404(engine: Engine, web: TestClient) -> None:

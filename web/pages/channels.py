@@ -10,12 +10,14 @@ from fastapi import Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 
 from api.deps import ConfigDep, SessionDep, utcnow
+from api.modes import mode_public
 from api.routes.channels import list_ as list_channels
 from api.routes.deliveries import retry_delivery
 from api.routes.telegram import new_link
 from api.routes.webhook_modes import get_mode, mute_webhook, unmute_webhook
 from api.routes.webhook_modes import patch as patch_webhook_mode
 from api.routes.webhooks import add_webhook, ping
+from store.channels import settings_for
 from store.deliveries import list_deliveries
 from store.hits import WEBHOOK
 from store.webhooks import delete_webhook, get_webhook, list_webhooks, update_webhook
@@ -41,12 +43,14 @@ def channels_view(
 ) -> HTMLResponse:
     """The channels page, with what a form's answer adds to it."""
     webhooks = list_webhooks(session=session, user_id=viewer.user_id)
+    settings = settings_for(session=session, channels=[(WEBHOOK, w.id or 0) for w in webhooks])
+    now = utcnow()
     return page(
         request,
         "channels.html",
         status_code,
         viewer=viewer,
-        webhooks=webhooks,
+        webhooks=[(w, mode_public(settings.get((WEBHOOK, w.id or 0)), now)) for w in webhooks],
         channels=list_channels(session, viewer.user),
         **context,
     )
