@@ -1,7 +1,8 @@
 """Dashboard render times at scale: `python -m bench.web --hits 10000 --rules 5000`.
 
-Seeds a temporary SQLite database (one user with N rules and M hits over M articles in
-20 feeds, 50 webhook deliveries), then renders each page in process through the real app
+Seeds a temporary SQLite database (one user with N rules, a tenth of them muted, and M
+hits over M articles in 20 feeds, every three articles in a row one story; 50 webhook
+deliveries; 20 e-mail and Apprise channels), then renders each page in process through the real app
 (routing, session check, queries, templates) and reports the median and worst time per
 page. Prints one JSON object last: {"hits","rules","pages":{path: p50_ms},"max_ms","bytes"}.
 """
@@ -75,7 +76,7 @@ def seed(engine: sa.Engine, *, hits: int, rules: int) -> str:
                     "summary": "Company news about chips and exports. " * 10, "content": "",
                     "language": "en", "author": "",
                     "published_at": now - timedelta(minutes=i), "fetched_at": now,
-                    "created_at": now,
+                    "created_at": now, "story_id": 1 + i - i % 3,
                 }
                 for i in range(hits)
             ],
@@ -97,6 +98,23 @@ def seed(engine: sa.Engine, *, hits: int, rules: int) -> str:
                     "matched_terms": [f"company{i % rules}", "chips"], "created_at": now,
                 }
                 for i in range(hits)
+            ],
+        )  # fmt: skip
+        conn.execute(
+            t["rule_mutes"].insert(),
+            [{"rule_id": 1 + i, "until": now + timedelta(hours=8)} for i in range(0, rules, 10)],
+        )
+        conn.execute(
+            t["channels"].insert(),
+            [
+                {
+                    "user_id": user_id, "kind": "email" if i % 2 else "apprise",
+                    "target": f"desk{i}@news.example" if i % 2 else f"ntfy://n.example/t{i}",
+                    "display": f"desk{i}@news.example" if i % 2 else f"ntfy://n.example/t{i}",
+                    "active": True, "disabled_reason": "", "confirmed_at": now,
+                    "link_secret": "", "created_at": now,
+                }
+                for i in range(20)
             ],
         )  # fmt: skip
         conn.execute(
@@ -136,8 +154,8 @@ def main() -> None:
         assert nonce is not None
         client.post("/signin", data={"token": token, "nonce": nonce[1]}, follow_redirects=False)
         paths = [
-            "/", "/?rule_id=7", "/?cursor=aDUwMDA", "/rules", "/rules?after=4800", "/rules/7",
-            "/feeds", "/channels", "/channels/webhooks/1", "/admin",
+            "/", "/?rule_id=7", "/?cursor=h5000", "/rules", "/rules?after=4800", "/rules/7",
+            "/stories/4", "/feeds", "/channels", "/channels/webhooks/1", "/channels/1", "/admin",
         ]  # fmt: skip
         pages: dict[str, float] = {}
         worst = 0.0

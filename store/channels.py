@@ -136,5 +136,16 @@ def unmute_rules(*, session: Session, user_id: int) -> int:
 
 
 def rule_muted_until(*, session: Session, rule_id: int, now: datetime) -> datetime | None:
-    until = session.exec(select(RuleMute.until).where(RuleMute.rule_id == rule_id)).first()
-    return until if until is not None and until > now else None
+    return rule_mutes(session=session, rule_ids=[rule_id], now=now).get(rule_id)
+
+
+def rule_mutes(
+    *, session: Session, rule_ids: Collection[int], now: datetime
+) -> dict[int, datetime]:
+    """When each of these rules that is muted now stops being muted."""
+    if not rule_ids:
+        return {}
+    rows = session.exec(
+        select(RuleMute.rule_id, RuleMute.until).where(col(RuleMute.rule_id).in_(list(rule_ids)))
+    )
+    return {rule_id: until for rule_id, until in rows if until > now}

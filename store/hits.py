@@ -309,8 +309,10 @@ def list_hits(
     since: datetime | None = None,
     before_id: int | None = None,
     after_id: int | None = None,
+    story_id: int | None = None,
 ) -> list[HitView]:
-    """A user's hits, newest first (keyset on id; `after_id` for those newer than one seen)."""
+    """A user's hits, newest first (keyset on id; `after_id` for those newer than one seen;
+    `story_id` for those on the copies of one story)."""
     stmt = (
         select(Hit, Rule.name, Article)
         .join(Rule, col(Rule.id) == Hit.rule_id)
@@ -327,6 +329,8 @@ def list_hits(
         stmt = stmt.where(col(Hit.id) < before_id)
     if after_id is not None:
         stmt = stmt.where(col(Hit.id) > after_id)
+    if story_id is not None:
+        stmt = stmt.where(Article.story_id == story_id)
     rows = list(session.exec(stmt))
     feeds = first_feeds(session=session, article_ids=[a.id for _, _, a in rows if a.id])
     return [

@@ -8,7 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from web.pages import admin, channels, feeds, hits, rules, signin
+from web.pages import admin, channels, feeds, hits, rules, signin, stories, targets
 from web.render import page
 from web.security import secure
 from web.sessions import CsrfRefused, SignInRequired, signin_url
@@ -18,7 +18,7 @@ STATIC = Path(__file__).parent / "static"
 
 def install_dashboard(app: FastAPI) -> None:
     """Add the dashboard's routes (kept out of the OpenAPI document) to the app."""
-    for module in (signin, hits, rules, feeds, channels, admin):
+    for module in (signin, hits, stories, rules, feeds, channels, targets, admin):
         app.include_router(module.router)
     app.mount("/assets", StaticFiles(directory=STATIC), name="assets")
     app.add_api_route("/favicon.ico", _favicon, include_in_schema=False)

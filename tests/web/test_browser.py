@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,7 +18,7 @@ from tests.support.feeds import BYTEDANCE_HUAWEI, HUAWEI_ONLY, Item, rss
 from tests.support.seed import seed_hit
 from tests.support.servers import FeedServer, WebhookReceiver
 from tests.support.service import ServiceProcess, wait_until
-from tests.web.helpers import items
+from tests.web.helpers import items, story_copy
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / ".screenshots"
 WIDTHS = {"desktop": (1280, 800), "phone": (375, 740)}
@@ -144,6 +144,18 @@ def test_a_newsroom_day(page: Any, world: World) -> None:
     assert "ByteDance dan Huawei teken kesepakatan chip" in row.inner_text()
     assert row.locator("mark").count() >= 2
 
+    # 6b. another outlet runs a copy: a rule that alerts on every copy hits it, and the
+    # story's entry is drawn again in place (one entry, both outlets), still without a reload
+    wire = {"name": "every copy", "query": "ByteDance", "per_story": False}
+    assert api.post("/v1/rules", json=wire).status_code == 201
+    copy = replace(fresh, guid="kabar-1", link="https://kabar.example/1")
+    second = world.feeds.set_feed("/kabar.xml", rss([copy], title="Kabar Dua"))
+    assert api.post("/v1/feeds", json={"url": second}).status_code == 201
+    entry = page.locator("#hits li.hit", has_text="every copy")
+    entry.get_by_text("2 articles in this story").wait_for()
+    assert "Also in Test feed" in entry.inner_text() and "bd-hw" in entry.inner_text()
+    assert page.locator("#hits li.hit", has_text="teken kesepakatan chip").count() == 1
+
     # 7. the failed delivery is shown with its answer, and a retry succeeds
     [hook] = items(api.get("/v1/webhooks"))
     page.goto(f"{base}/channels/webhooks/{hook['id']}")
@@ -165,6 +177,37 @@ def test_a_newsroom_day(page: Any, world: World) -> None:
         return page.locator("#deliveries tr", has_text="sent").count() > 0
 
     wait_until(sent, 30, 0.5, "the retried delivery sent")
+
+    # 8. the rule is muted for 8 hours from the rules list, with the keyboard, and unmuted
+    page.goto(base + "/rules")
+    row = page.locator("tr", has_text="ByteDance AND Huawei")
+    row.get_by_label("Mute rule bd-hw for").focus()
+    page.keyboard.press("ArrowDown")  # 1 hour -> 8 hours
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    page.get_by_role("status").filter(has_text="muted until").wait_for()
+    assert "muted until" in row.inner_text()
+    row.get_by_role("button", name="Unmute rule bd-hw").click()
+    page.get_by_role("status").filter(has_text="unmuted").wait_for()
+
+    # 9. an Apprise channel: its secret never shows again; a daily digest; muted for a day
+    page.goto(base + "/channels")
+    page.get_by_label("Kind").select_option("apprise")
+    page.get_by_label("Address or URL").fill(
+        world.receiver.url("/apprise").replace("http://", "json://desk:hunter2secret@")
+    )
+    page.get_by_role("button", name="Add channel").click()
+    page.get_by_role("status").filter(has_text="Apprise channel added").wait_for()
+    assert "hunter2secret" not in page.content() and "desk:****@" in page.content()
+    page.get_by_label("Send", exact=True).select_option("daily")
+    page.get_by_label("Daily digest at (local time)").fill("08:00")
+    page.get_by_label("Timezone (IANA, like Asia/Jakarta)").fill("Asia/Jakarta")
+    page.get_by_role("button", name="Save delivery mode").click()
+    page.get_by_role("status").filter(has_text="delivery mode saved").wait_for()
+    assert "daily at 08:00 Asia/Jakarta" in page.locator("main").inner_text()
+    page.get_by_label("Mute this channel for").select_option("86400")
+    page.get_by_role("button", name="Mute this channel").click()
+    page.get_by_role("status").filter(has_text="muted until").wait_for()
 
 
 def test_a_script_in_a_feed_title_runs_nothing(page: Any, world: World) -> None:
@@ -210,9 +253,14 @@ def test_every_page_at_two_widths(browser: Any, world: World) -> None:
     api = world.service.client()
     rule = api.post("/v1/rules", json={"name": "bd-hw", "query": "ByteDance AND Huawei"}).json()
     hook = api.post("/v1/webhooks", json={"url": world.receiver.url("/shots")}).json()
+    channel = api.post(
+        "/v1/channels",
+        json={"kind": "apprise", "target": world.receiver.url("/a").replace("http://", "json://")},
+    ).json()
     engine = create_engine(world.database_url)
-    try:
-        seed_hit(engine, rule_id=rule["id"], url="https://news.example/shots")
+    try:  # two outlets' copies of one story
+        story = story_copy(engine, "Antara", [rule["id"]])
+        story_copy(engine, "Kabar Dua", [rule["id"]], story)
     finally:
         engine.dispose()
     for label, (width, height) in WIDTHS.items():
@@ -224,6 +272,7 @@ def test_every_page_at_two_widths(browser: Any, world: World) -> None:
         sign_in(tab, world, admin)
         paths = [*PAGES, f"/rules/{rule['id']}", "/admin/users/1"]
         paths.append(f"/channels/webhooks/{hook['id']}")
+        paths += [f"/channels/{channel['id']}", f"/stories/{story}"]
         paths.append("/signin")  # last: it is seen signed out
         if label == "desktop":
             tab.goto(world.service.url + "/channels")
@@ -257,9 +306,12 @@ def _unreachable_by_tab(tab: Any) -> list[str]:
     """The visible controls that Tab never reaches, walking once through the page."""
     count = tab.evaluate(_MARK_FOCUSABLE)
     reached = set()
-    for _ in range(count + 2):
+    # A date-and-time field takes a Tab for each of its parts (day, month, year, hour…).
+    for _ in range(3 * count + 2):
         tab.keyboard.press("Tab")
         reached.add(tab.evaluate("() => document.activeElement.dataset.tabIndexMark || ''"))
+        if len(reached - {""}) == count:
+            break
     return [str(i) for i in range(count) if str(i) not in reached]
 
 

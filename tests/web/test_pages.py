@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -123,6 +124,12 @@ def test_every_page_sends_the_security_headers(engine: Engine, web: TestClient) 
     rule_id = _rule(engine, admin_id)
     seed_hit(engine, rule_id=rule_id)
     hook_id = _webhook(engine, admin_id)
+    channel = web.post(
+        "/v1/channels",
+        json={"kind": "apprise", "target": "json://127.0.0.1:9/x"},
+        headers=auth(token),
+    ).json()
+    story = items(web.get("/v1/hits", headers=auth(token)))[0]["story"]["id"]
     pages = ["/signin"]
     assert web.get("/", follow_redirects=False).headers["content-security-policy"]
     sign_in(web, token)
@@ -135,6 +142,8 @@ def test_every_page_sends_the_security_headers(engine: Engine, web: TestClient) 
         "/feeds",
         "/channels",
         f"/channels/webhooks/{hook_id}",
+        f"/channels/{channel['id']}",
+        f"/stories/{story}",
         "/admin",
         f"/admin/users/{admin_id}",
     ]
@@ -148,9 +157,11 @@ def test_every_page_sends_the_security_headers(engine: Engine, web: TestClient) 
 
 
 def test_hostile_feed_content_is_shown_inert(engine: Engine, web: TestClient) -> None:
-    """A <script> title, a javascript: link and a huge snippet come out escaped and bounded."""
+    """A <script> title or feed title, a javascript: link and a huge snippet come out escaped
+    and bounded, on the hits page and on the story's page."""
     user_id, token = make_user(engine, "ana")
     rule_id = _rule(engine, user_id)
+    seed_hit(engine, rule_id=_rule(engine, user_id, "Huawei"), url="https://copy.example/x")
     hit_id = seed_hit(engine, rule_id=rule_id, url="javascript:alert(1)//x")
     with engine.begin() as conn:
         conn.exec_driver_sql(
@@ -159,12 +170,19 @@ def test_hostile_feed_content_is_shown_inert(engine: Engine, web: TestClient) ->
         conn.exec_driver_sql(
             f"UPDATE hits SET snippet = '**<b>x</b>**' || '{'y' * 50_000}' WHERE id = {hit_id}"
         )
+        conn.exec_driver_sql("UPDATE feeds SET title = '<script>alert(3)</script>'")
+        # the two articles are copies of one story
+        conn.exec_driver_sql("UPDATE articles SET story_id = (SELECT min(id) FROM articles)")
     sign_in(web, token)
     html = web.get("/").text
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
-    assert "<img" not in html and "javascript:" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "&lt;script&gt;alert(3)" in html
+    assert "<img" not in html and "javascript:" not in html and "<script>" not in html
     assert "<mark>&lt;b&gt;x&lt;/b&gt;</mark>" in html
+    assert "2 articles in this story" in html
     assert len(html) < 20_000
+    story = web.get(re.findall(r'href="(/stories/\d+)"', html)[0]).text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in story and "&lt;script&gt;alert(3)" in story
+    assert "<img" not in story and "javascript:" not in story and "<script>" not in story
 
 
 def test_editor_shows_the_error_position_then_a_backtest(engine: Engine, web: TestClient) -> None:

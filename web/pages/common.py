@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from web.pages.modes import FormProblem
 from web.render import page
 from web.security import SecureRoute
 from web.sessions import Viewer
@@ -36,3 +39,34 @@ def back(path: str, notice: str = "") -> RedirectResponse:
     if notice:
         path += ("&" if "?" in path else "?") + "notice=" + quote(notice)
     return RedirectResponse(path, status_code=303)
+
+
+T = TypeVar("T")
+
+
+def act(
+    request: Request,
+    viewer: Viewer,
+    what: str,
+    to: str,
+    notice: Callable[[T], str] | str,
+    call: Callable[..., T],
+    *args: Any,
+) -> Response:
+    """A form's change, made by calling the API's route function with `args`: a form the
+    API's schema refused, or any refusal of the route, goes back to `to` with the reason;
+    its 404 is this page's not-found (another user's object too)."""
+    refused = next((a for a in args if isinstance(a, FormProblem)), None)
+    if refused is not None:
+        return back(to, f"Not changed: {refused}")
+    try:
+        result = call(*args)
+    except HTTPException as exc:
+        if exc.status_code == 404:
+            return not_found(request, viewer, what)
+        return back(to, f"Not changed: {problem(exc)}")
+    return back(to, notice if isinstance(notice, str) else notice(result))
+
+
+def muted_notice(result: Any) -> str:
+    return f"muted until {result.muted_until:%Y-%m-%d %H:%M} UTC"

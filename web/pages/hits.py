@@ -1,4 +1,5 @@
-"""Hits, newest first, filtered by rule and paged; new ones arrive by server-sent events."""
+"""Hits, newest first, filtered by rule and paged, the copies of one story as one entry;
+new ones arrive by server-sent events."""
 
 from __future__ import annotations
 
@@ -15,15 +16,17 @@ from sqlalchemy.engine import Engine
 
 from api.deps import ConfigDep, SessionDep, get_engine, keyset_page
 from store import session_scope
-from store.hits import HitView, encode_cursor, list_hits
+from store.hits import encode_cursor, list_hits
 from store.rules import list_rules
 from web.pages.common import web_router
+from web.pages.stories import Entry, group_hits
 from web.render import env, page
 from web.sessions import COOKIE, SignInRequired, Viewer, ViewerDep, find_viewer
 
 router = web_router()
 
-PAGE_SIZE = 50
+PAGE_SIZE = 50  # hits: a page shows fewer entries when some are copies of one story
+STORY_HITS = 20  # a live entry is drawn from at most this many hits of its story
 SELECT_RULES = 200
 STREAM_POLL_SECONDS = 1.0
 STREAM_LIFETIME_SECONDS = 300.0  # then the browser's EventSource reconnects by itself
@@ -55,7 +58,7 @@ def hits_page(
         request,
         "hits.html",
         viewer=viewer,
-        hits=shown,
+        entries=group_hits(session, shown),
         # A select for a few rules; past that a rule id field (the page stays small).
         rules=list_rules(session=session, user_id=viewer.user_id, limit=SELECT_RULES + 1),
         select_rules=SELECT_RULES,
@@ -66,8 +69,8 @@ def hits_page(
     )
 
 
-def hit_row(view: HitView) -> str:
-    return env.get_template("hit_row.html").render(h=view)
+def hit_row(entry: Entry) -> str:
+    return env.get_template("hit_row.html").render(e=entry)
 
 
 @router.get("/hits/stream")
@@ -76,8 +79,9 @@ async def hits_stream(
     after: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
     rule_id: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
 ) -> Response:
-    """Server-sent events: one `hit` event (the rendered row) per new hit. The session is
-    checked again on every poll, so a revoked token ends the stream too."""
+    """Server-sent events: one `hit` event per story with new hits, holding the story's
+    entry drawn again (which the page puts in place of the one it shows, if any). The
+    session is checked again on every poll, so a revoked token ends the stream too."""
     last = request.headers.get("last-event-id", "")
     if last.isdigit():
         after = max(after, int(last))
@@ -110,9 +114,10 @@ async def _events(
         if batch is None:
             yield "event: end\ndata: signed out\n\n"
             return
-        for hit_id, html in batch:
+        for hit_id, key, html in batch:
             after = max(after, hit_id)
-            yield f"id: {hit_id}\nevent: hit\ndata: {json.dumps({'id': hit_id, 'html': html})}\n\n"
+            data = json.dumps({"id": hit_id, "story": key, "html": html})
+            yield f"id: {hit_id}\nevent: hit\ndata: {data}\n\n"
         if not batch:
             yield ": keep-alive\n\n"
         with contextlib.suppress(TimeoutError):
@@ -140,8 +145,9 @@ def _viewer(engine: Engine, secret: str | None) -> Viewer | None:
 
 def _poll(
     engine: Engine, secret: str | None, user_id: int, after: int, rule_id: int | None
-) -> list[tuple[int, str]] | None:
-    """The new hits (oldest first), or None when the session has ended."""
+) -> list[tuple[int, str, str]] | None:
+    """(newest hit id, story key, entry) of each story with new hits, the story with the
+    newest hit last; or None when the session has ended."""
     with session_scope(engine, readonly=True) as session:
         viewer = find_viewer(session, secret)
         if viewer is None or viewer.user_id != user_id:
@@ -149,4 +155,20 @@ def _poll(
         rows = list_hits(
             session=session, user_id=user_id, limit=PAGE_SIZE, rule_id=rule_id, after_id=after
         )
-        return [(v.hit.id or 0, hit_row(v)) for v in reversed(rows)]
+        out = []
+        for fresh in reversed(group_hits(session, rows)):
+            entry = fresh
+            story = fresh.lead.article.story_id
+            if story is not None:  # the story's earlier hits belong in its entry too
+                [entry] = group_hits(
+                    session,
+                    list_hits(
+                        session=session,
+                        user_id=user_id,
+                        limit=STORY_HITS,
+                        rule_id=rule_id,
+                        story_id=story,
+                    ),
+                )
+            out.append((fresh.lead.hit.id or 0, fresh.key, hit_row(entry)))
+        return out

@@ -1,4 +1,4 @@
-"""Rules: the list (enable, disable) and the editor (live syntax check, a test box, and a
+"""Rules: the list (enable, disable, mute) and the editor (live syntax check, a test box, and a
 backtest over stored articles before saving)."""
 
 from __future__ import annotations
@@ -13,21 +13,25 @@ from pydantic import BaseModel, Field
 
 from api.backtest import backtest
 from api.deps import ConfigDep, SessionDep, utcnow
+from api.routes.mutes import mute as mute_route
+from api.routes.mutes import unmute as unmute_route
 from api.routes.rules import create as create_rule_route
 from api.routes.rules import test_text
 from api.schemas import RuleCreate
 from rules import RuleSyntaxError, parse
 from rules.parser import MAX_LENGTH
+from store.channels import rule_mutes
 from store.rules import delete_rule, get_rule, list_rules, update_rule
 from store.tables import Rule
-from web.pages.common import back, not_found, problem, web_router
+from web.pages.common import act, back, muted_notice, not_found, problem, web_router
+from web.pages.modes import MuteForm, Next
 from web.render import day_chart, page
-from web.sessions import Viewer, ViewerDep, WriterDep
+from web.sessions import Viewer, ViewerDep, WriterDep, safe_next
 
 router = web_router()
 
 BACKTEST_SHOWN = 20
-PAGE_SIZE = 200
+PAGE_SIZE = 100  # rules a page: each row has its forms, and the page stays under 200 KB
 
 QueryField = Annotated[str, Form(max_length=MAX_LENGTH)]
 NameField = Annotated[str, Form(max_length=200)]
@@ -44,14 +48,17 @@ def rules_page(
 ) -> HTMLResponse:
     rows = list_rules(session=session, user_id=viewer.user_id, limit=PAGE_SIZE + 1, after_id=after)
     more = len(rows) > PAGE_SIZE
+    shown = rows[:PAGE_SIZE]
     return page(
         request,
         "rules.html",
         viewer=viewer,
-        rules=rows[:PAGE_SIZE],
+        rules=shown,
+        mutes=rule_mutes(session=session, rule_ids=[r.id or 0 for r in shown], now=utcnow()),
         notice=notice[:200],
         next_after=rows[PAGE_SIZE - 1].id if more else None,
         first=after == 0,
+        here=f"/rules?after={after}" if after else "/rules",
     )
 
 
@@ -62,6 +69,7 @@ def set_enabled(
     session: SessionDep,
     viewer: WriterDep,
     enabled: Annotated[bool, Form()],
+    to: Next = "/rules",
 ) -> Response:
     changed = update_rule(
         session=session,
@@ -72,7 +80,29 @@ def set_enabled(
     )
     if changed is None:
         return not_found(request, viewer, "rule")
-    return back("/rules", f"{changed.name}: {'enabled' if enabled else 'disabled'}")
+    return back(safe_next(to), f"{changed.name}: {'enabled' if enabled else 'disabled'}")
+
+
+@router.post("/rules/{rule_id:int}/mute")
+def mute(
+    request: Request,
+    rule_id: int,
+    session: SessionDep,
+    viewer: WriterDep,
+    body: MuteForm,
+    to: Next = "/rules",
+) -> Response:
+    """As POST /v1/rules/{id}/mute: hits are still recorded, and alert no one until then."""
+    args = (rule_id, body, session, viewer.user)
+    return act(request, viewer, "rule", safe_next(to), muted_notice, mute_route, *args)
+
+
+@router.post("/rules/{rule_id:int}/unmute")
+def unmute(
+    request: Request, rule_id: int, session: SessionDep, viewer: WriterDep, to: Next = "/rules"
+) -> Response:
+    args = (rule_id, session, viewer.user)
+    return act(request, viewer, "rule", safe_next(to), "unmuted", unmute_route, *args)
 
 
 @router.post("/rules/{rule_id:int}/delete")
@@ -94,7 +124,10 @@ def edit_rule(
     rule = get_rule(session=session, rule_id=rule_id, user_id=viewer.user_id)
     if rule is None:
         return not_found(request, viewer, "rule")
-    return _editor(request, viewer, rule=rule, form={"name": rule.name, "query": rule.query})
+    muted = rule_mutes(session=session, rule_ids=[rule_id], now=utcnow()).get(rule_id)
+    return _editor(
+        request, viewer, rule=rule, form={"name": rule.name, "query": rule.query}, muted=muted
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -47,12 +47,15 @@ function liveHits() {
   const status = document.getElementById("live-status");
   const source = new EventSource(list.dataset.stream);
   source.addEventListener("hit", (event) => {
+    // One entry per story: a new hit on a story shown already replaces its entry.
     const hit = JSON.parse(event.data);
     if (list.querySelector('[data-id="' + hit.id + '"]')) return;
     const tpl = document.createElement("template");
     tpl.innerHTML = hit.html; // rendered and escaped by the server
     const row = tpl.content.firstElementChild;
     if (!row) return;
+    const shown = [...list.children].find((e) => e.dataset.story === hit.story);
+    if (shown) shown.remove();
     row.classList.add("new");
     list.prepend(row);
     const empty = document.getElementById("no-hits");
