@@ -181,3 +181,48 @@ def test_long_digest_reaches_the_chat_in_order(engine: Engine) -> None:
         ]
         assert sum(len(m.text) for m in sent) > 10_000
         assert sorted(delivery_states(engine, rows[CHAT])) == ["digested"] * 25 + ["sent"]
+
+
+@pytest.mark.parametrize("failure", ["server error", "flood"])
+def test_a_digest_that_fails_part_way_resumes_after_the_parts_received(
+    engine: Engine, failure: str
+) -> None:
+    """Part 3 of a long digest fails (a 502, or a 429): the retry sends parts 3 onwards,
+    so the chat receives each part exactly once, in order."""
+    with FakeTelegram() as fake:
+        now = datetime.now(UTC)
+        rows = seed_alerts(engine, [CHAT], per_chat=0)
+        with session_scope(engine) as s:
+            set_schedule(
+                session=s,
+                kind="telegram",
+                channel_id=rows[CHAT],
+                schedule=Schedule.parse(mode="hourly"),
+                now=now,
+            )
+        seed_alerts(
+            engine,
+            [CHAT],
+            per_chat=40,
+            title="ByteDance and Huawei " + "t" * 280,
+            snippet="**ByteDance** and **Huawei** " + "s" * 350,
+        )
+        with session_scope(engine) as s:
+            s.execute(sa.update(ChannelSetting).values(next_digest_at=datetime.now(UTC)))
+        with session_scope(engine) as s:
+            assert len(build_due_digests(session=s, now=datetime.now(UTC))) == 1
+        if failure == "flood":
+            fake.flood(CHAT, retry_after=0.01, after=2)
+        else:
+            fake.fail(CHAT, status=502, after=2)
+        dispatch_all(engine, fake.api_url, limits=TelegramLimits(chat_interval_seconds=0.01))
+        attempts = [m.status for m in fake.attempts if m.chat_id == CHAT]
+        sent = fake.sent(CHAT)
+    assert attempts[:4] == [200, 200, 502 if failure == "server error" else 429, 200]
+    total = len(sent)
+    assert total >= 5
+    assert [m.parsed.text.split("\n")[0] for m in sent if m.parsed] == [
+        f"🗞 Digest: 40 alerts ({n}/{total})" for n in range(1, total + 1)
+    ]
+    assert len({m.text for m in sent}) == total
+    assert sorted(delivery_states(engine, rows[CHAT])) == ["digested"] * 40 + ["sent"]
