@@ -30,7 +30,7 @@ import apprise
 from net.egress import EgressProxy, confine
 from net.errors import BlockedURLError
 from net.guard import Guard
-from notifiers.digest import grouped
+from notifiers.digest import Entry, grouped
 from notifiers.outcome import SendOutcome
 from store.digests import DIGEST_EVENT
 from store.values import DeliveryJob
@@ -92,10 +92,17 @@ async def check_target(url: str, guard: Guard) -> None:
         await guard.connect_addresses(*target)
 
 
-def _line(hit: DeliveryJob) -> str:
+def _line(entry: Entry) -> str:
+    hit = entry.hit
     source = " · ".join(x for x in (hit.feed_title[:150], _when(hit)) if x)
+    also = [
+        f"{label}: {', '.join(n[:100] for n in names[:5])}{' …' if len(names) > 5 else ''}"
+        for label, names in (("also in", entry.also_in), ("also matched", entry.also_matched))
+        if names
+    ]
     snippet = hit.snippet.replace("**", "")[:400]
-    return "\n".join(x for x in (hit.article_title[:300], hit.article_url, source, snippet) if x)
+    lines = (hit.article_title[:300], hit.article_url, source, *also, snippet)
+    return "\n".join(x for x in lines if x)
 
 
 def _when(hit: DeliveryJob) -> str:
@@ -106,16 +113,17 @@ def _when(hit: DeliveryJob) -> str:
 def format(job: DeliveryJob) -> tuple[str, str]:
     """(title, body) in plain text, bounded. Pure."""
     if job.event_type == DIGEST_EVENT:
-        count = len(job.digest_hits)
+        groups = grouped(job)
+        count = sum(len(entries) for _, entries in groups)
         title = f"newswatch digest: {count} alert{'s' if count != 1 else ''}"
         blocks = []
-        for rule_name, hits in grouped(job):
-            blocks.append(f"== {rule_name[:200]} ({len(hits)}) ==")
-            blocks += [_line(hit) for hit in hits]
+        for rule_name, entries in groups:
+            blocks.append(f"== {rule_name[:200]} ({len(entries)}) ==")
+            blocks += [_line(entry) for entry in entries]
         body = "\n\n".join(blocks)
     else:
         title = f"newswatch: {job.rule_name}"
-        body = _line(job)
+        body = _line(Entry(job))
     if len(body) > MAX_BODY:
         body = body[: MAX_BODY - 1] + "…"
     return title[:MAX_TITLE], body
