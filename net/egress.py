@@ -78,7 +78,7 @@ class EgressProxy:
         try:
             async with self._slots:
                 await asyncio.wait_for(self._serve(reader, writer), self.timeout * 3)
-        except (Exception, asyncio.CancelledError):
+        except Exception:
             pass  # the client sees the connection close; it reports the failure
         finally:
             writer.close()
@@ -102,10 +102,12 @@ class EgressProxy:
         try:
             host, port, path = _destination(method, target.decode("ascii"))
             upstream = await self._dial(host, port)
-        except (BlockedURLError, UnresolvableError, ValueError) as exc:
+        except (BlockedURLError, UnresolvableError) as exc:
             self.refused += 1
-            log.info("egress.refused", error=str(exc)[:300])
+            log.info("egress.refused", error=str(exc)[:300])  # names the host, not the URL
             return await _reply(writer, 403, "refused by the SSRF guard")
+        except ValueError:
+            return await _reply(writer, 400, "bad proxy target")
         except OSError:
             return await _reply(writer, 502, "cannot connect")
         up_reader, up_writer = upstream

@@ -59,7 +59,9 @@ def test_digest_and_quiet_commands(engine: Engine) -> None:
                     ("/mute 999 2h", "No rule #999 here"),
                 ):
                     assert answer in (await ask(fake, CHAT, command)).text, command
-                assert "/digest" in (await ask(fake, CHAT, "/help")).text
+                help_text = (await ask(fake, CHAT, "/help")).text
+                for command in ("/digest", "/quiet", "/mute", "/unmute"):
+                    assert command in help_text, command
 
     asyncio.run(run())
 
