@@ -20,6 +20,7 @@ import asyncio
 import logging
 import multiprocessing
 import os
+import signal
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -133,6 +134,8 @@ Notify = Callable[[str, str, str], Awaitable[bool]]
 
 
 def _start_worker(proxy_url: str, parent: int) -> None:
+    # Ctrl-C reaches the whole process group; stopping the workers is the parent's job.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     confine(proxy_url, parent)
     _silence()
 
