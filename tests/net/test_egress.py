@@ -6,11 +6,16 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
+import shutil
 import socket
+import ssl
+import subprocess
 from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+import requests
 
 from net.egress import EgressProxy, confine
 from net.guard import Guard
@@ -104,3 +109,54 @@ def test_a_confined_worker_reaches_only_the_proxy() -> None:
         ) as pool:
             assert pool.submit(_connect_directly, server.port).result(60) == "PermissionError"
         assert server.requests == []
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
+def test_https_tunnels_keep_tls_and_its_name_check_end_to_end(tmp_path: Path) -> None:
+    """`requests` through the proxy (CONNECT) reaches an https server by name, at the
+    address the guard checked; the certificate is still checked against that name."""
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(
+        [
+            *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"),
+            *("-keyout", str(key), "-out", str(cert), "-subj", "/CN=tls.test"),
+            *("-addext", "subjectAltName=DNS:tls.test"),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    looked_up: list[str] = []
+
+    async def resolver(host: str, port: int) -> list[str]:
+        looked_up.append(host)
+        return ["127.0.0.1"]
+
+    with LoopbackServer(lambda request: Reply(200, b"ok"), tls=context) as server:
+
+        async def main() -> list[object]:
+            proxy = EgressProxy(Guard(allow_private=True, resolver=resolver), timeout_seconds=5)
+            await proxy.start()
+
+            def post(host: str) -> object:
+                try:
+                    answer = requests.post(
+                        f"https://{host}:{server.port}/x",
+                        data=b"hello",
+                        proxies={"https": proxy.url},
+                        verify=str(cert),
+                        timeout=5,
+                    )
+                except requests.exceptions.SSLError:
+                    return "SSLError"
+                return answer.status_code
+
+            try:
+                return [await asyncio.to_thread(post, h) for h in ("tls.test", "other.test")]
+            finally:
+                await proxy.aclose()
+
+        assert asyncio.run(main()) == [200, "SSLError"]
+        assert [r.body for r in server.requests] == [b"hello"]
+    assert looked_up == ["tls.test", "other.test"]
