@@ -113,6 +113,7 @@ class FakeTelegram(LoopbackServer):
     def __init__(self) -> None:
         self.attempts: list[Sent] = []
         self.blocked: set[int] = set()
+        # Per chat, what the next messages meet; 0 lets one through.
         self.floods: dict[int, list[float]] = {}
         self.failures: dict[int, list[int]] = {}
         self.migrated: dict[int, int] = {}
@@ -161,18 +162,18 @@ class FakeTelegram(LoopbackServer):
             }
         )
 
-    def fail(self, chat_id: int, status: int = 502, times: int = 1) -> None:
-        """The next `times` messages to this chat get a server error."""
-        self.failures[chat_id] = [status] * times
+    def fail(self, chat_id: int, status: int = 502, times: int = 1, after: int = 0) -> None:
+        """After `after` messages, the next `times` to this chat get a server error."""
+        self.failures[chat_id] = [0] * after + [status] * times
 
     def migrate(self, chat_id: int, new_chat_id: int) -> None:
         """The group became a supergroup: messages to the old id are refused, with the new
         id in `parameters.migrate_to_chat_id`, as Telegram does."""
         self.migrated[chat_id] = new_chat_id
 
-    def flood(self, chat_id: int, retry_after: float, times: int = 1) -> None:
-        """The next `times` messages to this chat get 429 with `retry_after`."""
-        self.floods[chat_id] = [retry_after] * times
+    def flood(self, chat_id: int, retry_after: float, times: int = 1, after: int = 0) -> None:
+        """After `after` messages, the next `times` to this chat get 429 with `retry_after`."""
+        self.floods[chat_id] = [0] * after + [retry_after] * times
 
     def sent(self, chat_id: int | None = None) -> list[Sent]:
         """Accepted messages, optionally to one chat."""
@@ -257,12 +258,13 @@ class FakeTelegram(LoopbackServer):
                 "Bad Request: group chat was upgraded to a supergroup chat",
                 {"migrate_to_chat_id": self.migrated[chat_id]},
             )
-        if self.failures.get(chat_id):
-            record.status = self.failures[chat_id].pop(0)
+        failure = self.failures[chat_id].pop(0) if self.failures.get(chat_id) else 0
+        if failure:
+            record.status = failure
             return _error(record.status, "Internal Server Error: try again")
-        if self.floods.get(chat_id):
+        retry_after = self.floods[chat_id].pop(0) if self.floods.get(chat_id) else 0
+        if retry_after:
             record.status = 429
-            retry_after = self.floods[chat_id].pop(0)
             return _error(
                 429,
                 f"Too Many Requests: retry after {retry_after:g}",

@@ -3,6 +3,7 @@ fake Telegram Bot API (`newswatch dev telegram`) and of the tests' feed and webh
 
 from __future__ import annotations
 
+import ssl
 import sys
 import threading
 from collections.abc import Callable
@@ -43,7 +44,8 @@ class _Server(ThreadingHTTPServer):
 class LoopbackServer:
     """A threaded HTTP server; `handler` answers every request and all are recorded."""
 
-    def __init__(self, handler: Handler) -> None:
+    def __init__(self, handler: Handler, tls: ssl.SSLContext | None = None) -> None:
+        """`tls`: serve https with this server-side context."""
         self.handler = handler
         self.requests: list[Request] = []
         self._lock = threading.Lock()
@@ -75,6 +77,8 @@ class LoopbackServer:
                 pass
 
         self._server = _Server(("127.0.0.1", 0), _Handler)
+        if tls is not None:
+            self._server.socket = tls.wrap_socket(self._server.socket, server_side=True)
         # A short poll interval makes stop() (which waits one poll) quick.
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True

@@ -350,16 +350,15 @@ def start_dispatcher(
         guard=url_guard(settings),
     )
     hook_transport = webhook.make_transport(hook_limits)
+    apprise = apprise_channel.make_sender(
+        AppriseLimits(allow_private_networks=settings.allow_private_networks),
+        Guard(allow_private=settings.allow_private_networks, allowlist=_allowlist(settings)),
+    )
     dispatcher = Dispatcher(
         engine,
         {
             "webhook": webhook.make_sender(hook_transport, hook_limits, utcnow),
-            "apprise": apprise_channel.make_sender(
-                AppriseLimits(allow_private_networks=settings.allow_private_networks),
-                Guard(
-                    allow_private=settings.allow_private_networks, allowlist=_allowlist(settings)
-                ),
-            ),
+            "apprise": apprise,
             **({"email": EmailSender(mail, engine, utcnow)} if mail else {}),
             **(senders or {}),
         },
@@ -380,6 +379,7 @@ def start_dispatcher(
         await dispatcher.shutdown(timeout)
         await asyncio.wait([task], timeout=1.0)
         await hook_transport.aclose()
+        await apprise.aclose()
 
     return Role("dispatcher", stop, task, wake=dispatcher.wake)
 

@@ -5,21 +5,33 @@ An Apprise URL often holds a secret (a token, a password), so it is validated an
 only redacted (`redact`), and never logged: Apprise's own logger is silenced, and errors
 name the service, not the URL. Where the URL names a host to contact (self-hosted
 services: json://, ntfy://host, gotify://, mmost://…), that host goes through the SSRF
-guard before every send. Apprise sends with `requests`, which resolves the name again:
-the check narrows, but does not close, a DNS-rebinding window."""
+guard before every send, for a clear, permanent refusal.
+
+Apprise itself runs in worker processes whose only way out is `net.egress`'s proxy on
+127.0.0.1 (`requests` honours the proxy variables; an audit hook refuses any other
+connection). The proxy resolves and checks every host Apprise contacts, fixed services
+included, and dials the address it checked, so a DNS answer that changes after the
+check (rebinding) reaches nothing private. Services that do not speak HTTP(S)
+(mailto://, mqtt://…) therefore fail: e-mail is a channel kind of its own."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import multiprocessing
+import os
+import signal
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
 import apprise
 
+from net.egress import EgressProxy, confine
 from net.errors import BlockedURLError
 from net.guard import Guard
-from notifiers.digest import grouped
+from notifiers.digest import Entry, grouped
 from notifiers.outcome import SendOutcome
 from store.digests import DIGEST_EVENT
 from store.values import DeliveryJob
@@ -36,6 +48,7 @@ class AppriseURLError(ValueError):
 class AppriseLimits:
     timeout_seconds: float = 20.0
     allow_private_networks: bool = False
+    workers: int = 2  # Apprise processes, each sending one notification at a time
 
 
 def _silence() -> None:
@@ -80,10 +93,17 @@ async def check_target(url: str, guard: Guard) -> None:
         await guard.connect_addresses(*target)
 
 
-def _line(hit: DeliveryJob) -> str:
+def _line(entry: Entry) -> str:
+    hit = entry.hit
     source = " · ".join(x for x in (hit.feed_title[:150], _when(hit)) if x)
+    also = [
+        f"{label}: {', '.join(n[:100] for n in names[:5])}{' …' if len(names) > 5 else ''}"
+        for label, names in (("also in", entry.also_in), ("also matched", entry.also_matched))
+        if names
+    ]
     snippet = hit.snippet.replace("**", "")[:400]
-    return "\n".join(x for x in (hit.article_title[:300], hit.article_url, source, snippet) if x)
+    lines = (hit.article_title[:300], hit.article_url, source, *also, snippet)
+    return "\n".join(x for x in lines if x)
 
 
 def _when(hit: DeliveryJob) -> str:
@@ -94,35 +114,105 @@ def _when(hit: DeliveryJob) -> str:
 def format(job: DeliveryJob) -> tuple[str, str]:
     """(title, body) in plain text, bounded. Pure."""
     if job.event_type == DIGEST_EVENT:
-        count = len(job.digest_hits)
+        groups = grouped(job)
+        count = sum(len(entries) for _, entries in groups)
         title = f"newswatch digest: {count} alert{'s' if count != 1 else ''}"
         blocks = []
-        for rule_name, hits in grouped(job):
-            blocks.append(f"== {rule_name[:200]} ({len(hits)}) ==")
-            blocks += [_line(hit) for hit in hits]
+        for rule_name, entries in groups:
+            blocks.append(f"== {rule_name[:200]} ({len(entries)}) ==")
+            blocks += [_line(entry) for entry in entries]
         body = "\n\n".join(blocks)
     else:
         title = f"newswatch: {job.rule_name}"
-        body = _line(job)
+        body = _line(Entry(job))
     if len(body) > MAX_BODY:
         body = body[: MAX_BODY - 1] + "…"
     return title[:MAX_TITLE], body
 
 
-def make_sender(
-    limits: AppriseLimits, guard: Guard | None = None
-) -> Callable[[DeliveryJob], Awaitable[SendOutcome]]:
+Notify = Callable[[str, str, str], Awaitable[bool]]
+
+
+def _start_worker(proxy_url: str, parent: int) -> None:
+    # Ctrl-C reaches the whole process group; stopping the workers is the parent's job.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    confine(proxy_url, parent)
+    _silence()
+
+
+def _notify_in_worker(url: str, title: str, body: str) -> bool:
+    """Apprise's send, in a confined worker. Only a bool comes back: an exception's text
+    could hold the URL, and with it the secret."""
+    try:
+        plugin = apprise.Apprise.instantiate(url, suppress_exceptions=True)
+        return plugin is not None and bool(plugin.notify(body=body, title=title))
+    except Exception:
+        return False
+
+
+class AppriseSender:
+    """The dispatcher's sender for channel kind "apprise". The proxy and the workers start
+    with the first send, in the running event loop; `aclose` stops both."""
+
+    def __init__(self, limits: AppriseLimits, guard: Guard) -> None:
+        self.limits = limits
+        self.guard = guard
+        self.proxy: EgressProxy | None = None
+        self._pool: ProcessPoolExecutor | None = None
+        self._lock = asyncio.Lock()
+
+    async def __call__(self, job: DeliveryJob) -> SendOutcome:
+        return await send(job, limits=self.limits, guard=self.guard, notify=self.notify)
+
+    async def notify(self, url: str, title: str, body: str) -> bool:
+        """Send through a worker; False when Apprise reports a failure."""
+        pool = await self._started()
+        try:
+            return await asyncio.get_running_loop().run_in_executor(
+                pool, _notify_in_worker, url, title, body
+            )
+        except BrokenProcessPool:  # a worker died: start afresh for the next send
+            async with self._lock:
+                if self._pool is pool:
+                    self._pool = None
+                    pool.shutdown(wait=False, cancel_futures=True)
+            raise
+
+    async def _started(self) -> ProcessPoolExecutor:
+        async with self._lock:
+            if self.proxy is None:
+                self.proxy = EgressProxy(self.guard, timeout_seconds=self.limits.timeout_seconds)
+                await self.proxy.start()
+            if self._pool is None:
+                # spawn, not fork: forking a process that already runs threads can copy
+                # locks held by them.
+                self._pool = ProcessPoolExecutor(
+                    self.limits.workers,
+                    mp_context=multiprocessing.get_context("spawn"),
+                    initializer=_start_worker,
+                    initargs=(self.proxy.url, os.getpid()),
+                )
+            return self._pool
+
+    async def aclose(self) -> None:
+        async with self._lock:
+            pool, self._pool = self._pool, None
+            if pool is not None:
+                await asyncio.to_thread(pool.shutdown, wait=True, cancel_futures=True)
+            if self.proxy is not None:
+                await self.proxy.aclose()
+                self.proxy = None
+
+
+def make_sender(limits: AppriseLimits, guard: Guard | None = None) -> AppriseSender:
     """The dispatcher's sender for channel kind "apprise"."""
-    guard = guard or Guard(allow_private=limits.allow_private_networks)
-
-    async def send_apprise(job: DeliveryJob) -> SendOutcome:
-        return await send(job, limits=limits, guard=guard)
-
-    return send_apprise
+    return AppriseSender(limits, guard or Guard(allow_private=limits.allow_private_networks))
 
 
-async def send(job: DeliveryJob, *, limits: AppriseLimits, guard: Guard) -> SendOutcome:
-    """Check the URL's host, then notify through Apprise (in a thread: it blocks)."""
+async def send(
+    job: DeliveryJob, *, limits: AppriseLimits, guard: Guard, notify: Notify
+) -> SendOutcome:
+    """Check the URL's host, then notify through Apprise (`notify`: in a confined worker)."""
     try:
         await check_target(job.channel_target, guard)
         plugin = parse(job.channel_target)
@@ -133,11 +223,11 @@ async def send(job: DeliveryJob, *, limits: AppriseLimits, guard: Guard) -> Send
     title, body = format(job)
     service = type(plugin).__name__.removeprefix("Notify")
     try:
-        ok = await asyncio.wait_for(
-            asyncio.to_thread(plugin.notify, body=body, title=title), limits.timeout_seconds
-        )
+        ok = await asyncio.wait_for(notify(job.channel_target, title, body), limits.timeout_seconds)
     except TimeoutError:
         return SendOutcome(False, error=f"{service}: timed out after {limits.timeout_seconds:g} s")
+    except BrokenProcessPool:
+        return SendOutcome(False, error=f"{service}: the Apprise worker died; retrying")
     if not ok:
         return SendOutcome(False, error=f"{service} refused or failed the notification")
     return SendOutcome(True)

@@ -1,17 +1,30 @@
 """Digests as the channels show them: pure functions of a digest job.
 
-Hits are grouped by rule, the rule with the newest hit first, and newest first inside
-each group. Telegram gets HTML parts, in order, each under its 4,096-character limit."""
+A story shows once: the digest's hits of one story (copies of it in several feeds, or one
+article matched by several rules) make one entry, its newest hit with "also in" feeds and
+"also matched" rules. Entries are grouped by the rule of their newest hit, the rule with
+the newest entry first, and newest first inside each group. Only the digest's own hits
+count, so that a digest reads the same on every try. Telegram gets HTML parts, in order,
+each under its 4,096-character limit."""
 
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import datetime
 
-from notifiers.telegram_format import MAX_MESSAGE, fit, marked, size, title_line, when
+from notifiers.telegram_format import (
+    MAX_MESSAGE,
+    fit,
+    marked,
+    outlets,
+    size,
+    title_line,
+    when,
+)
 from store.values import DeliveryJob
 
-ENTRY_TITLE, ENTRY_SNIPPET, ENTRY_FEED, RULE_NAME = 300, 400, 150, 200
+ENTRY_TITLE, ENTRY_SNIPPET, ENTRY_FEED, RULE_NAME, ALSO_RULE = 300, 400, 150, 200, 80
 # Room kept in each part for the "(2/3)" counter and the header.
 PART_BUDGET = MAX_MESSAGE - 200
 
@@ -20,33 +33,69 @@ def _newest(job: DeliveryJob) -> tuple[datetime | None, int]:
     return (job.hit_created_at, job.hit_id or 0)
 
 
-def grouped(job: DeliveryJob) -> list[tuple[str, list[DeliveryJob]]]:
-    """The digest's hits as (rule name, hits), newest first, rules by their newest hit."""
-    groups: dict[int, list[DeliveryJob]] = defaultdict(list)
-    for hit in job.digest_hits:
-        groups[hit.rule_id].append(hit)
-    ordered = []
-    for hits in groups.values():
-        hits.sort(key=lambda h: (h.hit_created_at is not None, *_newest(h)), reverse=True)
-        ordered.append((hits[0].rule_name, hits))
-    ordered.sort(
-        key=lambda g: (g[1][0].hit_created_at is not None, *_newest(g[1][0])), reverse=True
-    )
-    return ordered
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One story in a digest: its newest hit, and the digest's other hits of the story."""
+
+    hit: DeliveryJob
+    others: tuple[DeliveryJob, ...] = ()
+
+    @property
+    def hits(self) -> tuple[DeliveryJob, ...]:
+        return (self.hit, *self.others)
+
+    @property
+    def also_in(self) -> list[str]:
+        """The other feeds that ran the story, first seen first."""
+        feeds = dict.fromkeys(h.feed_title for h in self.others if h.feed_title)
+        feeds.pop(self.hit.feed_title, None)
+        return list(feeds)
+
+    @property
+    def also_matched(self) -> list[str]:
+        """The other rules that matched the story."""
+        rules = dict.fromkeys(h.rule_name for h in self.others if h.rule_id != self.hit.rule_id)
+        rules.pop(self.hit.rule_name, None)
+        return list(rules)
 
 
-def ordered_hits(job: DeliveryJob) -> list[DeliveryJob]:
-    """The digest's hits in the order they are shown."""
-    return [hit for _, hits in grouped(job) for hit in hits]
+def story_key(hit: DeliveryJob) -> tuple[str, int]:
+    """What makes hits one story: their story, else their article (else nothing)."""
+    if hit.story_id:
+        return ("story", hit.story_id)
+    return ("article", hit.article_id) if hit.article_id else ("delivery", hit.id)
 
 
-def _entry(hit: DeliveryJob) -> str:
+def _order(hit: DeliveryJob) -> tuple[bool, datetime | None, int]:
+    return (hit.hit_created_at is not None, *_newest(hit))
+
+
+def grouped(job: DeliveryJob) -> list[tuple[str, list[Entry]]]:
+    """The digest's stories as (rule name, entries), newest first, rules by their newest."""
+    stories: dict[tuple[str, int], list[DeliveryJob]] = {}
+    for hit in sorted(job.digest_hits, key=_order, reverse=True):
+        stories.setdefault(story_key(hit), []).append(hit)
+    groups: dict[int, list[Entry]] = defaultdict(list)
+    for first, *others in stories.values():
+        groups[first.rule_id].append(Entry(first, tuple(others)))
+    # Stories came newest first: so do the entries in each group, and the groups.
+    return [(entries[0].hit.rule_name, entries) for entries in groups.values()]
+
+
+def _entry(entry: Entry) -> str:
+    hit = entry.hit
     lines = [title_line(hit.article_title[:ENTRY_TITLE], hit.article_url)]
     source = " · ".join(
         x for x in (fit(hit.feed_title, ENTRY_FEED), when(hit.article_published_at)) if x
     )
     if source:
         lines.append(f"<i>{source}</i>")
+    if entry.also_in:
+        lines.append(outlets(entry.also_in))
+    if entry.also_matched:
+        rules = ", ".join(fit(name, ALSO_RULE) for name in entry.also_matched[:3])
+        more = len(entry.also_matched) - 3
+        lines.append(f"<i>also matched: {rules}{f' +{more} more' if more > 0 else ''}</i>")
     if hit.snippet:
         lines.append(fit(hit.snippet, ENTRY_SNIPPET, marked))
     return "\n".join(lines)
@@ -54,12 +103,13 @@ def _entry(hit: DeliveryJob) -> str:
 
 def telegram_parts(job: DeliveryJob) -> list[str]:
     """The digest as Telegram HTML messages, in order, each within MAX_MESSAGE."""
-    count = len(job.digest_hits)
+    groups = grouped(job)
+    count = sum(len(entries) for _, entries in groups)
     header = f"🗞 <b>Digest</b>: {count} alert{'s' if count != 1 else ''}"
     blocks: list[str] = []
-    for rule_name, hits in grouped(job):
-        blocks.append(f"🔔 <b>{fit(rule_name, RULE_NAME)}</b> ({len(hits)})")
-        blocks += [_entry(hit) for hit in hits]
+    for rule_name, entries in groups:
+        blocks.append(f"🔔 <b>{fit(rule_name, RULE_NAME)}</b> ({len(entries)})")
+        blocks += [_entry(entry) for entry in entries]
     parts: list[str] = []
     current = ""
     for block in blocks:

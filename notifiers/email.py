@@ -24,7 +24,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 from sqlalchemy.engine import Engine
 
-from notifiers.digest import grouped
+from notifiers.digest import Entry, grouped
 from notifiers.outcome import SendOutcome
 from notifiers.telegram_format import marked, safe_url, when
 from store import session_scope
@@ -74,20 +74,28 @@ def link(public_url: str, secret: str, action: str, channel_id: int) -> str:
     return f"{base}/email/{action}/{channel_id}?sig={sign(secret, action, channel_id)}"
 
 
-def _entry(hit: DeliveryJob) -> dict[str, str]:
+def _entry(entry: Entry) -> dict[str, str]:
+    hit = entry.hit
     source = " · ".join(x for x in (hit.feed_title[:200], when(hit.article_published_at)) if x)
     return {
         "title": (hit.article_title.strip() or hit.article_url or "(untitled)")[:500],
         "url": safe_url(hit.article_url) or "",
         "source": source,
+        "also_in": _names(entry.also_in),
+        "also_matched": _names(entry.also_matched),
         "snippet": hit.snippet[:600],
     }
 
 
-def _groups(job: DeliveryJob) -> list[tuple[str, list[DeliveryJob]]]:
+def _names(names: list[str], shown: int = 5) -> str:
+    more = len(names) - shown
+    return ", ".join(name[:100] for name in names[:shown]) + (f" +{more} more" if more > 0 else "")
+
+
+def _groups(job: DeliveryJob) -> list[tuple[str, list[Entry]]]:
     if job.event_type == DIGEST_EVENT:
         return grouped(job)
-    return [(job.rule_name, [job])]
+    return [(job.rule_name, [Entry(job)])]
 
 
 def build(job: DeliveryJob, config: EmailConfig, now: datetime) -> EmailMessage:
@@ -113,7 +121,7 @@ def build(job: DeliveryJob, config: EmailConfig, now: datetime) -> EmailMessage:
     message["List-Unsubscribe"] = f"<{unsubscribe}>"
     message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     groups = _groups(job)
-    total = sum(len(hits) for _, hits in groups)
+    total = sum(len(entries) for _, entries in groups)
     if job.event_type == DIGEST_EVENT:
         heading = f"newswatch digest: {total} alert{'s' if total != 1 else ''}"
     else:
@@ -131,14 +139,14 @@ def build(job: DeliveryJob, config: EmailConfig, now: datetime) -> EmailMessage:
 
 
 def _render(
-    groups: list[tuple[str, list[DeliveryJob]]], shown: int, total: int, heading: str, unsub: str
+    groups: list[tuple[str, list[Entry]]], shown: int, total: int, heading: str, unsub: str
 ) -> tuple[str, str]:
     kept, left = [], shown
-    for rule_name, hits in groups:
+    for rule_name, entries in groups:
         if left <= 0:
             break
-        kept.append((rule_name[:200], [_entry(h) for h in hits[:left]]))
-        left -= len(hits[:left])
+        kept.append((rule_name[:200], [_entry(e) for e in entries[:left]]))
+        left -= len(entries[:left])
     values = {"heading": heading, "groups": kept, "more": total - shown, "unsubscribe_url": unsub}
     return (
         _templates.get_template("alert.txt").render(values),

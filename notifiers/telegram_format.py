@@ -88,8 +88,11 @@ def title_line(title: str, url: str) -> str:
 def also_in(job: DeliveryJob) -> str:
     """The other outlets that ran the story, as many as fit the budget, then "+n more"."""
     others = [s for s in job.story_sources if s and s != job.feed_title]
-    if not others:
-        return ""
+    return outlets(others) if others else ""
+
+
+def outlets(others: list[str]) -> str:
+    """An "also in: …" line naming `others`, as many as fit the budget, then "+n more"."""
     shown: list[str] = []
     for n, name in enumerate(others):
         candidate = ", ".join([*shown, escape(name)])

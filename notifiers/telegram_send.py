@@ -35,7 +35,7 @@ from notifiers.telegram_limiter import (
     TelegramLimits,
 )
 from store import is_sqlite, session_scope
-from store.digests import DIGEST_EVENT
+from store.digests import DIGEST_EVENT, digest_parts_sent, record_digest_parts
 from store.telegram import chat_is_active, deactivate_chat, migrate_chat
 from store.values import DeliveryJob
 
@@ -103,10 +103,12 @@ class TelegramSender:
             return SendOutcome(
                 False, error=f"{job.event_type} is not sent to Telegram", permanent=True
             )
+        digest_id = job.digest_id if job.event_type == DIGEST_EVENT else None
+        # A digest's parts go one by one, in order, each noted once received, so that a
+        # failure part-way is retried from the first part not received.
+        done = 0 if digest_id is None else await asyncio.to_thread(self._parts_sent, digest_id)
         try:
-            # A digest's parts go one by one, in order; a failure part-way retries them
-            # all (at-least-once, like every delivery).
-            for text in texts:
+            for number, text in enumerate(texts[done:], done + 1):
                 async with self.limiter.slot(job.chat_id):
                     if job.chat_id in self._forbidden and not await self._still_active(job):
                         return SendOutcome(False, error="chat blocked the bot", permanent=True)
@@ -125,6 +127,8 @@ class TelegramSender:
                         if not any(reason in exc.message.lower() for reason in GONE):
                             raise
                         return await self._gone(job, 400, str(exc))
+                if digest_id is not None and number < len(texts):
+                    await asyncio.to_thread(self._record_parts, digest_id, number)
         except Deferred as exc:
             return SendOutcome(False, error=str(exc), retry_after=exc.retry_after, deferred=True)
         except RetryAfter as exc:
@@ -144,6 +148,14 @@ class TelegramSender:
         except TelegramError as exc:  # TimedOut, NetworkError: the outbox retries
             return SendOutcome(False, error=f"{type(exc).__name__}: {exc}"[:500])
         return SendOutcome(True, status_code=200)
+
+    def _parts_sent(self, digest_id: int) -> int:
+        with session_scope(self.engine, readonly=True) as session:
+            return digest_parts_sent(session=session, digest_id=digest_id)
+
+    def _record_parts(self, digest_id: int, parts_sent: int) -> None:
+        with session_scope(self.engine) as session:
+            record_digest_parts(session=session, digest_id=digest_id, parts_sent=parts_sent)
 
     async def _migrate(self, job: DeliveryJob, new_chat_id: int) -> int:
         """The group became a supergroup: move its chat (links, settings and queued alerts

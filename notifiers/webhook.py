@@ -19,7 +19,7 @@ from net.errors import BlockedURLError, UnresolvableError
 from net.guard import Guard, check_scheme
 from net.retry_after import parse_retry_after
 from net.transport import GuardedTransport
-from notifiers.digest import ordered_hits
+from notifiers.digest import grouped
 from notifiers.outcome import SendOutcome
 from store.digests import DIGEST_EVENT
 from store.values import DeliveryJob
@@ -111,13 +111,22 @@ def format(job: DeliveryJob) -> bytes:
             "data": {"webhook_id": job.channel_id},
         }
     elif job.event_type == DIGEST_EVENT:
+        entries = [entry for _, group in grouped(job) for entry in group]
         payload = {
             "type": DIGEST_EVENT,
             "timestamp": _iso(job.created_at),
             "data": {
                 "digest_id": job.digest_id,
                 "hit_count": len(job.digest_hits),
-                "hits": [hit_data(hit) for hit in ordered_hits(job)],
+                "hits": [hit_data(hit) for entry in entries for hit in entry.hits],
+                # One entry per story, as the digest shows it: its hits, newest first.
+                "stories": [
+                    {
+                        "story": hit_data(entry.hit)["story"],
+                        "hit_ids": [hit.hit_id for hit in entry.hits],
+                    }
+                    for entry in entries
+                ],
             },
         }
     else:

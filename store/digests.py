@@ -116,3 +116,17 @@ def digest_hits(*, session: Session, digest_ids: list[int]) -> dict[int, list[in
     ):
         out[digest_id].append(delivery_id)
     return out
+
+
+def digest_parts_sent(*, session: Session, digest_id: int) -> int:
+    """How many parts of a digest its channel has already received."""
+    return session.exec(select(Digest.parts_sent).where(col(Digest.id) == digest_id)).first() or 0
+
+
+def record_digest_parts(*, session: Session, digest_id: int, parts_sent: int) -> None:
+    """Note that the first `parts_sent` parts were received (never moving back)."""
+    session.execute(
+        sa.update(Digest)
+        .where(col(Digest.id) == digest_id, col(Digest.parts_sent) < parts_sent)
+        .values(parts_sent=parts_sent)
+    )

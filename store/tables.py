@@ -384,6 +384,11 @@ class Digest(SQLModel, table=True):
     period_end: datetime = _ts(nullable=False)
     hit_count: int = Field(default=0)
     created_at: datetime = _ts(nullable=False)
+    # Parts already received, for a channel that gets a digest in several messages
+    # (Telegram): a retry resumes after them.
+    parts_sent: int = Field(
+        default=0, sa_column=sa.Column(sa.Integer(), nullable=False, server_default="0")
+    )
 
 
 class Lease(SQLModel, table=True):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import time
 from datetime import UTC, datetime
 
@@ -17,9 +18,11 @@ from sqlalchemy.engine import Engine
 
 from net.guard import Guard
 from notifiers import Dispatcher, DispatcherConfig, RetryPolicy
-from notifiers.apprise_channel import AppriseLimits, make_sender
+from notifiers.apprise_channel import AppriseLimits, AppriseSender, make_sender
+from notifiers.outcome import SendOutcome
 from store import session_scope
 from store.tables import ChannelSetting, Delivery
+from store.values import DeliveryJob
 from tests.conftest import auth, make_user
 from tests.notifiers.test_digests import Clock, record
 from tests.support.servers import LoopbackServer, Reply, Request
@@ -45,9 +48,16 @@ def drain(engine: Engine, timeout: float = 20.0) -> None:
     """Run the real dispatcher with the Apprise sender until nothing is pending."""
 
     async def main() -> None:
+        sender = make_sender(AppriseLimits(timeout_seconds=5), Guard(allow_private=True))
+        try:
+            await dispatch_all(sender)
+        finally:
+            await sender.aclose()
+
+    async def dispatch_all(sender: AppriseSender) -> None:
         dispatcher = Dispatcher(
             engine,
-            {"apprise": make_sender(AppriseLimits(timeout_seconds=5), Guard(allow_private=True))},
+            {"apprise": sender},
             owner="apprise-test",
             config=DispatcherConfig(digest_poll_seconds=0.01),
             retry=RetryPolicy(scale=0.001),
@@ -129,3 +139,51 @@ def test_private_hosts_and_bad_urls_are_refused(engine: Engine) -> None:
                 "/v1/channels", json={"kind": "apprise", "target": target}, headers=auth(token)
             )
             assert answer.status_code == 422 and SECRET not in answer.text, target
+
+
+def test_dns_rebinding_cannot_reach_a_loopback_receiver(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A name that answers a public address to the check and loopback next: Apprise goes
+    through the egress proxy, which checks the name again and dials only what it checked,
+    so the loopback receiver is never reached, even though the process's own resolver
+    (the attacker's DNS) would answer loopback."""
+    answers = ["93.184.216.34", "127.0.0.1"]
+
+    async def resolver(host: str, port: int) -> list[str]:
+        assert host == "rebind.test"
+        return [answers.pop(0) if len(answers) > 1 else answers[0]]
+
+    real = socket.getaddrinfo
+
+    def attacker_dns(host, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if host in ("rebind.test", b"rebind.test"):
+            host = "127.0.0.1"
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", attacker_dns)
+    with LoopbackServer(lambda request: Reply(200, b"{}")) as server:
+        job = DeliveryJob(
+            id=1,
+            event_type="hit.created",
+            channel_kind="apprise",
+            channel_id=1,
+            attempts=0,
+            created_at=datetime.now(UTC),
+            target_active=True,
+            channel_target=f"json://bot:{SECRET}@rebind.test:{server.port}/hook",
+            hit_id=1,
+            article_title="t",
+        )
+
+        async def main() -> tuple[SendOutcome, int]:
+            sender = make_sender(AppriseLimits(timeout_seconds=10), Guard(resolver=resolver))
+            try:
+                outcome = await sender(job)
+                assert sender.proxy is not None
+                return outcome, sender.proxy.refused
+            finally:
+                await sender.aclose()
+
+        outcome, refused = asyncio.run(main())
+        assert server.requests == []
+    assert answers == ["127.0.0.1"]  # the check took the public answer
+    assert not outcome.ok and refused == 1 and SECRET not in outcome.error

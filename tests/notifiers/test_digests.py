@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
@@ -13,14 +14,18 @@ from standardwebhooks import Webhook
 
 from monitor.normalise import Article as NormalArticle
 from notifiers import Dispatcher, DispatcherConfig, RetryPolicy, WebhookLimits
+from notifiers.apprise_channel import format as apprise_format
+from notifiers.digest import telegram_parts
+from notifiers.email import EmailConfig, build
 from notifiers.webhook import make_sender, make_transport
 from store import session_scope
 from store.articles import insert_new_articles
 from store.channels import mute_channel, mute_rule, set_schedule
+from store.deliveries import load_jobs
 from store.feeds import add_feed
 from store.hits import WEBHOOK, record_hits_and_enqueue
 from store.schedule import Schedule
-from store.tables import Delivery, Hit
+from store.tables import Article, Delivery, Feed, Hit
 from store.values import NewHit
 from tests.conftest import make_user
 from tests.support.outbox import add_rules, add_webhook, utcnow
@@ -38,11 +43,16 @@ class Clock:
 
 
 def record(
-    engine: Engine, clock: Clock, rule_ids: list[int], tag: str, count: int = 1
+    engine: Engine,
+    clock: Clock,
+    rule_ids: list[int],
+    tag: str,
+    count: int = 1,
+    feed_url: str = "http://feed.example/rss",
 ) -> list[int]:
     """`count` new articles hit by every rule, recorded at the clock's time: the hit ids."""
     with session_scope(engine) as s:
-        feed, _ = add_feed(session=s, url="http://feed.example/rss", now=clock.now)
+        feed, _ = add_feed(session=s, url=feed_url, now=clock.now)
         stored = insert_new_articles(
             session=s,
             feed_id=feed.id or 0,
@@ -258,3 +268,66 @@ def test_switching_back_to_instant_flushes_what_was_held(engine: Engine) -> None
         assert sorted(h["hit_id"] for h in payload["data"]["hits"]) == sorted(held)
         body = json.loads(receiver.deliveries[0].body)
         assert body["data"]["hit_count"] == 2
+
+
+def test_a_story_shows_once_in_a_digest(engine: Engine) -> None:
+    """Two copies of one story in two feeds (hit by two rules) and a second rule's hit on
+    one copy make ONE entry, with "also in" and "also matched", in Telegram, e-mail (text
+    and HTML) and Apprise; the webhook's data.hits[] keeps every hit object, and
+    data.stories[] groups their ids as shown."""
+    clock = Clock(utc(2026, 6, 1, 9, 0))
+    user_id, _ = make_user(engine, "u")
+    rules = add_rules(engine, user_id, 3)
+    with WebhookReceiver() as receiver:
+        hook_id, secret = add_webhook(engine, user_id, receiver.url("/d"))
+        schedule(engine, hook_id, clock, mode="hourly")
+        clock.now = utc(2026, 6, 1, 9, 10)
+        [first] = record(engine, clock, rules[:1], "a", feed_url="http://one.example/rss")
+        clock.now = utc(2026, 6, 1, 9, 20)
+        copy = record(engine, clock, rules[1:], "b", feed_url="http://two.example/rss")
+        clock.now = utc(2026, 6, 1, 9, 30)
+        [other] = record(engine, clock, rules[:1], "c", feed_url="http://one.example/rss")
+        with session_scope(engine) as s:
+            story = s.get(Hit, first).article_id  # type: ignore[union-attr]
+            copies = [s.get(Hit, h).article_id for h in copy]  # type: ignore[union-attr]
+            s.execute(
+                sa.update(Article).where(Article.id.in_([story, *copies])).values(story_id=story)
+            )  # type: ignore[attr-defined]
+            for url, title in (
+                ("http://one.example/rss", "Feed One"),
+                ("http://two.example/rss", "Feed Two"),
+            ):
+                s.execute(sa.update(Feed).where(Feed.url == url).values(title=title))
+        clock.now = utc(2026, 6, 1, 10, 1)
+        dispatch(engine, clock)
+        [(_, payload)] = events(receiver, secret)
+    data = payload["data"]
+    # The story's newest hits first (copy b, by rules 1 and 2), then its first copy.
+    assert [h["hit_id"] for h in data["hits"]] == [other, *sorted(copy, reverse=True), first]
+    assert data["stories"] == [
+        {"story": {"id": data["hits"][0]["story"]["id"], "articles": 1}, "hit_ids": [other]},
+        {
+            "story": {"id": story, "articles": 2},
+            "hit_ids": [*sorted(copy, reverse=True), first],
+        },
+    ]
+
+    with session_scope(engine, readonly=True) as s:
+        [digest_delivery] = s.scalars(
+            sa.select(Delivery.id).where(Delivery.event_type == "digest.created")
+        ).all()
+        [job] = load_jobs(session=s, delivery_ids=[digest_delivery])
+    [telegram] = telegram_parts(job)
+    config = EmailConfig(host="127.0.0.1")
+    mail = build(
+        replace(job, channel_target="a@example.org", channel_secret="k"), config, clock.now
+    )
+    text = mail.get_body(("plain",)).get_content()
+    html = mail.get_body(("html",)).get_content()
+    _, apprise_body = apprise_format(job)
+    names = {hit.hit_id: hit.rule_name for hit in job.digest_hits}
+    for body in (telegram, text, html, apprise_body):
+        assert body.count("Story b 0") == 1 and "Story a 0" not in body, body
+        assert "also in: Feed One" in body and "Story c 0" in body
+        assert f"also matched: {names[copy[0]]}, {names[first]}" in body
+    assert "Digest</b>: 2 alerts" in telegram and "digest: 2 alerts" in text

@@ -59,7 +59,9 @@ def test_digest_and_quiet_commands(engine: Engine) -> None:
                     ("/mute 999 2h", "No rule #999 here"),
                 ):
                     assert answer in (await ask(fake, CHAT, command)).text, command
-                assert "/digest" in (await ask(fake, CHAT, "/help")).text
+                help_text = (await ask(fake, CHAT, "/help")).text
+                for command in ("/digest", "/quiet", "/mute", "/unmute"):
+                    assert command in help_text, command
 
     asyncio.run(run())
 
@@ -147,32 +149,37 @@ def test_long_digest_splits_into_ordered_parts() -> None:
     assert "&lt;b&gt;" in parts[0]
 
 
+def long_digest_due(engine: Engine, hits: int, mode: str = "daily") -> int:
+    """A chat in digest mode holding `hits` long alerts, its digest built: the chat's row."""
+    rows = seed_alerts(engine, [CHAT], per_chat=0)
+    with session_scope(engine) as s:
+        set_schedule(
+            session=s,
+            kind="telegram",
+            channel_id=rows[CHAT],
+            schedule=Schedule.parse(mode=mode, at="08:00" if mode == "daily" else None),
+            now=datetime.now(UTC),
+        )
+    seed_alerts(
+        engine,
+        [CHAT],
+        per_chat=hits,
+        title="ByteDance and Huawei " + "t" * 280,
+        snippet="**ByteDance** and **Huawei** " + "s" * 350,
+    )
+    assert set(delivery_states(engine, rows[CHAT])) == {"held"}
+    with session_scope(engine) as s:  # the digest time has come
+        s.execute(sa.update(ChannelSetting).values(next_digest_at=datetime.now(UTC)))
+    with session_scope(engine) as s:
+        assert len(build_due_digests(session=s, now=datetime.now(UTC))) == 1
+    return rows[CHAT]
+
+
 def test_long_digest_reaches_the_chat_in_order(engine: Engine) -> None:
     """Through the real sender and the fake Bot API: a held chat's digest of ~10,000
     characters arrives as ordered parts, each accepted, and is sent once."""
     with FakeTelegram() as fake:
-        now = datetime.now(UTC)
-        rows = seed_alerts(engine, [CHAT], per_chat=0)
-        with session_scope(engine) as s:
-            set_schedule(
-                session=s,
-                kind="telegram",
-                channel_id=rows[CHAT],
-                schedule=Schedule.parse(mode="daily", at="08:00"),
-                now=now,
-            )
-        seed_alerts(
-            engine,
-            [CHAT],
-            per_chat=25,
-            title="ByteDance and Huawei " + "t" * 280,
-            snippet="**ByteDance** and **Huawei** " + "s" * 350,
-        )
-        assert set(delivery_states(engine, rows[CHAT])) == {"held"}
-        with session_scope(engine) as s:  # the digest time has come
-            s.execute(sa.update(ChannelSetting).values(next_digest_at=datetime.now(UTC)))
-        with session_scope(engine) as s:
-            assert len(build_due_digests(session=s, now=datetime.now(UTC))) == 1
+        row = long_digest_due(engine, 25)
         dispatch_all(engine, fake.api_url, limits=TelegramLimits(chat_interval_seconds=0.01))
         sent = fake.sent(CHAT)
         assert len(sent) >= 3 and all(m.status == 200 for m in sent)
@@ -180,4 +187,29 @@ def test_long_digest_reaches_the_chat_in_order(engine: Engine) -> None:
             f"🗞 Digest: 25 alerts ({n}/{len(sent)})" for n in range(1, len(sent) + 1)
         ]
         assert sum(len(m.text) for m in sent) > 10_000
-        assert sorted(delivery_states(engine, rows[CHAT])) == ["digested"] * 25 + ["sent"]
+        assert sorted(delivery_states(engine, row)) == ["digested"] * 25 + ["sent"]
+
+
+@pytest.mark.parametrize("failure", ["server error", "flood"])
+def test_a_digest_that_fails_part_way_resumes_after_the_parts_received(
+    engine: Engine, failure: str
+) -> None:
+    """Part 3 of a long digest fails (a 502, or a 429): the retry sends parts 3 onwards,
+    so the chat receives each part exactly once, in order."""
+    with FakeTelegram() as fake:
+        row = long_digest_due(engine, 40, mode="hourly")
+        if failure == "flood":
+            fake.flood(CHAT, retry_after=0.01, after=2)
+        else:
+            fake.fail(CHAT, status=502, after=2)
+        dispatch_all(engine, fake.api_url, limits=TelegramLimits(chat_interval_seconds=0.01))
+        attempts = [m.status for m in fake.attempts if m.chat_id == CHAT]
+        sent = fake.sent(CHAT)
+    assert attempts[:4] == [200, 200, 502 if failure == "server error" else 429, 200]
+    total = len(sent)
+    assert total >= 5
+    assert [m.parsed.text.split("\n")[0] for m in sent if m.parsed] == [
+        f"🗞 Digest: 40 alerts ({n}/{total})" for n in range(1, total + 1)
+    ]
+    assert len({m.text for m in sent}) == total
+    assert sorted(delivery_states(engine, row)) == ["digested"] * 40 + ["sent"]
