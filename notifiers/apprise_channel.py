@@ -150,6 +150,13 @@ def _notify_in_worker(url: str, title: str, body: str) -> bool:
         return False
 
 
+def _ready() -> bool:
+    return True
+
+
+STARTUP_SECONDS = 120.0  # spawning the workers, before any send's own timeout
+
+
 class AppriseSender:
     """The dispatcher's sender for channel kind "apprise". The proxy and the workers start
     with the first send, in the running event loop; `aclose` stops both."""
@@ -162,6 +169,14 @@ class AppriseSender:
         self._lock = asyncio.Lock()
 
     async def __call__(self, job: DeliveryJob) -> SendOutcome:
+        # Start the workers outside the send's own timeout: spawning them and importing
+        # Apprise takes seconds on a busy machine, and a send that timed out while its
+        # worker still delivered would be sent again.
+        try:
+            await asyncio.wait_for(self._started(), STARTUP_SECONDS)
+        except (TimeoutError, BrokenProcessPool):
+            await self._discard_pool()
+            return SendOutcome(False, error=f"Apprise workers did not start in {STARTUP_SECONDS} s")
         return await send(job, limits=self.limits, guard=self.guard, notify=self.notify)
 
     async def notify(self, url: str, title: str, body: str) -> bool:
@@ -172,11 +187,14 @@ class AppriseSender:
                 pool, _notify_in_worker, url, title, body
             )
         except BrokenProcessPool:  # a worker died: start afresh for the next send
-            async with self._lock:
-                if self._pool is pool:
-                    self._pool = None
-                    pool.shutdown(wait=False, cancel_futures=True)
+            await self._discard_pool(pool)
             raise
+
+    async def _discard_pool(self, pool: ProcessPoolExecutor | None = None) -> None:
+        async with self._lock:
+            if self._pool is not None and pool in (None, self._pool):
+                self._pool.shutdown(wait=False, cancel_futures=True)
+                self._pool = None
 
     async def _started(self) -> ProcessPoolExecutor:
         async with self._lock:
@@ -186,11 +204,16 @@ class AppriseSender:
             if self._pool is None:
                 # spawn, not fork: forking a process that already runs threads can copy
                 # locks held by them.
-                self._pool = ProcessPoolExecutor(
+                pool = ProcessPoolExecutor(
                     self.limits.workers,
                     mp_context=multiprocessing.get_context("spawn"),
                     initializer=_start_worker,
                     initargs=(self.proxy.url, os.getpid()),
+                )
+                self._pool = pool
+                loop = asyncio.get_running_loop()  # every worker up, Apprise imported
+                await asyncio.gather(
+                    *(loop.run_in_executor(pool, _ready) for _ in range(self.limits.workers))
                 )
             return self._pool
 
