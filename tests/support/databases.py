@@ -151,18 +151,15 @@ class PostgresFactory:
                     if _fetch(conn, _SCHEMA_FINGERPRINT) != self.fingerprint:
                         return False
                     conn.execute("SET LOCAL session_replication_role = replica")  # no FK checks
-                    tables = conn.execute(
-                        "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
-                        " AND tablename <> 'alembic_version'"
+                    statements = conn.execute(
+                        "SELECT format('DELETE FROM %I', tablename) FROM pg_tables"
+                        " WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
+                        " UNION ALL SELECT format('ALTER SEQUENCE %I RESTART', sequencename)"
+                        " FROM pg_sequences WHERE schemaname = 'public'"
+                        " AND last_value IS NOT NULL"
                     ).fetchall()
-                    for (table,) in tables:
-                        conn.execute(f'DELETE FROM "{table}"')  # type: ignore[arg-type]
-                    sequences = conn.execute(
-                        "SELECT sequencename FROM pg_sequences"
-                        " WHERE schemaname = 'public' AND last_value IS NOT NULL"
-                    ).fetchall()
-                    for (sequence,) in sequences:
-                        conn.execute(f'ALTER SEQUENCE "{sequence}" RESTART')  # type: ignore[arg-type]
+                    for (statement,) in statements:
+                        conn.execute(statement)
             return True
         except psycopg.Error:
             return False
