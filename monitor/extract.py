@@ -7,8 +7,6 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-import trafilatura
-
 _LANG = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*$")
 
 
@@ -22,6 +20,8 @@ class Extracted:
 def extract_page(body: bytes, *, url: str, max_chars: int = 100_000) -> Extracted:
     """The article text of an HTML page (empty when it has none), its declared language
     and its publication date when the page gives them."""
+    import trafilatura  # here, not at the top: a service with full text off never loads it
+
     tree = trafilatura.load_html(body)
     if tree is None:
         return Extracted("")

@@ -47,7 +47,7 @@ def db_url(
         pytest.skip(postgres_factory)
     url = postgres_factory.new_database()
     yield url
-    postgres_factory.drop(url)
+    postgres_factory.release(url)
 
 
 @pytest.fixture

@@ -21,6 +21,9 @@ FAST_SETTINGS = {
     "NEWSWATCH_LOG_FORMAT": "json",
     # Test items link to pages on hosts that do not exist: fetch none unless a test asks.
     "NEWSWATCH_FULL_TEXT_ENABLED": "false",
+    # One parse process, not two: every start still spawns and warms the pool and parses
+    # through it, at half the import cost (test_ctrl_c asks for two, as in production).
+    "NEWSWATCH_PARSE_WORKERS": "1",
 }
 
 
