@@ -46,14 +46,14 @@ def claim_due_deliveries(
     A lease that expires (its process died mid-send) makes the delivery due again.
     `per_channel` caps how many one endpoint gets in this claim, so that a slow endpoint's
     backlog cannot fill the batch; `skip_channels` are endpoints the caller has no room for."""
-    due = (
+    due: list[sa.ColumnElement[bool]] = [
         col(Delivery.status) == PENDING,
         col(Delivery.next_attempt_at) <= now,
         sa.or_(col(Delivery.lease_expires_at).is_(None), col(Delivery.lease_expires_at) < now),
-    )
+    ]
     if skip_channels:
         pairs = sa.tuple_(col(Delivery.channel_kind), col(Delivery.channel_id))
-        due += (pairs.not_in(list(skip_channels)),)
+        due.append(pairs.not_in(list(skip_channels)))
     order = (col(Delivery.next_attempt_at), col(Delivery.id))
     if per_channel is None:
         candidates = select(Delivery.id).where(*due).order_by(*order).limit(limit)
@@ -73,7 +73,7 @@ def claim_due_deliveries(
             partition_by=(window.c.channel_kind, window.c.channel_id),
             order_by=(window.c.next_attempt_at, window.c.id),
         )
-        ranked = select(window, rank.label("rank")).subquery()
+        ranked = sa.select(*window.c, rank.label("rank")).subquery()
         candidates = (
             select(ranked.c.id)
             .where(ranked.c.rank <= per_channel)
@@ -119,7 +119,7 @@ _DELIVERY = (
 def load_jobs(*, session: Session, delivery_ids: list[int]) -> list[DeliveryJob]:
     """What sending these deliveries needs; a digest's job carries its hits' jobs."""
     rows = session.execute(
-        select(*_DELIVERY).where(col(Delivery.id).in_(delivery_ids)).order_by(col(Delivery.id))
+        sa.select(*_DELIVERY).where(col(Delivery.id).in_(delivery_ids)).order_by(col(Delivery.id))
     )
     return _jobs(session, list(rows))
 
@@ -266,8 +266,8 @@ def _hits(session: Session, hit_ids: list[int]) -> dict[int, Any]:
         .correlate(Article)
         .scalar_subquery()
     )
-    stmt = (
-        select(
+    stmt: Any = (
+        sa.select(
             col(Hit.id).label("hit_id"),
             col(Hit.created_at).label("hit_created_at"),
             col(Hit.snippet),
@@ -328,7 +328,7 @@ def _finish(
         .returning(col(Delivery.id))
     )
     # Core, not the ORM: no session objects to synchronise, and a cheaper statement.
-    return set(session.connection().execute(stmt).scalars())
+    return {i for i in session.connection().execute(stmt).scalars() if i is not None}
 
 
 def mark_sent(

@@ -65,8 +65,8 @@ async def _post(body: bytes | AsyncIterator[bytes], length: int | None = None) -
         response = await pool.request(
             "POST",
             "http://127.0.0.1:9/hook",
-            headers={"content-type": "application/json"}
-            | ({"content-length": str(length)} if length is not None else {}),
+            headers=[("content-type", "application/json")]
+            + ([("content-length", str(length))] if length is not None else []),
             content=body,
         )
         assert response.status == 204
