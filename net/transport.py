@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ssl
 import time
 from collections.abc import AsyncIterator, Callable, Iterable
@@ -60,21 +61,49 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
 
 
 class _SocketStream(httpcore.AsyncNetworkStream):
-    """A network stream that finds its socket once. httpcore asks every idle pooled
-    connection whether its socket is readable (closed by the server) each time it assigns
-    a request; through anyio each answer rebuilds a dict of socket attributes."""
+    """A network stream that finds its socket once, and sends a request in one write.
+
+    httpcore asks every idle pooled connection whether its socket is readable (closed by
+    the server) each time it assigns a request; through anyio each answer rebuilds a dict
+    of socket attributes. And it writes a request's headers, its body and an empty end of
+    message apart: a system call, a TCP segment and a wake-up of the receiver each. Here
+    writes are held until the stream is read (every request is followed by reading its
+    response) or until `flush_bytes` are held, and then go out as one."""
+
+    flush_bytes = 64 * 1024
 
     def __init__(self, inner: httpcore.AsyncNetworkStream) -> None:
         self._inner = inner
         self._socket = inner.get_extra_info("socket")
+        self._held: list[bytes] = []
+        self._held_bytes = 0
+        self._write_timeout: float | None = None
 
     async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        if self._held:
+            # As httpcore does when a write fails: a server may close its side early and
+            # still answer (say, 413); reading tells.
+            with contextlib.suppress(httpcore.WriteError):
+                await self._flush()
         return await self._inner.read(max_bytes, timeout)
 
     async def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        await self._inner.write(buffer, timeout)
+        if not buffer:
+            return
+        self._held.append(buffer)
+        self._held_bytes += len(buffer)
+        self._write_timeout = timeout
+        if self._held_bytes >= self.flush_bytes:
+            await self._flush()
+
+    async def _flush(self) -> None:
+        data = b"".join(self._held)
+        self._held.clear()
+        self._held_bytes = 0
+        await self._inner.write(data, self._write_timeout)
 
     async def aclose(self) -> None:
+        self._held.clear()
         await self._inner.aclose()
 
     async def start_tls(
@@ -83,6 +112,8 @@ class _SocketStream(httpcore.AsyncNetworkStream):
         server_hostname: str | None = None,
         timeout: float | None = None,
     ) -> httpcore.AsyncNetworkStream:
+        if self._held:
+            await self._flush()
         # TLS runs over the same TCP socket, which is what readability is asked of.
         return _SocketStream(await self._inner.start_tls(ssl_context, server_hostname, timeout))
 

@@ -11,10 +11,20 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from store._sql import clip, for_update_skip_locked
-from store.articles import first_feeds
 from store.digests import DIGEST_EVENT, digest_hits
 from store.stories import story_summaries
-from store.tables import Article, Channel, Delivery, Feed, Hit, Rule, TelegramChat, User, Webhook
+from store.tables import (
+    Article,
+    Channel,
+    Delivery,
+    Feed,
+    FeedArticle,
+    Hit,
+    Rule,
+    TelegramChat,
+    User,
+    Webhook,
+)
 from store.targets import CONFIRM_EVENT, KINDS
 from store.values import DeliveryJob
 
@@ -36,104 +46,120 @@ def claim_due_deliveries(
     A lease that expires (its process died mid-send) makes the delivery due again.
     `per_channel` caps how many one endpoint gets in this claim, so that a slow endpoint's
     backlog cannot fill the batch; `skip_channels` are endpoints the caller has no room for."""
-    due = (
+    due: list[sa.ColumnElement[bool]] = [
         col(Delivery.status) == PENDING,
         col(Delivery.next_attempt_at) <= now,
         sa.or_(col(Delivery.lease_expires_at).is_(None), col(Delivery.lease_expires_at) < now),
-    )
-    stmt = (
-        select(Delivery.id)
-        .where(*due)
-        .order_by(col(Delivery.next_attempt_at), col(Delivery.id))
-        .limit(limit)
-    )
-    skip = (
-        [
-            sa.tuple_(col(Delivery.channel_kind), col(Delivery.channel_id)).not_in(
-                list(skip_channels)
-            )
-        ]
-        if skip_channels
-        else []
-    )
-    stmt = stmt.where(*skip)
-    if per_channel is not None:
+    ]
+    if skip_channels:
+        pairs = sa.tuple_(col(Delivery.channel_kind), col(Delivery.channel_id))
+        due.append(pairs.not_in(list(skip_channels)))
+    order = (col(Delivery.next_attempt_at), col(Delivery.id))
+    if per_channel is None:
+        candidates = select(Delivery.id).where(*due).order_by(*order).limit(limit)
+    else:
         # Rank only the next few due rows by endpoint, so that the cost of a claim stays
         # bounded however deep the backlog is.
-        candidates = (
+        window = (
             select(
                 Delivery.id, Delivery.channel_kind, Delivery.channel_id, Delivery.next_attempt_at
             )
-            .where(*due, *skip)
-            .order_by(col(Delivery.next_attempt_at), col(Delivery.id))
+            .where(*due)
+            .order_by(*order)
             .limit(limit * 4)
             .subquery()
         )
-        rank = (
-            sa.func.row_number()
-            .over(
-                partition_by=(candidates.c.channel_kind, candidates.c.channel_id),
-                order_by=(candidates.c.next_attempt_at, candidates.c.id),
-            )
-            .label("rank")
+        rank = sa.func.row_number().over(
+            partition_by=(window.c.channel_kind, window.c.channel_id),
+            order_by=(window.c.next_attempt_at, window.c.id),
         )
-        ranked = select(candidates.c.id, rank).subquery()
-        # The due conditions stay on the locking query itself, so that PostgreSQL
-        # re-checks them on rows another replica has just leased.
-        stmt = stmt.where(
-            col(Delivery.id).in_(select(ranked.c.id).where(ranked.c.rank <= per_channel))
+        ranked = sa.select(*window.c, rank.label("rank")).subquery()
+        candidates = (
+            select(ranked.c.id)
+            .where(ranked.c.rank <= per_channel)
+            .order_by(ranked.c.next_attempt_at, ranked.c.id)
+            .limit(limit)
         )
-    ids = list(session.execute(for_update_skip_locked(session, stmt)).scalars())
+    # Two statements, each with a plan that cannot go wrong: the candidates first, then
+    # the lease on those ids. As one statement, PostgreSQL (on a young table whose
+    # statistics say it is empty) joined every due row to the ranking again, which took
+    # seconds per claim once a few thousand were due.
+    ids = list(session.execute(candidates).scalars())
     if not ids:
         return []
-    session.execute(
-        sa.update(Delivery)
-        .where(col(Delivery.id).in_(ids))
-        .values(lease_owner=owner, lease_expires_at=now + timedelta(seconds=lease_seconds))
+    # The due conditions are checked again on the locked rows, so that a row another
+    # replica has just leased (or finished) is skipped rather than taken twice.
+    still_due = for_update_skip_locked(
+        session, select(Delivery.id).where(col(Delivery.id).in_(ids), *due)
     )
-    return load_jobs(session=session, delivery_ids=ids)
+    leased = session.connection().execute(
+        sa.update(Delivery)
+        .where(col(Delivery.id).in_(still_due))
+        .values(lease_owner=owner, lease_expires_at=now + timedelta(seconds=lease_seconds))
+        .returning(*_DELIVERY)
+    )
+    return _jobs(session, sorted(leased, key=lambda row: row.id))
+
+
+# What a job needs of its delivery row: selected as plain columns (as is all of
+# `load_jobs`), since building ORM objects for every row was a large part of a claim.
+_DELIVERY = (
+    col(Delivery.id),
+    col(Delivery.hit_id),
+    col(Delivery.user_id),
+    col(Delivery.channel_kind),
+    col(Delivery.channel_id),
+    col(Delivery.event_type),
+    col(Delivery.attempts),
+    col(Delivery.created_at),
+    col(Delivery.digest_id),
+)
 
 
 def load_jobs(*, session: Session, delivery_ids: list[int]) -> list[DeliveryJob]:
     """What sending these deliveries needs; a digest's job carries its hits' jobs."""
-    deliveries = list(
-        session.exec(
-            select(Delivery).where(col(Delivery.id).in_(delivery_ids)).order_by(col(Delivery.id))
-        )
+    rows = session.execute(
+        sa.select(*_DELIVERY).where(col(Delivery.id).in_(delivery_ids)).order_by(col(Delivery.id))
     )
-    hit_ids = [d.hit_id for d in deliveries if d.hit_id is not None]
-    hits: dict[int, tuple[Hit, Rule, Article]] = {}
-    if hit_ids:
-        for hit, rule, article in session.exec(
-            select(Hit, Rule, Article)
-            .join(Rule, col(Rule.id) == Hit.rule_id)
-            .join(Article, col(Article.id) == Hit.article_id)
-            .where(col(Hit.id).in_(hit_ids))
-        ):
-            hits[hit.id or 0] = (hit, rule, article)
-    feeds = first_feeds(session=session, article_ids=[a.id or 0 for _, _, a in hits.values()])
-    feed_urls = (
-        dict(
-            session.exec(
-                select(Feed.id, Feed.url).where(col(Feed.id).in_({f for f, _ in feeds.values()}))
-            ).all()
-        )
-        if feeds
-        else {}
-    )
+    return _jobs(session, list(rows))
+
+
+def _jobs(session: Session, deliveries: list[Any]) -> list[DeliveryJob]:
+    """`load_jobs` for delivery rows already read (`_DELIVERY`), in their order."""
+    hits = _hits(session, [d.hit_id for d in deliveries if d.hit_id is not None])
     stories = story_summaries(
         session=session,
-        story_ids={a.story_id for _, _, a in hits.values() if a.story_id is not None},
+        story_ids={h.story_id for h in hits.values() if h.story_id is not None},
         max_sources=STORY_SOURCES,
     )
     webhooks = _by_id(
-        session, Webhook, [d.channel_id for d in deliveries if d.channel_kind == "webhook"]
+        session,
+        Webhook,
+        [d.channel_id for d in deliveries if d.channel_kind == "webhook"],
+        "active",
+        "deleted_at",
+        "url",
+        "secret",
+        "previous_secret",
+        "previous_secret_expires_at",
     )
     chats = _by_id(
-        session, TelegramChat, [d.channel_id for d in deliveries if d.channel_kind == "telegram"]
+        session,
+        TelegramChat,
+        [d.channel_id for d in deliveries if d.channel_kind == "telegram"],
+        "active",
+        "chat_id",
     )
-
-    others = _by_id(session, Channel, [d.channel_id for d in deliveries if d.channel_kind in KINDS])
+    others = _by_id(
+        session,
+        Channel,
+        [d.channel_id for d in deliveries if d.channel_kind in KINDS],
+        "active",
+        "deleted_at",
+        "confirmed_at",
+        "target",
+        "link_secret",
+    )
     digests = [d.digest_id for d in deliveries if d.event_type == DIGEST_EVENT and d.digest_id]
     in_digest = digest_hits(session=session, digest_ids=digests)
     parts = (
@@ -187,27 +213,26 @@ def load_jobs(*, session: Session, delivery_ids: list[int]) -> list[DeliveryJob]
             fields.update(target_active=bool(c and c.active), chat_id=c.chat_id if c else 0)
         if d.user_id in disabled:
             fields["target_active"] = False
-        if d.hit_id is not None and d.hit_id in hits:
-            hit, rule, article = hits[d.hit_id]
-            feed_id, feed_title = feeds.get(article.id or 0, (0, ""))
+        h = hits.get(d.hit_id) if d.hit_id is not None else None
+        if h is not None:
             fields.update(
-                hit_id=hit.id,
-                hit_created_at=hit.created_at,
-                snippet=hit.snippet,
-                matched_terms=tuple(hit.matched_terms or ()),
-                rule_id=rule.id,
-                rule_name=rule.name,
-                rule_query=rule.query,
-                article_id=article.id,
-                article_title=article.title,
-                article_url=article.url,
-                article_summary=article.summary,
-                article_published_at=article.published_at,
-                feed_id=feed_id,
-                feed_title=feed_title,
-                feed_url=feed_urls.get(feed_id, ""),
+                hit_id=h.hit_id,
+                hit_created_at=h.hit_created_at,
+                snippet=h.snippet,
+                matched_terms=tuple(h.matched_terms or ()),
+                rule_id=h.rule_id,
+                rule_name=h.rule_name,
+                rule_query=h.rule_query,
+                article_id=h.article_id,
+                article_title=h.article_title,
+                article_url=h.article_url,
+                article_summary=h.article_summary,
+                article_published_at=h.article_published_at,
+                feed_id=h.feed_id or 0,
+                feed_title=h.feed_title or "",
+                feed_url=h.feed_url or "",
             )
-            story = stories.get(article.story_id or 0)
+            story = stories.get(h.story_id or 0)
             if story is not None:
                 fields.update(
                     story_id=story.id,
@@ -216,7 +241,7 @@ def load_jobs(*, session: Session, delivery_ids: list[int]) -> list[DeliveryJob]
                 )
         jobs.append(
             DeliveryJob(
-                id=d.id or 0,
+                id=d.id,
                 event_type=d.event_type,
                 channel_kind=d.channel_kind,
                 channel_id=d.channel_id,
@@ -228,10 +253,52 @@ def load_jobs(*, session: Session, delivery_ids: list[int]) -> list[DeliveryJob]
     return jobs
 
 
-def _by_id(session: Session, table: Any, ids: list[int]) -> dict[int, Any]:
+def _hits(session: Session, hit_ids: list[int]) -> dict[int, Any]:
+    """Each hit with its rule, its article and the feed the article was first seen in,
+    in one statement."""
+    if not hit_ids:
+        return {}
+    first_feed = (
+        select(FeedArticle.feed_id)
+        .where(col(FeedArticle.article_id) == Article.id)
+        .order_by(col(FeedArticle.id))
+        .limit(1)
+        .correlate(Article)
+        .scalar_subquery()
+    )
+    stmt: Any = (
+        sa.select(
+            col(Hit.id).label("hit_id"),
+            col(Hit.created_at).label("hit_created_at"),
+            col(Hit.snippet),
+            col(Hit.matched_terms),
+            col(Rule.id).label("rule_id"),
+            col(Rule.name).label("rule_name"),
+            col(Rule.query).label("rule_query"),
+            col(Article.id).label("article_id"),
+            col(Article.title).label("article_title"),
+            col(Article.url).label("article_url"),
+            col(Article.summary).label("article_summary"),
+            col(Article.published_at).label("article_published_at"),
+            col(Article.story_id),
+            col(Feed.id).label("feed_id"),
+            col(Feed.title).label("feed_title"),
+            col(Feed.url).label("feed_url"),
+        )
+        .join(Rule, col(Rule.id) == Hit.rule_id)
+        .join(Article, col(Article.id) == Hit.article_id)
+        .outerjoin(Feed, col(Feed.id) == first_feed)
+        .where(col(Hit.id).in_(hit_ids))
+    )
+    return {row.hit_id: row for row in session.execute(stmt)}
+
+
+def _by_id(session: Session, table: Any, ids: list[int], *names: str) -> dict[int, Any]:
+    """These columns of the rows with these ids, by id (plain rows, not ORM objects)."""
     if not ids:
         return {}
-    return {row.id: row for row in session.exec(select(table).where(col(table.id).in_(ids)))}
+    columns = [getattr(table, name) for name in ("id", *names)]
+    return {row.id: row for row in session.execute(select(*columns).where(table.id.in_(ids)))}
 
 
 def _finish(
@@ -260,7 +327,8 @@ def _finish(
         )
         .returning(col(Delivery.id))
     )
-    return set(session.execute(stmt).scalars())
+    # Core, not the ORM: no session objects to synchronise, and a cheaper statement.
+    return {i for i in session.connection().execute(stmt).scalars() if i is not None}
 
 
 def mark_sent(
