@@ -21,9 +21,10 @@ DUE = 6000
 
 
 def test_a_claim_with_thousands_due_takes_milliseconds(engine: Engine) -> None:
-    """Three claims (as the dispatcher makes them, ranked per endpoint) each well under
-    0.3 s with 6,000 due (about 0.05 s here); the one-statement claim took 1.8 s on
-    PostgreSQL."""
+    """Three claims (as the dispatcher makes them, ranked per endpoint) each under 1 s
+    with 6,000 due, and disjoint. Not a speed target (that is bench.deliver's): a guard
+    against the plan that joined every due row to the ranking again, 1.8 s a claim on
+    PostgreSQL then and 0.05 s now, so a loaded machine stays far from the bound."""
     user_id, _ = make_user(engine, "u")
     with session_scope(engine) as session:
         hook = create_webhook(
@@ -54,4 +55,4 @@ def test_a_claim_with_thousands_due_takes_milliseconds(engine: Engine) -> None:
         slowest = max(slowest, time.perf_counter() - started)
         claimed += [j.id for j in jobs]
     assert len(claimed) == len(set(claimed)) == 3 * 64
-    assert slowest < 0.3, f"a claim took {slowest:.2f} s"
+    assert slowest < 1.0, f"a claim took {slowest:.2f} s"
