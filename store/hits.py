@@ -193,8 +193,8 @@ def _with_setting(kind: Any, table: Any, rule_ids: Any) -> sa.Select[Any]:
 
 # The statements every ingest runs, built once with expanding parameters: building and
 # keying a UNION of three joined SELECTs for each batch cost more CPU than running it.
-_RULE_IDS = sa.bindparam("rule_ids", expanding=True)
-_USER_IDS = sa.bindparam("user_ids", expanding=True)
+_RULE_IDS: sa.BindParameter[list[int]] = sa.bindparam("rule_ids", expanding=True)
+_USER_IDS: sa.BindParameter[list[int]] = sa.bindparam("user_ids", expanding=True)
 _LIVE_RULES = (
     select(Rule.id, Rule.user_id, Rule.per_story, RuleMute.until)
     .outerjoin(RuleMute, col(RuleMute.rule_id) == Rule.id)
