@@ -4,6 +4,7 @@ test of `auto`. Pure."""
 from __future__ import annotations
 
 import re
+import string
 
 from monitor.normalise import Article
 
@@ -18,16 +19,33 @@ _CUT = re.compile(
     r"[\s\W]*$",
     re.IGNORECASE,
 )
+# The longest run of `_CUT` before the non-word characters that end a text: its words
+# ("continue reading"); its brackets, dots, "»" and spaces are non-word characters.
+_CUT_REACH = 16
+_TRAILING = re.compile(r"[\s\W]*")  # on the reversed text: the non-word run that ends it
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")
+# For ASCII text: every character `_WORD` does not match becomes a space, so that
+# `str.split` counts its runs in C, without a match object per word (4x faster).
+_ASCII_NON_WORD = str.maketrans(
+    {c: " " for c in range(128) if chr(c) not in string.ascii_letters + string.digits + "_"}
+)
 
 
 def words(text: str) -> int:
     """Words in `text`; a CJK character counts as one, as these scripts have no spaces."""
+    if text.isascii():  # no CJK; the ASCII word characters are `_WORD`'s
+        return len(text.translate(_ASCII_NON_WORD).split())
     return len(_WORD.findall(text)) + len(_CJK.findall(text))
 
 
 def looks_cut_off(text: str) -> bool:
-    return bool(_CUT.search(text[-200:]))
+    """Whether the last 200 characters end like a teaser. `_CUT` only matches where the
+    text's final non-word run starts at most `_CUT_REACH` characters later, so the
+    search starts there, not at each of the 200 (that cost 5x the whole `auto` test)."""
+    tail = text[-200:]
+    trailing = _TRAILING.match(tail[::-1])
+    end = len(tail) - (trailing.end() if trailing else 0)
+    return bool(_CUT.search(tail, max(0, end - _CUT_REACH)))
 
 
 def wants_page(article: Article, *, mode: str, min_words: int) -> bool:
