@@ -1,4 +1,4 @@
-"""MinHash signatures (datasketch) and their LSH band keys.
+"""MinHash signatures (datasketch's "affine32" scheme, vectorised) and their LSH band keys.
 
 Two signatures per article. The whole one (title and opening text) has `BANDS` bands of
 `ROWS` rows: articles whose shingle sets have Jaccard similarity s share a band key with
@@ -13,12 +13,8 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
-
-if TYPE_CHECKING:
-    from datasketch import MinHash
 
 from stories.shingles import MAX_UNITS, shingles, units
 
@@ -27,26 +23,35 @@ LEAD_BANDS = 8
 ROWS = 2
 LEAD_UNITS = 40
 TITLE_UNITS = 50
-_SEED = 20261201  # fixed: keys stored by one process are compared by every other
+SEED = 20261201  # fixed: keys stored by one process are compared by every other
 
 
 @functools.cache
-def _minhash() -> type[MinHash]:
-    """datasketch, imported on first use: its package pulls in scipy (seconds on a busy
-    machine), which every CLI command would otherwise pay."""
-    from datasketch import MinHash
-
-    return MinHash
-
-
-@functools.cache
-def _permutations(lead: bool) -> np.ndarray:
-    full = _minhash()(num_perm=BANDS * ROWS, seed=_SEED, scheme="affine32").permutations
-    return full[:, : LEAD_BANDS * ROWS] if lead else full
+def _permutations(lead: bool) -> tuple[np.ndarray, np.ndarray]:
+    """The (a, b) of datasketch's "affine32" permutations for `SEED`, drawn as its
+    `MinHash._init_permutations` draws them (tests/stories pins the two together). The
+    lead's are the first `LEAD_BANDS * ROWS` of the whole's."""
+    count = BANDS * ROWS
+    gen = np.random.RandomState(SEED)
+    a = gen.randint(0, 1 << 31, count, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+    b = gen.randint(0, 1 << 32, count, dtype=np.uint32)
+    cut = LEAD_BANDS * ROWS if lead else count
+    return a[:cut], b[:cut]
 
 
-def _identity(value: int) -> int:
-    return value  # the shingles are hashed already (datasketch mixes them again)
+def minhash(found: frozenset[int], *, lead: bool = False) -> np.ndarray:
+    """datasketch's `MinHash(scheme="affine32")` values of these 32-bit shingle hashes
+    (fed through an identity hash function), in one vectorised step: datasketch's
+    per-object set-up and per-item hash call cost more than the arithmetic."""
+    a, b = _permutations(lead)
+    hv = np.fromiter(found, dtype=np.uint32, count=len(found))
+    # MurmurHash3's finaliser, as datasketch pre-mixes each input; arithmetic mod 2^32.
+    hv ^= hv >> np.uint32(16)
+    hv *= np.uint32(0x85EBCA6B)
+    hv ^= hv >> np.uint32(13)
+    hv *= np.uint32(0xC2B2AE35)
+    hv ^= hv >> np.uint32(16)
+    return (np.multiply.outer(hv, a) + b).min(axis=0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,24 +76,16 @@ def fingerprint(title: str, text: str) -> Fingerprint:
     found, lead = article_shingles(title, text)
     if not found:
         return Fingerprint(found, lead, ())
-    keys = _keys(found, _permutations(False), first_band=0)
-    if lead:
-        keys += _keys(lead, _permutations(True), first_band=BANDS)
-    return Fingerprint(found, lead, keys)
+    values = minhash(found)
+    if lead:  # its bands follow the whole's: numbers BANDS and on
+        values = np.concatenate([values, minhash(lead, lead=True)])
+    return Fingerprint(found, lead, _keys(values))
 
 
-def _keys(found: frozenset[int], permutations: np.ndarray, *, first_band: int) -> tuple[int, ...]:
+def _keys(values: np.ndarray) -> tuple[int, ...]:
     """One key per band: a 64-bit mix of the band's number and its rows."""
-    minhash = _minhash()(
-        num_perm=permutations.shape[1],
-        seed=_SEED,
-        hashfunc=_identity,
-        permutations=permutations,
-        scheme="affine32",
-    )
-    minhash.update_batch(found)
-    rows = minhash.hashvalues.astype(np.uint64).reshape(-1, ROWS)
-    bands = np.arange(first_band, first_band + len(rows), dtype=np.uint64)
+    rows = values.astype(np.uint64).reshape(-1, ROWS)
+    bands = np.arange(len(rows), dtype=np.uint64)
     with np.errstate(over="ignore"):  # the mixing is arithmetic modulo 2^64
         key = ((rows[:, 0] << np.uint64(32)) | rows[:, 1]) ^ (bands * _GOLDEN)
         key = _mix64(key)

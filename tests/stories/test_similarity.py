@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from stories import BANDS, fingerprint, same_story, similarity
+from stories.fingerprint import LEAD_BANDS, ROWS, SEED, article_shingles, minhash
 from stories.shingles import MAX_UNITS, units
 from tests.stories.cases import CASES
 
@@ -23,6 +24,25 @@ def test_fingerprint_is_stable() -> None:
     assert first == fingerprint(case.title, case.text)
     assert len(first.band_keys) > BANDS
     assert all(-(2**63) <= k < 2**63 for k in first.band_keys)
+
+
+@pytest.mark.parametrize("name", ["en:wire", "zh:short", "de:lead"])
+def test_minhash_is_datasketchs(name: str) -> None:
+    """The vectorised MinHash gives datasketch's "affine32" values, the lead's with the
+    first of the whole's permutations: keys stored before it was vectorised still match."""
+    from datasketch import MinHash
+
+    case = BY_NAME[name]
+    found, lead = article_shingles(case.title, case.text)
+    reference = MinHash(num_perm=BANDS * ROWS, seed=SEED, hashfunc=int, scheme="affine32")
+    reference.update_batch(found)
+    assert minhash(found).tolist() == reference.hashvalues.tolist()
+    cut = reference.permutations[:, : LEAD_BANDS * ROWS]
+    reference = MinHash(
+        num_perm=cut.shape[1], seed=SEED, hashfunc=int, permutations=cut, scheme="affine32"
+    )
+    reference.update_batch(lead)
+    assert minhash(lead, lead=True).tolist() == reference.hashvalues.tolist()
 
 
 def test_case_width_and_accents_do_not_matter() -> None:
