@@ -7,7 +7,7 @@ never needs a sequence, and an article that starts a story points at itself.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -96,11 +96,11 @@ def save_stories(
     *,
     session: Session,
     stories: dict[int, int],
-    keys: Sequence[tuple[int, int]],
+    keys: Mapping[int, Sequence[int]],
     now: datetime,
 ) -> None:
     """Record the story of each new article that joined another's (one that starts a
-    story already points at itself), and index its band keys (key, article)."""
+    story already points at itself), and index its band keys (article -> keys)."""
     stories = {a: s for a, s in stories.items() if a != s}
     if stories:
         articles: sa.Table = Article.__table__  # type: ignore[attr-defined]
@@ -110,7 +110,7 @@ def save_stories(
             .values(story_id=sa.bindparam("story")),
             [{"article_id": a, "story": s} for a, s in stories.items()],
         )
-    if keys:
+    if any(keys.values()):
         # The driver's executemany, the time converted once: SQLAlchemy's would convert
         # it again for each of the ~28 rows of every article.
         connection = session.connection()
@@ -122,7 +122,7 @@ def save_stories(
         connection.exec_driver_sql(
             f"INSERT INTO story_keys (key, article_id, created_at) VALUES ({mark}, {mark}, {mark})",
             # A key twice for one article (two bands agreeing by chance) is one row.
-            [(k, a, at) for k, a in dict.fromkeys(keys)],
+            [(k, a, at) for a, ks in keys.items() for k in dict.fromkeys(ks)],
         )
 
 
