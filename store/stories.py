@@ -10,6 +10,7 @@ import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -43,7 +44,7 @@ class StoredText:
 
 
 @functools.cache
-def _keyed_query() -> sa.Select[tuple[int, int, int, bool]]:
+def _keyed_query() -> sa.Select[Any]:
     """Built once: compiling a fresh IN list per call cost more than running it."""
     table: sa.Table = StoryKey.__table__  # type: ignore[attr-defined]
     articles: sa.Table = Article.__table__  # type: ignore[attr-defined]
