@@ -15,7 +15,7 @@ not inflate.
 `candidates_per_article` are candidates confirmed or refused on their shingles;
 `db_rows_per_article` are the rows the story index writes. Precision and recall are over
 pairs of articles, from the story ids in the database at the end (after any merges).
-Prints the JSON contract last."""
+A progress bar goes to stderr; the JSON contract is stdout's only line."""
 
 from __future__ import annotations
 
@@ -26,11 +26,15 @@ import string
 import tempfile
 import time
 from collections import Counter
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import accumulate
 from pathlib import Path
 
 import sqlalchemy as sa
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from sqlalchemy.engine import Engine
 
 from monitor.normalise import Article
 from monitor.story_index import StoryStats, article_fingerprint, assign_stories
@@ -145,6 +149,52 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
+@dataclass
+class Measured:
+    """What the run collects, article by article."""
+
+    stats: StoryStats = field(default_factory=StoryStats)
+    timings: list[float] = field(default_factory=list)  # wall ms
+    cpu: list[float] = field(default_factory=list)  # this thread's CPU ms: load does not inflate it
+    ids: list[int] = field(default_factory=list)
+
+
+def _batch(
+    engine: Engine,
+    feed_id: int,
+    first: int,
+    chunk: list[tuple[str, str, int]],
+    now: datetime,
+    out: Measured,
+) -> None:
+    """One transaction: store `chunk` (as a poll would), then each article's story."""
+    articles = [
+        Article(
+            item_key=f"a{first + n}",
+            url=f"https://o{(first + n) % 97}.example/{first + n}",
+            canonical_url=f"https://o{(first + n) % 97}.example/{first + n}",
+            title=title,
+            summary=text,
+            content="",
+            language="en",
+            author="",
+            published_at=now,
+        )
+        for n, (title, text, _) in enumerate(chunk)
+    ]
+    with session_scope(engine) as session:
+        stored = insert_new_articles(session=session, feed_id=feed_id, articles=articles, now=now)
+        for article in stored:
+            began, began_cpu = time.perf_counter(), time.thread_time()
+            prints = {article.id: article_fingerprint(article)}
+            assign_stories(
+                session=session, articles=[article], prints=prints, now=now, stats=out.stats
+            )
+            out.timings.append((time.perf_counter() - began) * 1000)
+            out.cpu.append((time.thread_time() - began_cpu) * 1000)
+        out.ids += [a.id for a in stored]
+
+
 def run(count: int, workdir: Path) -> dict[str, object]:
     stream = Stream().articles(count)
     engine = create_engine(f"sqlite:///{workdir / 'stories.db'}")
@@ -152,56 +202,37 @@ def run(count: int, workdir: Path) -> dict[str, object]:
     start = datetime(2026, 12, 1, tzinfo=UTC)
     with session_scope(engine) as session:
         feed, _ = add_feed(session=session, url="https://wire.example/rss", now=start)
-    stats = StoryStats()
-    timings: list[float] = []
-    cpu: list[float] = []  # this thread's CPU time: what the machine's load does not inflate
-    ids: list[int] = []
+    out = Measured()
     step = timedelta(hours=60) / max(1, count)  # the whole stream inside the window
-    report_every = max(1, count // 20)
-    for first in range(0, count, BATCH):
-        now = start + step * first
-        chunk = stream[first : first + BATCH]
-        articles = [
-            Article(
-                item_key=f"a{first + n}",
-                url=f"https://o{(first + n) % 97}.example/{first + n}",
-                canonical_url=f"https://o{(first + n) % 97}.example/{first + n}",
-                title=title,
-                summary=text,
-                content="",
-                language="en",
-                author="",
-                published_at=now,
-            )
-            for n, (title, text, _) in enumerate(chunk)
-        ]
-        with session_scope(engine) as session:
-            stored = insert_new_articles(
-                session=session, feed_id=feed.id or 0, articles=articles, now=now
-            )
-            for article in stored:
-                began, began_cpu = time.perf_counter(), time.thread_time()
-                prints = {article.id: article_fingerprint(article)}
-                assign_stories(
-                    session=session, articles=[article], prints=prints, now=now, stats=stats
-                )
-                timings.append((time.perf_counter() - began) * 1000)
-                cpu.append((time.thread_time() - began_cpu) * 1000)
-            ids += [a.id for a in stored]
-        if (first // BATCH) % max(1, report_every // BATCH) == 0:
-            print(f"{first + len(chunk)} articles, p50 so far {_percentile(timings, 0.5):.3f} ms")
+    progress = Progress(
+        TextColumn("stories"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[p50]}"),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+    )
+    with progress:
+        task = progress.add_task("articles", total=count, p50="")
+        for first in range(0, count, BATCH):
+            now = start + step * first
+            _batch(engine, feed.id or 0, first, stream[first : first + BATCH], now, out)
+            if first % 2000 == 0:
+                progress.update(task, p50=f"p50 {_percentile(out.timings, 0.5):.3f} ms")
+            progress.update(task, completed=min(count, first + BATCH))
+
     with session_scope(engine, readonly=True) as session:
         story_of = dict(session.execute(sa.text("SELECT id, story_id FROM articles")).all())
     engine.dispose()
-    precision, recall = pair_scores([t for _, _, t in stream], [story_of[i] for i in ids])
+    precision, recall = pair_scores([t for _, _, t in stream], [story_of[i] for i in out.ids])
     return {
         "articles": count,
-        "per_article_ms_p50": round(_percentile(timings, 0.5), 3),
-        "per_article_ms_p99": round(_percentile(timings, 0.99), 3),
-        "cpu_ms_p50": round(_percentile(cpu, 0.5), 3),
-        "cpu_ms_p99": round(_percentile(cpu, 0.99), 3),
-        "candidates_per_article": round(stats.candidates / max(1, stats.articles), 3),
-        "db_rows_per_article": round(stats.rows / max(1, stats.articles), 2),
+        "per_article_ms_p50": round(_percentile(out.timings, 0.5), 3),
+        "per_article_ms_p99": round(_percentile(out.timings, 0.99), 3),
+        "cpu_ms_p50": round(_percentile(out.cpu, 0.5), 3),
+        "cpu_ms_p99": round(_percentile(out.cpu, 0.99), 3),
+        "candidates_per_article": round(out.stats.candidates / max(1, out.stats.articles), 3),
+        "db_rows_per_article": round(out.stats.rows / max(1, out.stats.articles), 2),
         "precision": round(precision, 5),
         "recall": round(recall, 5),
     }

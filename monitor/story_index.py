@@ -123,7 +123,9 @@ def assign_stories(
         keyed.setdefault(key, []).append((article_id, story_id))
     # Copies earlier in the batch only push stored candidates down the ranking, so the
     # stored ones worth reading are known before the loop.
-    wanted = {c for a in articles for c, _ in _ranked(own[a.id].band_keys, keyed)} - set(own)
+    wanted = {c for a in articles for c, _ in _ranked(own[a.id].band_keys, keyed, {}, {})} - set(
+        own
+    )
     database = _database(session)
     prints_of = CACHE.get_many(database, wanted)
     stored = article_texts(session=session, article_ids=wanted - set(prints_of))
@@ -135,10 +137,15 @@ def assign_stories(
     prints_of.update(own)
     merged: dict[int, int] = {}  # story -> the story it merged into, in this batch
     stories: dict[int, int] = {}
-    keys: list[tuple[int, int]] = []
+    # The batch's own keys: key -> its latest article so far. Ints only, no list or
+    # tuple per key: a group commit's thousands of articles would otherwise make the
+    # cyclic GC rescan hundreds of thousands of young containers (most of this loop's time).
+    latest: dict[int, int] = {}
     for article in articles:  # in order: a batch's later copies join its earlier ones
         mine = own[article.id]
-        ranked = [(c, s) for c, s in _ranked(mine.band_keys, keyed) if c in prints_of]
+        ranked = [
+            (c, s) for c, s in _ranked(mine.band_keys, keyed, latest, stories) if c in prints_of
+        ]
         confirmed = {
             _final(merged, story)
             for candidate, story in ranked
@@ -151,16 +158,16 @@ def assign_stories(
             merge_stories(session=session, into=story, merged=confirmed)
             merged.update((other, story) for other in confirmed if other != story)
         stories[article.id] = story
-        keys += [(k, article.id) for k in mine.band_keys]
-        for key in mine.band_keys:
-            keyed.setdefault(key, []).append((article.id, story))
+        latest.update(dict.fromkeys(mine.band_keys, article.id))
     stories = {a: _final(merged, s) for a, s in stories.items()}
+    keys = {a: fp.band_keys for a, fp in own.items()}
     save_stories(session=session, stories=stories, keys=keys, now=now)
     # Cached once committed: SQLite may give a rolled-back article's id to another one.
     session.info.setdefault(_PENDING, {}).update(own)
     if stats is not None:
         stats.articles += len(articles)
-        stats.rows += len(set(keys)) + sum(a != s for a, s in stories.items())
+        stats.rows += sum(len(set(k)) for k in keys.values())
+        stats.rows += sum(a != s for a, s in stories.items())
     return stories
 
 
@@ -171,11 +178,18 @@ def _final(merged: Mapping[int, int], story: int) -> int:
 
 
 def _ranked(
-    keys: Sequence[int], keyed: Mapping[int, list[tuple[int, int]]]
+    keys: Sequence[int],
+    keyed: Mapping[int, list[tuple[int, int]]],
+    latest: Mapping[int, int],
+    stories: Mapping[int, int],
 ) -> list[tuple[int, int]]:
-    """The (article, story) pairs under these keys, most keys shared first, then oldest."""
+    """The (article, story) pairs under these keys, stored (`keyed`) or earlier in the
+    batch (`latest`, `stories`), most keys shared first, then oldest."""
     shared: dict[tuple[int, int], int] = {}
     for key in keys:
         for pair in keyed.get(key, ()):
+            shared[pair] = shared.get(pair, 0) + 1
+        if key in latest:
+            pair = (latest[key], stories[latest[key]])
             shared[pair] = shared.get(pair, 0) + 1
     return sorted(shared, key=lambda p: (-shared[p], p[0]))[:MAX_CANDIDATES]

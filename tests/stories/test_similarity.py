@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from stories import BANDS, fingerprint, same_story, similarity
+from stories.fingerprint import LEAD_BANDS, ROWS, SEED, article_shingles, minhash
 from stories.shingles import MAX_UNITS, units
 from tests.stories.cases import CASES
 
@@ -23,6 +24,47 @@ def test_fingerprint_is_stable() -> None:
     assert first == fingerprint(case.title, case.text)
     assert len(first.band_keys) > BANDS
     assert all(-(2**63) <= k < 2**63 for k in first.band_keys)
+
+
+@pytest.mark.parametrize("name", ["en:wire", "zh:short", "de:lead"])
+@pytest.mark.parametrize(("lead", "bands"), [(False, BANDS), (True, LEAD_BANDS)])
+def test_minhash_is_datasketchs(name: str, lead: bool, bands: int) -> None:
+    """The vectorised MinHash gives datasketch's "affine32" values under the first of the
+    permutations it draws for `SEED` (40 of them, as keys stored before were made)."""
+    from datasketch import MinHash
+
+    case = BY_NAME[name]
+    found = article_shingles(case.title, case.text)[lead]
+    drawn = MinHash(num_perm=40, seed=SEED, scheme="affine32").permutations
+    reference = MinHash(
+        num_perm=bands * ROWS,
+        seed=SEED,
+        hashfunc=int,
+        permutations=drawn[:, : bands * ROWS],
+        scheme="affine32",
+    )
+    reference.update_batch(found)
+    assert minhash(found, lead=lead).tolist() == reference.hashvalues.tolist()
+
+
+# "en:wire"'s keys under the first layout (20 whole bands, then 8 lead ones), as stored
+# by the release that introduced stories.
+_KEYS_20_8 = (
+    2119055653817799659, 2901110806722764548, 786014478870328506, 3990582850289137966,
+    -6493770858209150363, -3909388225674800234, 143846925056338424, -1450362754572308158,
+    98438365196978481, -5029225248844816966, -3353282526749779429, -8554121924091979685,
+    3900755899896220420, 6473419382962970361, -432136752668763563, 6563127148446085757,
+    4682663802907005645, 5855642346587011554, 2182140960907205085, 3788217265360486442,
+    -8500972917117801238, -3843760676530420401, -8854985697505056943, -2089809187215775257,
+    -7825793622114005616, 6527672907175572229, 9212945379564597522, -2883002324455866764,
+)  # fmt: skip
+
+
+def test_keys_are_the_first_layouts() -> None:
+    """Fewer bands, each keyed as before: the keys already in the index still match, so
+    no migration re-keys them."""
+    keys = _print("en:wire").band_keys
+    assert keys == _KEYS_20_8[:BANDS] + _KEYS_20_8[20 : 20 + LEAD_BANDS]
 
 
 def test_case_width_and_accents_do_not_matter() -> None:
