@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import datetime
@@ -28,7 +28,7 @@ from monitor.story_index import article_fingerprint
 from store import session_scope
 from store.articles import unseen_item_keys
 from store.values import FeedClaim, NewHit, PollResult, StoredArticle
-from stories import Fingerprint
+from stories import Fingerprint, PackedPrint, unpack
 
 log = structlog.get_logger(__name__)
 
@@ -75,7 +75,7 @@ async def refresh_feed(claim: FeedClaim, ingest: Ingest) -> PollResult:
         if body_hash == claim.body_hash:
             result = _unchanged(ingest, claim, fetched, started, body_hash=body_hash)
             return _logged(claim, await _record(ingest, claim, result, started), ingest, started)
-        parsed, articles = await _parse(ingest, fetched, started)
+        parsed, articles, packed = await _parse(ingest, fetched, started)
     except FEED_ERRORS as exc:
         result = _failed(ingest, claim, exc, started)
         log.warning(
@@ -96,7 +96,7 @@ async def refresh_feed(claim: FeedClaim, ingest: Ingest) -> PollResult:
         body_hash=body_hash,
         **_feed_meta(parsed),
     )
-    result = await _store_and_match(ingest, claim, result, articles, started)
+    result = await _store_and_match(ingest, claim, result, articles, packed, started)
     log.info(
         "poll.ok",
         feed_id=claim.id,
@@ -119,8 +119,9 @@ def _logged(claim: FeedClaim, result: PollResult, ingest: Ingest, started: datet
 
 async def _parse(
     ingest: Ingest, fetched: FetchResult, now: datetime
-) -> tuple[ParsedFeed, list[Article]]:
-    """Parse and normalise, in the process pool when there is one (parsing is the CPU)."""
+) -> tuple[ParsedFeed, list[Article], dict[str, PackedPrint]]:
+    """Parse, normalise and fingerprint, in the process pool when there is one (parsing
+    is the CPU)."""
     job = functools.partial(
         parse_and_normalise,
         fetched.body,
@@ -210,14 +211,19 @@ async def _write(ingest: Ingest, write: PollWrite) -> Written:
 
 
 async def _store_and_match(
-    ingest: Ingest, claim: FeedClaim, result: PollResult, articles: list[Article], now: datetime
+    ingest: Ingest,
+    claim: FeedClaim,
+    result: PollResult,
+    articles: list[Article],
+    packed: Mapping[str, PackedPrint],
+    now: datetime,
 ) -> PollResult:
     """Match the articles the feed has not shown before, then ONE transaction: new
     articles, the hits of those truly new, their deliveries, the pages to fetch, and the
     feed's state.
     Matching happens before the transaction, so no write lock waits on it."""
     hits_by_key, page_keys, prints_by_key = await asyncio.to_thread(
-        _match_unseen, ingest, claim, result, articles, now
+        _match_unseen, ingest, claim, result, articles, packed, now
     )
     write = PollWrite(
         claim,
@@ -243,11 +249,17 @@ async def _store_and_match(
 
 
 def _match_unseen(
-    ingest: Ingest, claim: FeedClaim, result: PollResult, articles: list[Article], now: datetime
+    ingest: Ingest,
+    claim: FeedClaim,
+    result: PollResult,
+    articles: list[Article],
+    packed: Mapping[str, PackedPrint],
+    now: datetime,
 ) -> tuple[dict[str, list[NewHit]], frozenset[str], dict[str, Fingerprint]]:
     """Hits of the recent articles whose keys the feed has not stored, by item key, the
     keys of those whose page is to be fetched (only they can still alert), and the story
-    fingerprints of all the unseen articles, by item key."""
+    fingerprints of all the unseen articles, by item key (`packed`, made with the parse,
+    where there is one)."""
     if not articles:
         return {}, frozenset(), {}
     keys = [a.item_key for a in articles]
@@ -264,7 +276,8 @@ def _match_unseen(
         if article.item_key not in unseen or article.item_key in prints:
             continue
         stored = _unsaved(article, now)
-        prints[article.item_key] = article_fingerprint(stored)
+        made = packed.get(article.item_key)
+        prints[article.item_key] = unpack(made) if made else article_fingerprint(stored)
         if len(ingest.matcher) and is_alertable(
             stored, now=now, max_age=ingest.policy.alert_max_age
         ):

@@ -22,7 +22,7 @@ from store.stories import (
     save_stories,
 )
 from store.values import StoredArticle
-from stories import Fingerprint, article_shingles, fingerprint, same_story
+from stories import Fingerprint, article_shingles, fingerprint, same_story, story_text
 
 STORY_WINDOW = timedelta(hours=72)
 MAX_CANDIDATES = 8  # confirmed per new article, those sharing the most keys first
@@ -85,12 +85,6 @@ def _cache_committed(session: Session) -> None:
 @sa.event.listens_for(Session, "after_rollback")
 def _forget_rolled_back(session: Session) -> None:
     session.info.pop(_PENDING, None)
-
-
-def story_text(summary: str, content: str) -> str:
-    """The text a story is recognised by: the full content when the feed carries it (its
-    opening is the summary, more often than not), else the summary."""
-    return content or summary
 
 
 def article_fingerprint(article: StoredArticle) -> Fingerprint:

@@ -5,7 +5,27 @@ its title and opening text and the LSH band keys of their MinHash; articles that
 band key are candidates, and `same_story` confirms a candidate on the exact shingles.
 """
 
-from stories.fingerprint import BANDS, Fingerprint, article_shingles, fingerprint
+from stories.fingerprint import (
+    BANDS,
+    Fingerprint,
+    PackedPrint,
+    article_shingles,
+    fingerprint,
+    pack,
+    story_text,
+    unpack,
+)
 from stories.similarity import same_story, similarity
 
-__all__ = ["BANDS", "Fingerprint", "article_shingles", "fingerprint", "same_story", "similarity"]
+__all__ = [
+    "BANDS",
+    "Fingerprint",
+    "PackedPrint",
+    "article_shingles",
+    "fingerprint",
+    "pack",
+    "same_story",
+    "similarity",
+    "story_text",
+    "unpack",
+]

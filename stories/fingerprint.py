@@ -19,6 +19,7 @@ stored under it still match.
 from __future__ import annotations
 
 import functools
+from array import array
 from dataclasses import dataclass
 
 import numpy as np
@@ -69,6 +70,26 @@ class Fingerprint:
     shingles: frozenset[int]  # of the title and the opening text
     lead: frozenset[int]  # of the first `LEAD_UNITS` units of the text alone
     band_keys: tuple[int, ...]  # signed 64-bit; empty for an empty article
+
+
+def story_text(summary: str, content: str) -> str:
+    """The text a story is recognised by: the full content when the feed carries it (its
+    opening is the summary, more often than not), else the summary."""
+    return content or summary
+
+
+# A fingerprint as it crosses a process boundary: shingles as packed 32-bit arrays, which
+# pickle and load in a third of the time of frozensets of ints.
+PackedPrint = tuple[bytes, bytes, tuple[int, ...]]
+
+
+def pack(fp: Fingerprint) -> PackedPrint:
+    return array("I", fp.shingles).tobytes(), array("I", fp.lead).tobytes(), fp.band_keys
+
+
+def unpack(packed: PackedPrint) -> Fingerprint:
+    shingled, lead, keys = packed
+    return Fingerprint(frozenset(array("I", shingled)), frozenset(array("I", lead)), keys)
 
 
 def article_shingles(title: str, text: str) -> tuple[frozenset[int], frozenset[int]]:

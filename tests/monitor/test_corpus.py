@@ -77,7 +77,7 @@ def test_corpus_parses_and_normalises() -> None:
         headers = _headers(body)
         started = time.perf_counter()
         try:
-            _, articles = parse_and_normalise(
+            _, articles, _ = parse_and_normalise(
                 body,
                 headers,
                 feed_url="https://example.com/feed",
@@ -117,7 +117,7 @@ def test_gzip_files_are_decoded_or_refused() -> None:
         body = (corpus / name).read_bytes()
         assert body[:2] == b"\x1f\x8b"
         try:
-            _, articles = parse_and_normalise(
+            _, articles, _ = parse_and_normalise(
                 body, {}, feed_url="https://example.com/", fetched_at=FETCHED_AT, limits=LIMITS
             )
         except ParseError:

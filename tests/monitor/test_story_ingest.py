@@ -229,3 +229,42 @@ def _race(server: FeedServer, replicas: list[Engine], claims: list[FeedClaim]) -
         thread.join(timeout=120)
     assert not errors, errors
     return results
+
+
+def test_the_parse_makes_the_fingerprints_matching_would() -> None:
+    """The parse pool fingerprints each item key once, and what crosses the process
+    boundary is the fingerprint the story index would make from the stored article."""
+    from datetime import UTC, datetime
+
+    from monitor.normalise import parse_and_normalise
+    from monitor.parse import ParseLimits
+    from monitor.story_index import article_fingerprint
+    from store.values import StoredArticle
+    from stories import unpack
+
+    now = datetime.now(UTC)
+    a, b = copies(7)
+    cjk = Item("c", "华为与字节跳动合作", "华为与腾讯合作，字节跳动发布新芯片 Ascend 910B。")
+    again = Item("a-7", "the same guid again", "other words entirely")
+    _, articles, packed = parse_and_normalise(
+        rss([a, b, cjk, again]),
+        {"content-type": "application/rss+xml"},
+        feed_url="https://example.com/feed",
+        fetched_at=now,
+        limits=ParseLimits(),
+    )
+    assert len(articles) == 4 and set(packed) == {x.item_key for x in articles}
+    for article in articles[:3]:
+        stored = StoredArticle(
+            id=1,
+            url=article.url,
+            title=article.title,
+            summary=article.summary,
+            content=article.content,
+            language=article.language,
+            published_at=article.published_at,
+            fetched_at=now,
+            item_key=article.item_key,
+        )
+        made = unpack(packed[article.item_key])
+        assert made == article_fingerprint(stored) and made.band_keys and made.shingles
