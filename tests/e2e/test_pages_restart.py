@@ -23,6 +23,9 @@ SETTINGS = {
     "NEWSWATCH_FULL_TEXT_ENABLED": "true",
     "NEWSWATCH_PAGE_LEASE_SECONDS": "1",  # raised to 2 x the deadline + 5 s: 11 s
     "NEWSWATCH_PAGE_TIMEOUT_SECONDS": "3",
+    # On a busy machine a hanging page can time out (3 s) before the kill; it then stays
+    # pending for a retry, which must come within the wait below, not 60 s later.
+    "NEWSWATCH_PAGE_RETRY_SECONDS": "2",
     "NEWSWATCH_FETCH_MAX_PER_HOST": "8",
     "NEWSWATCH_PAGE_HOST_GAP_SECONDS": "0",
     "NEWSWATCH_PAGE_PER_HOST": "8",

@@ -48,7 +48,7 @@ def drain(engine: Engine, timeout: float = 20.0) -> None:
     """Run the real dispatcher with the Apprise sender until nothing is pending."""
 
     async def main() -> None:
-        sender = make_sender(AppriseLimits(timeout_seconds=5), Guard(allow_private=True))
+        sender = make_sender(AppriseLimits(timeout_seconds=5, workers=1), Guard(allow_private=True))
         try:
             await dispatch_all(sender)
         finally:
@@ -175,7 +175,9 @@ def test_dns_rebinding_cannot_reach_a_loopback_receiver(monkeypatch: pytest.Monk
         )
 
         async def main() -> tuple[SendOutcome, int]:
-            sender = make_sender(AppriseLimits(timeout_seconds=10), Guard(resolver=resolver))
+            sender = make_sender(
+                AppriseLimits(timeout_seconds=10, workers=1), Guard(resolver=resolver)
+            )
             try:
                 outcome = await sender(job)
                 assert sender.proxy is not None
