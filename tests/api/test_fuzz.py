@@ -21,7 +21,7 @@ from tests.conftest import auth, make_user
 # FIRST_PASS examples for sure, then up to MORE_EXAMPLES each while BUDGET_S lasts.
 FIRST_PASS = 8
 MORE_EXAMPLES = 25
-BUDGET_S = 15.0
+BUDGET_S = 8.0
 
 CONFIG = SchemathesisConfig.from_dict(
     {

@@ -95,8 +95,8 @@ def test_transient_error_is_retried_through_the_outbox(engine: Engine, status: i
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # a timing test; SQLite is enough
 def test_rate_limits_hold_and_a_429_delays_only_its_chat(engine: Engine) -> None:
-    """300 alerts to 60 chats: at most 1 per chat and 30 in all in any second, and at
-    least 25/s achieved; a 429 for one chat delays that chat only."""
+    """300 alerts to 60 chats: at most 1 per chat and 30 in all in any second; a 429 for
+    one chat delays that chat only (the rate achieved is bench.deliver's business)."""
     chats = list(range(1001, 1061))
     flooded = chats[7]
     with FakeTelegram() as fake:
@@ -108,11 +108,11 @@ def test_rate_limits_hold_and_a_429_delays_only_its_chat(engine: Engine) -> None
         assert max_in_window([a.at for a in fake.attempts]) <= 30
         for chat in chats:
             assert max_in_window([a.at for a in fake.attempts if a.chat_id == chat]) <= 1, chat
-        # The others run at full speed while the flooded chat waits out its retry_after.
-        others = sorted(s.at for s in sent if s.chat_id != flooded)
-        rate = (len(others) - 1) / (others[-1] - others[0])
-        assert rate >= 25, f"{rate:.1f} messages/s"
+        # The others go on while the flooded chat waits out its retry_after: a pause of
+        # the whole bot would send none of theirs in those 3 s.
         [refused] = [a for a in fake.attempts if a.status == 429]
+        others = [s.at for s in sent if s.chat_id != flooded]
+        assert len([at for at in others if refused.at < at < refused.at + 3]) >= 10
         retried = [s.at for s in fake.sent(flooded)]
         assert len(retried) == 5 and min(retried) - refused.at >= 3
         # Waiting out a flood is not a failed attempt: each delivery was tried once.
