@@ -57,6 +57,12 @@ class ShingleCache:
             while len(self._items) > self.size:
                 self._items.popitem(last=False)
 
+    def clear(self) -> None:
+        """Forget everything: for a database whose ids start again (tests empty and
+        reuse theirs), where a cached id would now name another article."""
+        with self._lock:
+            self._items.clear()
+
     def get_many(self, database: str, article_ids: Iterable[int]) -> dict[int, Fingerprint]:
         with self._lock:
             found = {
