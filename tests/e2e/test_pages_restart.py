@@ -26,6 +26,9 @@ SETTINGS = {
     # On a busy machine a hanging page can time out (3 s) before the kill; it then stays
     # pending for a retry, which must come within the wait below, not 60 s later.
     "NEWSWATCH_PAGE_RETRY_SECONDS": "2",
+    # An alert the killed service had sent but not marked is leased to it: the lease must
+    # run out within the wait for it to be sent again (at least once, same webhook-id).
+    "NEWSWATCH_DISPATCH_LEASE_SECONDS": "1",
     "NEWSWATCH_FETCH_MAX_PER_HOST": "8",
     "NEWSWATCH_PAGE_HOST_GAP_SECONDS": "0",
     "NEWSWATCH_PAGE_PER_HOST": "8",
