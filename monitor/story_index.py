@@ -34,7 +34,9 @@ class StoryStats:
 
     articles: int = 0
     candidates: int = 0  # candidates confirmed or refused on their shingles
-    rows: int = 0  # rows written: band keys, and articles that joined another's story
+    # Rows written: band keys (twice: into the recent tier, then moved to the large
+    # one), and articles that joined another's story.
+    rows: int = 0
 
 
 class ShingleCache:
@@ -161,13 +163,12 @@ def assign_stories(
         latest.update(dict.fromkeys(mine.band_keys, article.id))
     stories = {a: _final(merged, s) for a, s in stories.items()}
     keys = {a: fp.band_keys for a, fp in own.items()}
-    save_stories(session=session, stories=stories, keys=keys, now=now)
+    rows = save_stories(session=session, stories=stories, keys=keys)
     # Cached once committed: SQLite may give a rolled-back article's id to another one.
     session.info.setdefault(_PENDING, {}).update(own)
     if stats is not None:
         stats.articles += len(articles)
-        stats.rows += sum(len(set(k)) for k in keys.values())
-        stats.rows += sum(a != s for a, s in stories.items())
+        stats.rows += rows + sum(a != s for a, s in stories.items())
     return stories
 
 

@@ -46,6 +46,17 @@ def insert_ignore_many(
     return [tuple(row) for row in session.execute(stmt, rows)]
 
 
+def insert_ignore_from(
+    session: Session, table: sa.Table, select: sa.Select[Any], conflict: list[str]
+) -> sa.Insert:
+    """INSERT INTO table SELECT …, skipping rows already there."""
+    dialect = session.get_bind().dialect.name
+    module: Any = postgresql if dialect == "postgresql" else sqlite
+    names = [c.name for c in select.selected_columns]
+    stmt = module.insert(table).from_select(names, select)
+    return stmt.on_conflict_do_nothing(index_elements=conflict)
+
+
 def for_update_skip_locked(session: Session, stmt: sa.Select[Any]) -> sa.Select[Any]:
     """Row locks that other replicas skip, on PostgreSQL; SQLite has a single writer."""
     if session.get_bind().dialect.name == "postgresql":

@@ -1,4 +1,4 @@
-"""The story index (band keys in `story_keys`) and the story queries.
+"""The story index (band keys in `story_keys` and `story_keys_recent`) and the story queries.
 
 Story ids are article ids: a story is named after its first article, so assigning one
 never needs a sequence, and an article that starts a story points at itself.
@@ -10,15 +10,20 @@ import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from store._sql import insert_ignore_from
 from store.articles import first_feeds
-from store.tables import Article, Feed, FeedArticle, Hit, StoryKey
+from store.tables import STORY_KEYS, STORY_KEYS_RECENT, Article, Feed, FeedArticle, Hit
 
 _IN_CHUNK = 500  # values in one IN list: well under SQLite's bound-parameter limit
+# Rows `story_keys_recent` holds before they move to `story_keys`: about 3,500 articles.
+# Each move rewrites most of the large tier's pages once, instead of once a transaction;
+# the small tier stays a few hundred pages.
+RECENT_KEYS = 50_000
+_ROWS_A_STATEMENT = 500  # key rows in one INSERT: 1,000 parameters
 # One PostgreSQL advisory lock serialises story assignment between replicas (an
 # arbitrary constant, "nwstory" in ASCII): see `lock_story_index`.
 _STORY_LOCK = 0x6E7773746F7279
@@ -44,35 +49,38 @@ class StoredText:
 
 
 @functools.cache
-def _keyed_query() -> sa.Select[Any]:
-    """Built once: compiling a fresh IN list per call cost more than running it."""
-    table: sa.Table = StoryKey.__table__  # type: ignore[attr-defined]
-    articles: sa.Table = Article.__table__  # type: ignore[attr-defined]
+def _keyed_sql(size: int, paramstyle: str) -> str:
+    """The lookup of `size` keys in both tiers, as the driver takes it. Written out once
+    for each size: SQLAlchemy's expanding IN renders it again at every call, which cost
+    more than running it."""
+    mark = "?" if paramstyle == "qmark" else "%s"
+    keys = ", ".join([mark] * size)
     # The window is tested in the select list, not the WHERE clause: given
     # `created_at >= ?` there, SQLite's planner may scan the window by that index instead
     # of probing the keys; and a boolean costs no datetime conversion per row.
     return (
-        sa.select(
-            table.c.key,
-            table.c.article_id,
-            articles.c.story_id,
-            table.c.created_at >= sa.bindparam("since", type_=table.c.created_at.type),
-        )
-        .join(articles, articles.c.id == table.c.article_id)
-        .where(table.c.key.in_(sa.bindparam("keys", expanding=True)))
+        f"SELECT k.key, k.article_id, a.story_id, a.created_at >= {mark}"
+        f" FROM (SELECT key, article_id FROM story_keys WHERE key IN ({keys})"
+        f" UNION ALL SELECT key, article_id FROM story_keys_recent WHERE key IN ({keys})) k"
+        " JOIN articles a ON a.id = k.article_id"
     )
 
 
 def keyed_articles(
     *, session: Session, keys: Iterable[int], since: datetime
 ) -> list[tuple[int, int, int]]:
-    """(key, article id, story id) of the articles indexed since `since` under `keys`."""
+    """(key, article id, story id) of the articles stored since `since` under `keys`."""
     wanted = list(set(keys))
     connection = session.connection()
+    dialect = connection.dialect
+    articles: sa.Table = Article.__table__  # type: ignore[attr-defined]
+    convert = articles.c.created_at.type.bind_processor(dialect)
+    at = convert(since) if convert else since
     out: list[tuple[int, int, int]] = []
     for start in range(0, len(wanted), _IN_CHUNK):
-        rows = connection.execute(
-            _keyed_query(), {"keys": wanted[start : start + _IN_CHUNK], "since": since}
+        chunk = wanted[start : start + _IN_CHUNK]
+        rows = connection.exec_driver_sql(
+            _keyed_sql(len(chunk), dialect.paramstyle), (at, *chunk, *chunk)
         )
         out.extend((k, a, s) for k, a, s, fresh in rows if fresh)
     return out
@@ -98,10 +106,11 @@ def save_stories(
     session: Session,
     stories: dict[int, int],
     keys: Mapping[int, Sequence[int]],
-    now: datetime,
-) -> None:
+) -> int:
     """Record the story of each new article that joined another's (one that starts a
-    story already points at itself), and index its band keys (article -> keys)."""
+    story already points at itself), and index its band keys (article -> keys) in the
+    recent tier. Returns the index rows written, those a move to the large tier wrote
+    included."""
     stories = {a: s for a, s in stories.items() if a != s}
     if stories:
         articles: sa.Table = Article.__table__  # type: ignore[attr-defined]
@@ -111,20 +120,42 @@ def save_stories(
             .values(story_id=sa.bindparam("story")),
             [{"article_id": a, "story": s} for a, s in stories.items()],
         )
-    if any(keys.values()):
-        # The driver's executemany, the time converted once: SQLAlchemy's would convert
-        # it again for each of the ~28 rows of every article.
-        connection = session.connection()
-        dialect = connection.dialect
-        table: sa.Table = StoryKey.__table__  # type: ignore[attr-defined]
-        convert = table.c.created_at.type.bind_processor(dialect)
-        at = convert(now) if convert else now
-        mark = "?" if dialect.paramstyle == "qmark" else "%s"
-        connection.exec_driver_sql(
-            f"INSERT INTO story_keys (key, article_id, created_at) VALUES ({mark}, {mark}, {mark})",
-            # A key twice for one article (two bands agreeing by chance) is one row.
-            [(k, a, at) for a, ks in keys.items() for k in dict.fromkeys(ks)],
-        )
+    # A key twice for one article (two bands agreeing by chance) is one row. Flat
+    # (key, article, key, article, ...): no tuple a row for the cyclic GC to track.
+    flat: list[int] = []
+    for article_id, article_keys in keys.items():
+        for key in dict.fromkeys(article_keys):
+            flat.append(key)
+            flat.append(article_id)
+    if not flat:
+        return 0
+    # Many rows a statement, through the driver: an executemany steps SQLite once a row,
+    # and each step gives up the GIL and waits to take it back from the matching threads.
+    connection = session.connection()
+    mark = "(?, ?)" if connection.dialect.paramstyle == "qmark" else "(%s, %s)"
+    step = 2 * _ROWS_A_STATEMENT
+    for start in range(0, len(flat), step):
+        chunk = flat[start : start + step]
+        connection.exec_driver_sql(_insert_keys_sql(len(chunk) // 2, mark), tuple(chunk))
+    return len(flat) // 2 + _settle_recent_keys(session)
+
+
+@functools.cache
+def _insert_keys_sql(rows: int, mark: str) -> str:
+    return "INSERT INTO story_keys_recent (key, article_id) VALUES " + ", ".join([mark] * rows)
+
+
+def _settle_recent_keys(session: Session) -> int:
+    """Move the recent tier into the large one once it holds `RECENT_KEYS` rows, in key
+    order (each page of the large tier written once); returns the rows moved."""
+    limit = RECENT_KEYS
+    held = sa.select(sa.literal(1)).select_from(STORY_KEYS_RECENT).limit(limit).subquery()
+    if session.execute(sa.select(sa.func.count()).select_from(held)).scalar_one() < limit:
+        return 0
+    recent = STORY_KEYS_RECENT.c
+    moved = sa.select(recent.key, recent.article_id).order_by(recent.key, recent.article_id)
+    session.execute(insert_ignore_from(session, STORY_KEYS, moved, ["key", "article_id"]))
+    return int(session.execute(sa.delete(STORY_KEYS_RECENT)).rowcount or 0)  # type: ignore[attr-defined]
 
 
 def merge_stories(*, session: Session, into: int, merged: Iterable[int]) -> None:
@@ -150,16 +181,28 @@ def merge_stories(*, session: Session, into: int, merged: Iterable[int]) -> None
 
 
 def prune_story_keys(*, session: Session, before: datetime, limit: int = 50_000) -> int:
-    """Drop band keys indexed before `before` (out of the story window), a bounded batch
-    at a time so that no transaction holds the database long; returns how many."""
-    table: sa.Table = StoryKey.__table__  # type: ignore[attr-defined]
-    oldest = (
-        sa.select(table.c.key, table.c.article_id).where(table.c.created_at < before).limit(limit)
-    )
-    result = session.execute(
-        sa.delete(table).where(sa.tuple_(table.c.key, table.c.article_id).in_(oldest))
-    )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    """Drop the band keys of articles stored before `before` (out of the story window),
+    at most `limit` a tier, so that no transaction holds the database long; returns how
+    many. Article ids grow with time: the keys to drop are those under the first id
+    stored since `before` (or under every id, when none was)."""
+    articles: sa.Table = Article.__table__  # type: ignore[attr-defined]
+    first = session.execute(
+        sa.select(sa.func.min(articles.c.id)).where(articles.c.created_at >= before)
+    ).scalar_one()
+    if first is None:
+        first = (session.execute(sa.select(sa.func.max(articles.c.id))).scalar_one() or 0) + 1
+    pruned = 0
+    for table in (STORY_KEYS_RECENT, STORY_KEYS):
+        old = (
+            sa.select(table.c.key, table.c.article_id)
+            .where(table.c.article_id < first)
+            .limit(limit)
+        )
+        result = session.execute(
+            sa.delete(table).where(sa.tuple_(table.c.key, table.c.article_id).in_(old))
+        )
+        pruned += int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return pruned
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ from monitor.story_index import assign_stories
 from store import session_scope
 from store.articles import insert_new_articles
 from store.feeds import add_feed
+from store.stories import prune_story_keys
 from tests.stories.cases import CASES, Case
 from tests.stories.scoring import pair_scores
 
@@ -111,3 +112,67 @@ def test_a_linking_copy_merges_two_stories(engine: Engine) -> None:
     found = _ingest(engine, [by_name["id:wire"]])
     assert len(set(found.values())) == 1
     assert set(found.values()) == {first["id:short"]}  # the oldest story
+
+
+def _tiers(engine: Engine) -> tuple[int, int]:
+    with session_scope(engine, readonly=True) as session:
+        return (
+            session.execute(text("SELECT count(*) FROM story_keys_recent")).scalar_one(),
+            session.execute(text("SELECT count(*) FROM story_keys")).scalar_one(),
+        )
+
+
+def test_keys_move_to_the_large_tier_and_are_still_found(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Once the recent tier holds `RECENT_KEYS` rows, they move to the large one in the
+    same transaction, and a later copy still finds its story there."""
+    monkeypatch.setattr("store.stories.RECENT_KEYS", 20)
+    wire = [c for c in CASES if c.story == "en:wire"]
+    others = [c for c in CASES if c.story != "en:wire" and not c.name.startswith("en:")]
+    first = _ingest(engine, [wire[0]])
+    assert _tiers(engine)[1] == 0  # fewer than 20 keys: all still recent
+    _ingest(engine, others[:3])
+    recent, large = _tiers(engine)
+    assert large > 0 and recent == 0
+    found = _ingest(engine, wire[1:])
+    assert {found[c.name] for c in wire} == {first[wire[0].name]}
+
+
+def test_pruning_drops_the_keys_of_articles_older_than_the_window(engine: Engine) -> None:
+    """Both tiers lose the keys of articles stored before the cut, and only those."""
+    wire = [c for c in CASES if c.story == "de:wire"]
+    with session_scope(engine) as session:
+        feed, _ = add_feed(session=session, url="https://wire.example/rss", now=NOW)
+    ids = []
+    for n, case in enumerate(wire[:3]):
+        when = NOW + timedelta(hours=n)
+        with session_scope(engine) as session:
+            new = insert_new_articles(
+                session=session, feed_id=feed.id or 0, articles=[_article(case)], now=when
+            )
+            assign_stories(session=session, articles=new, prints={}, now=when)
+            ids.append(new[0].id)
+        if n == 0:  # the first article's keys move to the large tier
+            with session_scope(engine) as session:
+                session.execute(text("INSERT INTO story_keys SELECT * FROM story_keys_recent"))
+                session.execute(text("DELETE FROM story_keys_recent"))
+
+    def keyed() -> set[int]:
+        with session_scope(engine, readonly=True) as session:
+            rows = session.execute(
+                text(
+                    "SELECT article_id FROM story_keys"
+                    " UNION SELECT article_id FROM story_keys_recent"
+                )
+            )
+            return {r for (r,) in rows}
+
+    assert keyed() == set(ids)
+    with session_scope(engine) as session:
+        pruned = prune_story_keys(session=session, before=NOW + timedelta(minutes=90))
+    assert pruned > 0
+    assert keyed() == set(ids[2:])
+    with session_scope(engine) as session:  # past every article: nothing is left
+        prune_story_keys(session=session, before=NOW + timedelta(days=9))
+    assert keyed() == set()

@@ -59,7 +59,7 @@ def story_copy(engine: Engine, outlet: str, rule_ids: list[int], story: int | No
             feed_title=outlet,
         )
         if story is not None:
-            save_stories(session=session, stories={stored.id: story}, keys={}, now=now)
+            save_stories(session=session, stories={stored.id: story}, keys={})
         hits = [NewHit(r, stored.id, "**Huawei** ships", ("huawei",)) for r in rule_ids]
         record_hits_and_enqueue(session=session, hits=hits, now=now)
         return stored.id
