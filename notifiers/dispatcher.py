@@ -91,6 +91,9 @@ class Dispatcher:
         self._queued: dict[int, asyncio.Task[None]] = {}
         self._sending: set[asyncio.Task[None]] = set()
         self._done: asyncio.Queue[_Done] = asyncio.Queue()
+        # Held by the recorder from writing a batch until it has forgotten it: a claim
+        # that meets a job still in flight waits for it (see `_claim_room`).
+        self._recording = asyncio.Lock()
         self._next_due: datetime | None = None
         self._digests_at = 0.0  # monotonic time of the next look for due digests
 
@@ -249,6 +252,13 @@ class Dispatcher:
         queue = self.config.per_endpoint_queue
         full = [c for c, n in self._per_channel.items() if n > queue // 2]
         jobs = await asyncio.to_thread(self._claim, room, full)
+        if any(job.id in self._in_flight for job in jobs):
+            # A retry recorded as due at once can be claimed again between the commit of
+            # its outcome and the recorder forgetting it. Once the record in progress has
+            # forgotten what it committed, a job still in flight is one whose lease ran
+            # out mid-send: its own outcome will settle the row.
+            async with self._recording:
+                pass
         fresh = []
         for job in jobs:
             if job.id in self._in_flight:
@@ -345,7 +355,10 @@ class Dispatcher:
         delay, waited = 0.25, 0.0
         while True:
             try:
-                self._note_due(await asyncio.to_thread(self._record, batch))
+                async with self._recording:
+                    due = await asyncio.to_thread(self._record, batch)
+                    self._forget(batch)  # before a claim can see the retries it made due
+                self._note_due(due)
                 return
             except Exception as exc:
                 if not is_transient(exc) or waited + delay > self.config.lease_seconds / 2:
@@ -361,8 +374,9 @@ class Dispatcher:
 
     def _forget_job(self, job: DeliveryJob) -> None:
         """Free the job's room; wake the loop when its endpoint (or the whole) has room."""
-        if self._in_flight.pop(job.id, None) is None:
-            return
+        if self._in_flight.get(job.id) is not job:
+            return  # forgotten already, or claimed again since (a newer job holds the id)
+        del self._in_flight[job.id]
         key = (job.channel_kind, job.channel_id)
         self._per_channel[key] -= 1
         left = self._per_channel[key]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
@@ -168,6 +168,9 @@ class SharedLimiter:
         self.engine = engine
         self.limits = limits
         self._holds: set[asyncio.Task[None]] = set()
+        # This process's sends to one chat, one at a time (and how many want the turn).
+        self._turns: dict[int, asyncio.Lock] = {}
+        self._turn_users: Counter[int] = Counter()
 
     def interval(self, chat_id: int) -> float:
         return (
@@ -196,16 +199,32 @@ class SharedLimiter:
         if wait > 0:
             await asyncio.sleep(wait)
         waited = wait
-        # The reserved moment has come; the chat's last send may still be answering.
-        while (more := await asyncio.to_thread(self._start, chat_id)) > 0:
-            if waited > self.limits.max_wait_seconds * 2:
-                raise Deferred(chat_id, self.interval(chat_id))
-            await asyncio.sleep(more)
-            waited += more
+        async with self._turn(chat_id):
+            # The reserved moment has come; the chat's last send may still be answering.
+            while (more := await asyncio.to_thread(self._start, chat_id)) > 0:
+                if waited > self.limits.max_wait_seconds * 2:
+                    raise Deferred(chat_id, self.interval(chat_id))
+                await asyncio.sleep(more)
+                waited += more
+            try:
+                yield
+            finally:
+                await asyncio.to_thread(self._end, chat_id)
+
+    @asynccontextmanager
+    async def _turn(self, chat_id: int) -> AsyncIterator[None]:
+        """Wait until this process's last send to the chat has answered. `start_send` only
+        spaces starts: a send slower than the interval let the next one start before its
+        answer was seen (a second message to a chat whose 403 was on its way)."""
+        lock = self._turns.setdefault(chat_id, asyncio.Lock())
+        self._turn_users[chat_id] += 1
         try:
-            yield
+            async with lock:
+                yield
         finally:
-            await asyncio.to_thread(self._end, chat_id)
+            self._turn_users[chat_id] -= 1
+            if not self._turn_users[chat_id]:
+                del self._turn_users[chat_id], self._turns[chat_id]
 
     def _start(self, chat_id: int) -> float:
         with session_scope(self.engine) as session:

@@ -1,6 +1,9 @@
 """The README's walk-through, run as written: its fenced blocks are parsed from the README,
 `make run` starts the service (on free ports instead of 8000 and 8001), and each command
-of the second block runs in one shell, in order, so the README cannot drift again."""
+of the second block runs in one shell, in order, so the README cannot drift again. Each
+command's output goes to files of its own: the sample server started in the background
+logs every request (the poller's, the dispatcher's) whenever it comes, and in one stream
+those lines landed inside whatever answer was printing then."""
 
 from __future__ import annotations
 
@@ -92,7 +95,12 @@ def test_readme_walkthrough_runs_as_written(tmp_path: Path) -> None:
         )
         assert service.poll() is None, (tmp_path / "make-run.log").read_text()
         steps = commands(ports(session).replace("ADMIN=nw_...", f"ADMIN={ADMIN}"))
-        script = "".join(f'{step}\necho "{MARK} {i} $?"\n' for i, step in enumerate(steps))
+        # A group runs in this shell (its assignments and jobs stay); a job started in it
+        # keeps writing to that command's files.
+        script = "".join(
+            f'{{ {step}\n}} >"{tmp_path}/{i}.out" 2>"{tmp_path}/{i}.err"\necho "{MARK} {i} $?"\n'
+            for i, step in enumerate(steps)
+        )
         shell = subprocess.Popen(
             ["bash", "-c", script],
             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -106,22 +114,28 @@ def test_readme_walkthrough_runs_as_written(tmp_path: Path) -> None:
                 proc.wait(30)
         log.close()
 
+    def printed(i: int) -> str:
+        """What command `i` printed, and the end of the service's log, for a failure."""
+        out, err = (_read(tmp_path / f"{i}{suffix}") for suffix in (".out", ".err"))
+        service_log = _read(tmp_path / "make-run.log")[-3000:]
+        return f"{steps[i]}\nstdout: {out!r}\nstderr: {err!r}\nservice log:\n{service_log}"
+
+    statuses = dict(re.findall(rf"^{MARK} (\d+) (\d+)$", output, re.MULTILINE))
     answers: list[str] = []
-    text = output
-    for i, _step in enumerate(steps):
-        before, marker, text = text.partition(f"{MARK} {i} ")
-        assert marker, f"command {i} did not finish: {steps[i]}\n{output[-3000:]}"
-        status, _, text = text.partition("\n")
-        assert status == "0", f"command {i} failed ({status}): {steps[i]}\n{before}"
-        answers.append(before.strip())
-    for step, answer in zip(steps, answers, strict=True):
-        body = _json(answer)
-        assert not (isinstance(body, dict) and "detail" in body), f"{step}\n-> {answer}"
+    for i in range(len(steps)):
+        assert str(i) in statuses, f"command {i} did not finish: {output[-3000:]}\n{printed(i)}"
+        assert statuses[str(i)] == "0", f"command {i} failed ({statuses[str(i)]}): {printed(i)}"
+        answers.append(_read(tmp_path / f"{i}.out").strip())
 
     by_path: dict[str, object] = {}
-    for step, answer in zip(steps, answers, strict=True):
-        if step.startswith("curl") and (found := re.search(r"\$API([^\s\"']*)", step)):
-            by_path[found.group(1)] = _json(answer)
+    for i, (step, answer) in enumerate(zip(steps, answers, strict=True)):
+        if not step.startswith("curl"):
+            continue
+        body = _json(answer)
+        assert body is not None, f"command {i}'s answer did not parse as JSON: {printed(i)}"
+        assert not (isinstance(body, dict) and "detail" in body), printed(i)
+        if found := re.search(r"\$API([^\s\"']*)", step):
+            by_path[found.group(1)] = body
     rule, backfill, hits = (
         by_path[p] for p in ("/v1/rules", "/v1/rules/1/backfill", "/v1/hits?limit=20")
     )
@@ -130,6 +144,10 @@ def test_readme_walkthrough_runs_as_written(tmp_path: Path) -> None:
     assert isinstance(hits, dict), hits
     titles = [h["article"]["title"] for h in hits["items"]]
     assert titles == ["ByteDance and Huawei sign a chip deal"], hits
+
+
+def _read(path: Path) -> str:
+    return path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
 
 
 def _healthy(port: int) -> bool:

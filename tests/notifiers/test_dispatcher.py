@@ -4,22 +4,26 @@ disables, leases of a dead process that expire, and secrets that never reach a l
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import threading
 import time
 from collections import defaultdict
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 import structlog
 from sqlalchemy.engine import Engine
 from standardwebhooks import Webhook, WebhookVerificationError
 
-from notifiers import DispatcherConfig, RetryPolicy
+from notifiers import Dispatcher, DispatcherConfig, RetryPolicy
+from notifiers.dispatcher import _Done
+from notifiers.outcome import SendOutcome
 from notifiers.retry import STANDARD_SCHEDULE
 from store import session_scope
 from store.deliveries import claim_due_deliveries, mark_sent
+from store.values import DeliveryJob
 from store.webhooks import get_webhook
 from tests.conftest import make_user
 from tests.support.outbox import (
@@ -131,6 +135,83 @@ def test_outage_is_ridden_out_on_the_scaled_schedule(engine: Engine) -> None:
 
 def _gaps(times: list[float]) -> list[float]:
     return [b - a for a, b in itertools.pairwise(times)]
+
+
+def test_a_retry_due_before_its_outcome_is_forgotten_is_sent(engine: Engine) -> None:
+    """A retry claimed again between the commit of its outcome and the recorder forgetting
+    the job is handed out to send, not skipped as in flight with its new lease left on."""
+    user_id, _ = make_user(engine, "u")
+    add_webhook(engine, user_id, "http://127.0.0.1:9/hook")
+    add_hits(engine, add_rules(engine, user_id), 1)
+    clock = [utcnow()]
+    dispatcher = Dispatcher(
+        engine,
+        {},
+        owner="me",
+        config=DispatcherConfig(digest_poll_seconds=0),
+        retry=RetryPolicy(),
+        clock=lambda: clock[0],
+    )
+    committed, claimed, forget = threading.Event(), threading.Event(), threading.Event()
+    record, claim = dispatcher._record, dispatcher._claim
+
+    def record_then_hold(batch: list[_Done]) -> datetime | None:
+        due = record(batch)
+        committed.set()
+        forget.wait(10)  # the outcome is committed; the recorder has not forgotten the job
+        return due
+
+    def noted_claim(room: int, full: list[tuple[str, int]]) -> list[DeliveryJob]:
+        jobs = claim(room, full)
+        claimed.set()
+        return jobs
+
+    dispatcher._record = record_then_hold  # type: ignore[method-assign]
+    dispatcher._claim = noted_claim  # type: ignore[method-assign]
+
+    async def scenario() -> tuple[DeliveryJob, list[DeliveryJob]]:
+        [job] = await dispatcher._claim_room()
+        recorder = asyncio.create_task(dispatcher._record_loop())
+        await dispatcher._done.put(_Done(job, SendOutcome(False, status_code=503, error="503")))
+        assert await asyncio.to_thread(committed.wait, 10)
+        clock[0] += timedelta(minutes=1)  # the retry (5 s on) is due, the first lease is not
+        claimed.clear()
+        again = asyncio.create_task(dispatcher._claim_room())
+        assert await asyncio.to_thread(claimed.wait, 10)  # it leased the job in the database
+        forget.set()
+        jobs = await again
+        recorder.cancel()
+        return job, jobs
+
+    first, jobs = asyncio.run(scenario())
+    assert [(j.id, j.attempts) for j in jobs] == [(first.id, 1)]
+    assert dispatcher._in_flight == {first.id: jobs[0]}
+
+
+def test_a_send_whose_lease_ran_out_is_not_handed_out_twice(engine: Engine) -> None:
+    """A delivery still being sent when its lease runs out is claimed again in the
+    database, but not sent a second time by the dispatcher that is sending it."""
+    user_id, _ = make_user(engine, "u")
+    add_webhook(engine, user_id, "http://127.0.0.1:9/hook")
+    add_hits(engine, add_rules(engine, user_id), 1)
+    clock = [utcnow()]
+    dispatcher = Dispatcher(
+        engine,
+        {},
+        owner="me",
+        config=DispatcherConfig(digest_poll_seconds=0, lease_seconds=10),
+        retry=RetryPolicy(),
+        clock=lambda: clock[0],
+    )
+
+    async def scenario() -> tuple[list[DeliveryJob], list[DeliveryJob]]:
+        first = await dispatcher._claim_room()
+        clock[0] += timedelta(seconds=11)
+        return first, await dispatcher._claim_room()
+
+    first, again = asyncio.run(scenario())
+    assert len(first) == 1 and again == []
+    assert dispatcher._in_flight == {first[0].id: first[0]}
 
 
 def test_retry_after_is_honoured(engine: Engine) -> None:
