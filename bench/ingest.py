@@ -49,9 +49,10 @@ import structlog
 from monitor import FetchLimits, Ingest, ParseLimits, Poller, PollPolicy, RuleMatcher
 from monitor.fetch import make_client
 from monitor.pages import PageConfig, PageFetcher
-from monitor.pool import exit_with_parent, make_parse_pool
+from monitor.pool import make_parse_pool
 from monitor.recorder import StateRecorder
 from monitor.scheduler import SchedulerConfig
+from net.children import exit_with_parent
 from net.guard import Guard
 from net.politeness import Politeness
 from store import create_engine, session_scope

@@ -6,9 +6,9 @@ import asyncio
 import multiprocessing
 import os
 import signal
-import threading
-import time
 from concurrent.futures import ProcessPoolExecutor
+
+from net.children import exit_with_parent
 
 
 def init_worker(parent: int) -> None:
@@ -16,17 +16,6 @@ def init_worker(parent: int) -> None:
     parent's job (a worker that took it would print a KeyboardInterrupt traceback)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     exit_with_parent(parent)
-
-
-def exit_with_parent(parent: int) -> None:
-    """A worker of a killed service would wait for jobs forever: leave when the parent goes."""
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(1.0)
-        os._exit(0)
-
-    threading.Thread(target=watch, daemon=True, name="parent-watch").start()
 
 
 def _warm() -> None:

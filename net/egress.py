@@ -17,13 +17,12 @@ import hmac
 import os
 import secrets
 import sys
-import threading
-import time
 from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
 
 import structlog
 
+from net.children import exit_with_parent
 from net.errors import BlockedURLError, UnresolvableError
 from net.guard import Guard
 
@@ -228,10 +227,4 @@ def confine(proxy_url: str, parent: int) -> None:
             raise PermissionError("this worker resolves no names: the egress proxy does")
 
     sys.addaudithook(only_the_proxy)
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(1.0)
-        os._exit(0)
-
-    threading.Thread(target=watch, daemon=True, name="parent-watch").start()
+    exit_with_parent(parent)
