@@ -131,3 +131,43 @@ def test_upgrade_keeps_existing_data(db_url: str) -> None:
             assert conn.execute(sa.text("SELECT count(*) FROM deliveries")).scalar_one() == 1
     finally:
         engine.dispose()
+
+
+def test_0010_keeps_the_story_keys_both_ways(db_url: str) -> None:
+    """0010 moves the indexed band keys into the recent tier (the first ingest then moves
+    them on), and its downgrade brings them back with their article's time."""
+    engine = create_engine(db_url)
+    try:
+        downgrade(engine, "0009")
+        created = datetime(2026, 12, 1, 12, tzinfo=UTC)
+        with engine.begin() as conn:
+            article = conn.execute(
+                sa.text(
+                    "INSERT INTO articles (url, canonical_url, title, summary, content,"
+                    " language, author, fetched_at, created_at, text, text_source,"
+                    " page_status, page_attempts, page_lease_owner)"
+                    " VALUES ('u', 'u', 't', 's', '', 'en', '', :t, :t, '', 'feed',"
+                    " 'skipped', 0, '') RETURNING id"
+                ),
+                {"t": created},
+            ).scalar_one()
+            for key in (-5, 7, 2**62):
+                conn.execute(
+                    sa.text("INSERT INTO story_keys VALUES (:k, :a, :t)"),
+                    {"k": key, "a": article, "t": created},
+                )
+        upgrade(engine)
+        with engine.connect() as conn:
+            recent = conn.execute(sa.text("SELECT key, article_id FROM story_keys_recent"))
+            assert sorted(recent) == [(-5, article), (7, article), (2**62, article)]
+        downgrade(engine, "0009")
+        with engine.connect() as conn:
+            back = conn.execute(sa.text("SELECT key, article_id, created_at FROM story_keys"))
+            assert sorted((k, a) for k, a, _ in back) == [
+                (-5, article),
+                (7, article),
+                (2**62, article),
+            ]
+        upgrade(engine)
+    finally:
+        engine.dispose()
