@@ -9,7 +9,7 @@ from urllib.parse import urljoin
 
 from monitor.dedupe import canonical_url, item_key
 from monitor.parse import ParsedFeed, ParseLimits, parse_feed
-from stories import PackedPrint, fingerprint, pack, story_text
+from stories import PackedPrint, fingerprints, pack, story_text
 
 # A date this far in the future is a feed's mistake; treat the item as undated.
 _MAX_FUTURE = timedelta(days=2)
@@ -71,9 +71,7 @@ def parse_and_normalise(
     price of also fingerprinting the items a changed feed has shown before."""
     parsed = parse_feed(body, headers, limits=limits)
     articles = normalise(parsed, feed_url=feed_url, fetched_at=fetched_at)
-    prints: dict[str, PackedPrint] = {}
-    for article in articles:
-        if article.item_key not in prints:
-            text = story_text(article.summary, article.content)
-            prints[article.item_key] = pack(fingerprint(article.title, text))
+    first = list({a.item_key: a for a in reversed(articles)}.values())  # of each key
+    made = fingerprints([(a.title, story_text(a.summary, a.content)) for a in first])
+    prints = {a.item_key: pack(fp) for a, fp in zip(first, made, strict=True)}
     return dataclasses.replace(parsed, entries=()), articles, prints

@@ -52,7 +52,7 @@ class ShingleCache:
         self._lock = threading.Lock()
 
     def put(self, database: str, article_id: int, fp: Fingerprint) -> None:
-        packed = (array("I", fp.shingles), array("I", fp.lead))
+        packed = fp.packed
         with self._lock:
             self._items[database, article_id] = packed
             self._items.move_to_end((database, article_id))
@@ -70,7 +70,7 @@ class ShingleCache:
             found = {
                 a: self._items[database, a] for a in article_ids if (database, a) in self._items
             }
-        return {a: Fingerprint(frozenset(s), frozenset(lead), ()) for a, (s, lead) in found.items()}
+        return {a: Fingerprint(s, lead) for a, (s, lead) in found.items()}
 
 
 CACHE = ShingleCache()

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import functools
 from array import array
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
@@ -48,28 +48,85 @@ def _permutations(lead: bool) -> tuple[np.ndarray, np.ndarray]:
     return a[:cut], b[:cut]
 
 
-def minhash(found: frozenset[int], *, lead: bool = False) -> np.ndarray:
+def minhash(found: frozenset[int] | np.ndarray, *, lead: bool = False) -> np.ndarray:
     """datasketch's `MinHash(scheme="affine32")` values of these 32-bit shingle hashes
     (fed through an identity hash function), in one vectorised step: datasketch's
-    per-object set-up and per-item hash call cost more than the arithmetic."""
+    per-object set-up and per-item hash call cost more than the arithmetic. A repeated
+    hash changes no minimum, so an array may hold repeats."""
     a, b = _permutations(lead)
-    hv = np.fromiter(found, dtype=np.uint32, count=len(found))
-    # MurmurHash3's finaliser, as datasketch pre-mixes each input; arithmetic mod 2^32.
+    return (np.multiply.outer(_premixed(found), a) + b).min(axis=0)
+
+
+def _premixed(found: frozenset[int] | np.ndarray) -> np.ndarray:
+    """MurmurHash3's finaliser, as datasketch pre-mixes each input; arithmetic mod 2^32."""
+    if isinstance(found, np.ndarray):
+        hv = found.astype(np.uint32)  # a copy: the steps below work in place
+    else:
+        hv = np.fromiter(found, dtype=np.uint32, count=len(found))
     hv ^= hv >> np.uint32(16)
     hv *= np.uint32(0x85EBCA6B)
     hv ^= hv >> np.uint32(13)
     hv *= np.uint32(0xC2B2AE35)
     hv ^= hv >> np.uint32(16)
-    return (np.multiply.outer(hv, a) + b).min(axis=0)
+    return hv
 
 
-@dataclass(frozen=True, slots=True)
 class Fingerprint:
-    """What the story index knows of one article."""
+    """What the story index knows of one article: its band keys (signed 64-bit; none for
+    an empty article), and the shingles a candidate is confirmed on: of the title and the
+    opening text, and of the first `LEAD_UNITS` units of the text alone (the lead).
 
-    shingles: frozenset[int]  # of the title and the opening text
-    lead: frozenset[int]  # of the first `LEAD_UNITS` units of the text alone
-    band_keys: tuple[int, ...]  # signed 64-bit; empty for an empty article
+    The shingles stay packed, as 32-bit arrays, until a check needs them as sets. A
+    frozenset is a container that the cyclic GC walks element by element, and a set per
+    article of every poll waiting for the writer made ingest's collections several times
+    dearer; most articles are never checked against anything."""
+
+    __slots__ = ("_sets", "band_keys", "packed")
+
+    def __init__(
+        self,
+        shingles: Iterable[int] | bytes,
+        lead: Iterable[int] | bytes,
+        band_keys: tuple[int, ...] = (),
+    ) -> None:
+        self.packed = (_packed(shingles), _packed(lead))
+        self.band_keys = band_keys
+        self._sets: tuple[frozenset[int], frozenset[int]] | None = None
+        if isinstance(shingles, frozenset) and isinstance(lead, frozenset):
+            self._sets = (shingles, lead)  # made as sets: no need to make them again
+
+    @property
+    def shingles(self) -> frozenset[int]:
+        return self._as_sets()[0]
+
+    @property
+    def lead(self) -> frozenset[int]:
+        return self._as_sets()[1]
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Fingerprint):
+            return NotImplemented
+        return self.band_keys == other.band_keys and self._as_sets() == other._as_sets()
+
+    __hash__ = None  # type: ignore[assignment]  # equal by value, and not immutable
+
+    def __repr__(self) -> str:
+        return (
+            f"Fingerprint({len(self.packed[0])} shingles, {len(self.packed[1])} in the lead,"
+            f" {len(self.band_keys)} band keys)"
+        )
+
+    def _as_sets(self) -> tuple[frozenset[int], frozenset[int]]:
+        if self._sets is None:
+            self._sets = (frozenset(self.packed[0]), frozenset(self.packed[1]))
+        return self._sets
+
+
+def _packed(values: Iterable[int] | bytes) -> array[int]:
+    """32-bit values as an array: from an array (as is), packed bytes, or any ints."""
+    if isinstance(values, array):
+        return values
+    return array("I", values)  # bytes go to frombytes
 
 
 def story_text(summary: str, content: str) -> str:
@@ -78,18 +135,18 @@ def story_text(summary: str, content: str) -> str:
     return content or summary
 
 
-# A fingerprint as it crosses a process boundary: shingles as packed 32-bit arrays, which
+# A fingerprint as it crosses a process boundary: its packed shingles as bytes, which
 # pickle and load in a third of the time of frozensets of ints.
 PackedPrint = tuple[bytes, bytes, tuple[int, ...]]
 
 
 def pack(fp: Fingerprint) -> PackedPrint:
-    return array("I", fp.shingles).tobytes(), array("I", fp.lead).tobytes(), fp.band_keys
+    return fp.packed[0].tobytes(), fp.packed[1].tobytes(), fp.band_keys
 
 
 def unpack(packed: PackedPrint) -> Fingerprint:
     shingled, lead, keys = packed
-    return Fingerprint(frozenset(array("I", shingled)), frozenset(array("I", lead)), keys)
+    return Fingerprint(shingled, lead, keys)
 
 
 def article_shingles(title: str, text: str) -> tuple[frozenset[int], frozenset[int]]:
@@ -102,13 +159,43 @@ def article_shingles(title: str, text: str) -> tuple[frozenset[int], frozenset[i
 
 def fingerprint(title: str, text: str) -> Fingerprint:
     """Shingles, MinHash signatures and band keys of an article's title and text."""
-    found, lead = article_shingles(title, text)
-    if not found:
-        return Fingerprint(found, lead, ())
-    values, bands = minhash(found), _BAND_NUMBERS[:BANDS]
-    if lead:
-        values, bands = np.concatenate([values, minhash(lead, lead=True)]), _BAND_NUMBERS
-    return Fingerprint(found, lead, _keys(values, bands))
+    return fingerprints([(title, text)])[0]
+
+
+def fingerprints(texts: Sequence[tuple[str, str]]) -> list[Fingerprint]:
+    """`fingerprint` of each (title, text), the MinHash arithmetic of all of them in one
+    set of vectorised steps (a feed's items at once): numpy's cost per call, not per
+    value, was most of an article's."""
+    made = [article_shingles(title, text) for title, text in texts]
+    # One row a shingle: each article's whole shingles, then its lead's.
+    sizes = [n for found, lead in made for n in (len(found), len(lead))]
+    if not any(sizes):
+        return [Fingerprint(found, lead) for found, lead in made]
+    values = np.fromiter(
+        (h for found, lead in made for part in (found, lead) for h in part),
+        dtype=np.uint32,
+        count=sum(sizes),
+    )
+    a, b = _permutations(False)
+    product = np.multiply.outer(_premixed(values), a) + b
+    # The minimum of each non-empty part's rows (reduceat wants increasing starts).
+    starts = np.cumsum([0, *sizes[:-1]])
+    parts = [n for n, size in enumerate(sizes) if size]
+    lows = np.minimum.reduceat(product, starts[parts], axis=0)
+    row = {part: n for n, part in enumerate(parts)}
+    # Each article's signature: the whole's values, then the lead's (its permutations
+    # are the whole's first); an article without a lead takes its whole's row there and
+    # keeps only the whole's keys.
+    whole = [row.get(2 * n, 0) for n in range(len(made))]
+    first = [row.get(2 * n + 1, row.get(2 * n, 0)) for n in range(len(made))]
+    signatures = np.concatenate(
+        [lows[whole, : BANDS * ROWS], lows[first, : LEAD_BANDS * ROWS]], axis=1
+    )
+    keys = _keys(signatures, _BAND_NUMBERS)
+    return [
+        Fingerprint(found, lead, tuple(k if lead else k[:BANDS]) if found else ())
+        for (found, lead), k in zip(made, keys, strict=True)
+    ]
 
 
 _BAND_NUMBERS = np.concatenate(
@@ -116,13 +203,14 @@ _BAND_NUMBERS = np.concatenate(
 ).astype(np.uint64)
 
 
-def _keys(values: np.ndarray, bands: np.ndarray) -> tuple[int, ...]:
-    """One key per band: a 64-bit mix of the band's number and its rows."""
-    rows = values.astype(np.uint64).reshape(-1, ROWS)
+def _keys(signatures: np.ndarray, bands: np.ndarray) -> list[list[int]]:
+    """One key per band of each signature (a row): a 64-bit mix of the band's number and
+    its rows."""
+    rows = signatures.astype(np.uint64).reshape(len(signatures), -1, ROWS)
     with np.errstate(over="ignore"):  # the mixing is arithmetic modulo 2^64
-        key = ((rows[:, 0] << np.uint64(32)) | rows[:, 1]) ^ (bands * _GOLDEN)
+        key = ((rows[..., 0] << np.uint64(32)) | rows[..., 1]) ^ (bands * _GOLDEN)
         key = _mix64(key)
-    return tuple(key.view(np.int64).tolist())
+    return key.view(np.int64).tolist()
 
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from stories import BANDS, fingerprint, same_story, similarity
+from stories import BANDS, fingerprint, fingerprints, same_story, similarity
 from stories.fingerprint import LEAD_BANDS, ROWS, SEED, article_shingles, minhash
 from stories.shingles import MAX_UNITS, units
 from tests.stories.cases import CASES
@@ -149,3 +149,16 @@ def test_a_follow_up_that_contains_the_story_is_refused() -> None:
 
 def test_empty_article_has_no_keys() -> None:
     assert fingerprint("", "").band_keys == ()
+
+
+def test_a_batch_fingerprints_each_article_as_alone() -> None:
+    """`fingerprints` of a feed's items, empty ones and ones without a lead among them
+    (anywhere in the batch, last too), equal each item's own `fingerprint`."""
+    texts = [("", ""), *((c.title, c.text) for c in CASES[:6]), ("Only a title here", "")]
+    texts += [("", "two words"), (CASES[6].title, CASES[6].text), ("Title, no text", "")]
+    batch = fingerprints(texts)
+    for (title, text), made in zip(texts, batch, strict=True):
+        alone = fingerprint(title, text)
+        assert made == alone and made.band_keys == alone.band_keys
+    assert not batch[0].band_keys and batch[1].band_keys
+    assert len(batch[7].band_keys) == BANDS  # no text, so no lead bands
