@@ -33,7 +33,7 @@ run: install
 TEST_WORKERS ?= 2
 test: install-dev
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) -m "not slow" $(PYTEST_ARGS) || [ $$? -eq 5 ]
-	$(BIN)/python -m pytest -m slow $(PYTEST_ARGS) || [ $$? -eq 5 ]
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -m slow $(PYTEST_ARGS) || [ $$? -eq 5 ]
 
 lint: install-dev
 	$(BIN)/ruff check .

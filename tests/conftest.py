@@ -96,3 +96,14 @@ def client(engine: Engine) -> Iterator[TestClient]:
 
 def auth(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The slow end-to-end runs go two at a time (`make test`), but those on PostgreSQL
+    one after another on one worker: one of them restarts the server, and two services
+    stressing one server at once would time each other's waits out."""
+    for item in items:
+        if item.get_closest_marker("slow") and (
+            "postgres" in item.nodeid or "test_db_restart" in item.nodeid
+        ):
+            item.add_marker(pytest.mark.xdist_group("postgres"))
