@@ -353,6 +353,7 @@ class RulePublic(BaseModel):
                     "feed_ids": None,
                     "enabled": True,
                     "per_story": True,
+                    "muted_until": None,
                     "created_at": "2026-11-27T12:00:00Z",
                 }
             ]
@@ -365,6 +366,8 @@ class RulePublic(BaseModel):
     feed_ids: list[int] | None
     enabled: bool
     per_story: bool
+    # Set while the rule is muted (`PUT /v1/rules/{id}/mute`): its hits alert no channel.
+    muted_until: datetime | None = None
     created_at: datetime
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Response, status
@@ -39,6 +40,7 @@ from monitor.backfill import Backlog as BacklogFound
 from monitor.backfill import backlog
 from rules import Document, Query, RuleIndex, RuleSyntaxError, parse
 from store.articles import recent_articles
+from store.channels import rule_mutes
 from store.feeds import get_feed
 from store.hits import encode_cursor
 from store.rules import count_rules, create_rule, delete_rule, get_rule, list_rules, update_rule
@@ -49,7 +51,7 @@ router = APIRouter(prefix="/v1/rules", tags=["rules"])
 RULE_CURSOR, PREVIEW_CURSOR = "r", "p"
 
 
-def to_public(rule: Rule) -> RulePublic:
+def to_public(rule: Rule, muted_until: datetime | None = None) -> RulePublic:
     assert rule.id is not None
     return RulePublic(
         id=rule.id,
@@ -58,8 +60,13 @@ def to_public(rule: Rule) -> RulePublic:
         feed_ids=rule.feed_ids,
         enabled=rule.enabled,
         per_story=rule.per_story,
+        muted_until=muted_until,
         created_at=rule.created_at,
     )
+
+
+def _muted(session: Session, rule: Rule) -> datetime | None:
+    return rule_mutes(session=session, rule_ids=[rule.id or 0], now=utcnow()).get(rule.id or 0)
 
 
 @router.post(
@@ -153,8 +160,9 @@ def list_(
     rows = list_rules(
         session=session, user_id=user.id or 0, limit=limit + 1, after_id=after_id or 0
     )
+    mutes = rule_mutes(session=session, rule_ids=[r.id or 0 for r in rows], now=utcnow())
     return RulePage(
-        items=[to_public(r) for r in rows[:limit]],
+        items=[to_public(r, mutes.get(r.id or 0)) for r in rows[:limit]],
         next_cursor=page_end([r.id or 0 for r in rows], limit, RULE_CURSOR),
     )
 
@@ -278,7 +286,7 @@ def get(rule_id: Id, session: SessionDep, user: UserDep) -> RulePublic:
     rule = get_rule(session=session, rule_id=rule_id, user_id=user.id)
     if rule is None:
         raise not_found("rule", rule_id)
-    return to_public(rule)
+    return to_public(rule, _muted(session, rule))
 
 
 @router.patch("/{rule_id:int}", response_model=RulePublic, summary="Change only the fields sent")
@@ -292,7 +300,7 @@ def patch(rule_id: Id, body: RuleUpdate, session: SessionDep, user: UserDep) -> 
     )
     if rule is None:
         raise not_found("rule", rule_id)
-    return to_public(rule)
+    return to_public(rule, _muted(session, rule))
 
 
 @router.delete("/{rule_id:int}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete a rule")

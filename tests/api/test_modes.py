@@ -76,7 +76,12 @@ def test_mute_rule_and_webhook(client: TestClient, engine: Engine) -> None:
     assert answer.status_code == 200
     until = datetime.fromisoformat(answer.json()["muted_until"].replace("Z", "+00:00"))
     assert timedelta(hours=1.9) < until - datetime.now(UTC) < timedelta(hours=2.1)
+    shown = client.get(f"/v1/rules/{rule['id']}", headers=auth(token)).json()["muted_until"]
+    assert shown == answer.json()["muted_until"]
+    listed = client.get("/v1/rules", headers=auth(token)).json()["items"]
+    assert [r["muted_until"] for r in listed] == [shown]
     assert client.delete(f"/v1/rules/{rule['id']}/mute", headers=auth(token)).status_code == 204
+    assert client.get(f"/v1/rules/{rule['id']}", headers=auth(token)).json()["muted_until"] is None
     hook = _hook(client, token)
     later = (datetime.now(UTC) + timedelta(days=1)).isoformat()
     answer = client.post(f"/v1/webhooks/{hook}/mute", json={"until": later}, headers=auth(token))
