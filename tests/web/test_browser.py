@@ -75,6 +75,9 @@ def sign_in(page: Any, world: World, token: str) -> None:
     """With the keyboard alone: the token field has focus, Enter submits."""
     page.goto(world.service.url + "/")
     assert "/signin" in page.url
+    # Chromium applies `autofocus` at a rendering update, which may come after the load
+    # event on a busy machine: keys typed before it are lost (CI saw a 401, a cut token).
+    page.wait_for_function("document.activeElement && document.activeElement.id === 'token'")
     page.keyboard.type(token)
     page.keyboard.press("Enter")
     page.wait_for_url(world.service.url + "/")
