@@ -40,7 +40,7 @@ from monitor.backfill import Backlog as BacklogFound
 from monitor.backfill import backlog
 from rules import Document, Query, RuleIndex, RuleSyntaxError, parse
 from store.articles import recent_articles
-from store.channels import rule_mutes
+from store.channels import rule_muted_until, rule_mutes
 from store.feeds import get_feed
 from store.hits import encode_cursor
 from store.rules import count_rules, create_rule, delete_rule, get_rule, list_rules, update_rule
@@ -63,10 +63,6 @@ def to_public(rule: Rule, muted_until: datetime | None = None) -> RulePublic:
         muted_until=muted_until,
         created_at=rule.created_at,
     )
-
-
-def _muted(session: Session, rule: Rule) -> datetime | None:
-    return rule_mutes(session=session, rule_ids=[rule.id or 0], now=utcnow()).get(rule.id or 0)
 
 
 @router.post(
@@ -286,7 +282,7 @@ def get(rule_id: Id, session: SessionDep, user: UserDep) -> RulePublic:
     rule = get_rule(session=session, rule_id=rule_id, user_id=user.id)
     if rule is None:
         raise not_found("rule", rule_id)
-    return to_public(rule, _muted(session, rule))
+    return to_public(rule, rule_muted_until(session=session, rule_id=rule_id, now=utcnow()))
 
 
 @router.patch("/{rule_id:int}", response_model=RulePublic, summary="Change only the fields sent")
@@ -300,7 +296,7 @@ def patch(rule_id: Id, body: RuleUpdate, session: SessionDep, user: UserDep) -> 
     )
     if rule is None:
         raise not_found("rule", rule_id)
-    return to_public(rule, _muted(session, rule))
+    return to_public(rule, rule_muted_until(session=session, rule_id=rule_id, now=utcnow()))
 
 
 @router.delete("/{rule_id:int}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete a rule")
