@@ -37,24 +37,32 @@ SEED = 20261201  # fixed: keys stored by one process are compared by every other
 
 
 @functools.cache
-def _permutations(lead: bool) -> tuple[np.ndarray, np.ndarray]:
+def _permutations() -> tuple[np.ndarray, np.ndarray]:
     """The first (a, b) of datasketch's "affine32" permutations for `SEED` and
     `_PERMUTATIONS`, drawn as its `MinHash._init_permutations` draws them (tests/stories
-    pins the two together): the whole's, and the lead's (the first of those)."""
+    pins the two together): the whole's; the lead's are the first of those."""
     gen = np.random.RandomState(SEED)
     a = gen.randint(0, 1 << 31, _PERMUTATIONS, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
     b = gen.randint(0, 1 << 32, _PERMUTATIONS, dtype=np.uint32)
-    cut = (LEAD_BANDS if lead else BANDS) * ROWS
-    return a[:cut], b[:cut]
+    return a[: BANDS * ROWS], b[: BANDS * ROWS]
 
 
 def minhash(found: frozenset[int] | np.ndarray, *, lead: bool = False) -> np.ndarray:
     """datasketch's `MinHash(scheme="affine32")` values of these 32-bit shingle hashes
-    (fed through an identity hash function), in one vectorised step: datasketch's
-    per-object set-up and per-item hash call cost more than the arithmetic. A repeated
-    hash changes no minimum, so an array may hold repeats."""
-    a, b = _permutations(lead)
-    return (np.multiply.outer(_premixed(found), a) + b).min(axis=0)
+    (fed through an identity hash function), by the arithmetic `fingerprints` uses: the
+    whole's permutations, or the lead's."""
+    cut = (LEAD_BANDS if lead else BANDS) * ROWS
+    return _minima(_premixed(found), [len(found)])[0, :cut]
+
+
+def _minima(premixed: np.ndarray, sizes: Sequence[int]) -> np.ndarray:
+    """Each part's MinHash values under the whole's permutations, a row a part: the parts
+    are runs of `premixed` of these (non-zero) sizes, all in one vectorised step, for
+    datasketch's per-object set-up and per-item hash call, and numpy's cost per call,
+    are more than the arithmetic. A repeated hash changes no minimum."""
+    a, b = _permutations()
+    product = np.multiply.outer(premixed, a) + b
+    return np.minimum.reduceat(product, np.cumsum([0, *sizes[:-1]]), axis=0)
 
 
 def _premixed(found: frozenset[int] | np.ndarray) -> np.ndarray:
@@ -176,12 +184,8 @@ def fingerprints(texts: Sequence[tuple[str, str]]) -> list[Fingerprint]:
         dtype=np.uint32,
         count=sum(sizes),
     )
-    a, b = _permutations(False)
-    product = np.multiply.outer(_premixed(values), a) + b
-    # The minimum of each non-empty part's rows (reduceat wants increasing starts).
-    starts = np.cumsum([0, *sizes[:-1]])
     parts = [n for n, size in enumerate(sizes) if size]
-    lows = np.minimum.reduceat(product, starts[parts], axis=0)
+    lows = _minima(_premixed(values), [sizes[n] for n in parts])
     row = {part: n for n, part in enumerate(parts)}
     # Each article's signature: the whole's values, then the lead's (its permutations
     # are the whole's first); an article without a lead takes its whole's row there and
