@@ -139,6 +139,15 @@ def _gaps(times: list[float]) -> list[float]:
     return [b - a for a, b in itertools.pairwise(times)]
 
 
+def _clocked_dispatcher(
+    engine: Engine, clock: list[datetime], config: DispatcherConfig
+) -> Dispatcher:
+    """A dispatcher with no senders whose clock is `clock[0]`, driven by hand."""
+    return Dispatcher(
+        engine, {}, owner="me", config=config, retry=RetryPolicy(), clock=lambda: clock[0]
+    )
+
+
 def test_a_retry_due_before_its_outcome_is_forgotten_is_sent(engine: Engine) -> None:
     """A retry claimed again between the commit of its outcome and the recorder forgetting
     the job is handed out to send, not skipped as in flight with its new lease left on."""
@@ -146,14 +155,7 @@ def test_a_retry_due_before_its_outcome_is_forgotten_is_sent(engine: Engine) -> 
     add_webhook(engine, user_id, "http://127.0.0.1:9/hook")
     add_hits(engine, add_rules(engine, user_id), 1)
     clock = [utcnow()]
-    dispatcher = Dispatcher(
-        engine,
-        {},
-        owner="me",
-        config=DispatcherConfig(digest_poll_seconds=0),
-        retry=RetryPolicy(),
-        clock=lambda: clock[0],
-    )
+    dispatcher = _clocked_dispatcher(engine, clock, DispatcherConfig(digest_poll_seconds=0))
     committed, claimed, forget = threading.Event(), threading.Event(), threading.Event()
     record, claim = dispatcher._record, dispatcher._claim
 
@@ -197,13 +199,8 @@ def test_a_send_whose_lease_ran_out_is_not_handed_out_twice(engine: Engine) -> N
     add_webhook(engine, user_id, "http://127.0.0.1:9/hook")
     add_hits(engine, add_rules(engine, user_id), 1)
     clock = [utcnow()]
-    dispatcher = Dispatcher(
-        engine,
-        {},
-        owner="me",
-        config=DispatcherConfig(digest_poll_seconds=0, lease_seconds=10),
-        retry=RetryPolicy(),
-        clock=lambda: clock[0],
+    dispatcher = _clocked_dispatcher(
+        engine, clock, DispatcherConfig(digest_poll_seconds=0, lease_seconds=10)
     )
 
     async def scenario() -> tuple[list[DeliveryJob], list[DeliveryJob]]:
