@@ -24,17 +24,17 @@ _CUT = re.compile(
 _CUT_REACH = 16
 _TRAILING = re.compile(r"[\s\W]*")  # on the reversed text: the non-word run that ends it
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")
-# For ASCII text: every character `_WORD` does not match becomes a space, so that
-# `str.split` counts its runs in C, without a match object per word (4x faster).
-_ASCII_NON_WORD = str.maketrans(
-    {c: " " for c in range(128) if chr(c) not in string.ascii_letters + string.digits + "_"}
-)
+# For ASCII text: every byte `_WORD` does not match becomes a space, so that
+# `bytes.split` counts its runs in C, without a match object per word (a table of bytes
+# translates several times faster than a str's mapping).
+_WORD_BYTES = (string.ascii_letters + string.digits + "_").encode()
+_ASCII_NON_WORD = bytes(c if c in _WORD_BYTES else 32 for c in range(256))
 
 
 def words(text: str) -> int:
     """Words in `text`; a CJK character counts as one, as these scripts have no spaces."""
     if text.isascii():  # no CJK; the ASCII word characters are `_WORD`'s
-        return len(text.translate(_ASCII_NON_WORD).split())
+        return len(text.encode().translate(_ASCII_NON_WORD).split())
     return len(_WORD.findall(text)) + len(_CJK.findall(text))
 
 

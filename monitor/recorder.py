@@ -65,8 +65,12 @@ def write_polls(session: Session, writes: Sequence[PollWrite]) -> list[Written]:
     for n, write in enumerate(writes):
         result = write.result
         if write.articles:
-            new, carried = link_articles(
-                session=session, feed_id=write.claim.id, articles=write.articles, now=write.now
+            new, carried = link_articles(  # their stories: `assign_stories`, below
+                session=session,
+                feed_id=write.claim.id,
+                articles=write.articles,
+                now=write.now,
+                own_stories=False,
             )
             fresh += new
             for article in new:

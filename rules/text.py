@@ -45,6 +45,12 @@ _LETTER = rf"(?:[^\W_]|[{_MARKS}{INVISIBLE}])"
 _WORD = re.compile(rf"[A-Za-z](?:\+\+|#)(?!{_LETTER})|{_LETTER}+(?:&{_LETTER}+)*")
 _ASCII_WORD = re.compile(r"[a-z](?:\+\+|#)(?![a-z0-9])|[a-z0-9]+(?:&[a-z0-9]+)*")
 _ASCII_JOINS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789&+#")
+# Letters to lower case, digits kept, every other byte a space: for ASCII text without
+# "&", "+" or "#", `_ASCII_WORD`'s words are the runs of letters and digits, and
+# translating and splitting the bytes finds them in a third of the regex's time.
+_ASCII_SPLIT = bytes(
+    c + 32 if 65 <= c <= 90 else c if 97 <= c <= 122 or 48 <= c <= 57 else 32 for c in range(256)
+)
 _RUN = re.compile(rf"[{_UNSPACED}]+|[^{_UNSPACED}]+")
 _CHAR = re.compile(rf"[{_UNSPACED}][{_MARKS}]*")
 _IS_UNSPACED = re.compile(rf"[{_UNSPACED}]")
@@ -135,7 +141,9 @@ def _fold_word(raw: str) -> tuple[tuple[str, ...], tuple[tuple[int, int], ...] |
 def words(text: str) -> list[str]:
     """The folded tokens of `text`, in order: the hot path, without offsets."""
     if text.isascii():
-        return _ASCII_WORD.findall(text.lower())
+        if "&" in text or "+" in text or "#" in text:
+            return _ASCII_WORD.findall(text.lower())
+        return text.encode().translate(_ASCII_SPLIT).decode().split()
     out: list[str] = []
     for raw in _WORD.findall(text):
         parts = _fold_word(raw)[0]

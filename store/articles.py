@@ -14,6 +14,10 @@ from store._sql import clip, insert_ignore, insert_ignore_many
 from store.tables import Article, Feed, FeedArticle
 from store.values import ArticleLike, StoredArticle
 
+# Values in one IN list: a statement each is a round trip for the GIL on a busy writer
+# (SQLite allows 250,000 parameters here, PostgreSQL 65,535).
+_IN_CHUNK = 4000
+
 
 def url_hash(canonical_url: str) -> str | None:
     return hashlib.sha256(canonical_url.encode()).hexdigest() if canonical_url else None
@@ -66,10 +70,19 @@ def insert_new_articles(
 
 
 def link_articles(
-    *, session: Session, feed_id: int, articles: Sequence[ArticleLike], now: datetime
+    *,
+    session: Session,
+    feed_id: int,
+    articles: Sequence[ArticleLike],
+    now: datetime,
+    own_stories: bool = True,
 ) -> tuple[list[StoredArticle], list[StoredArticle]]:
     """Store a feed's articles. Returns those never seen before in any feed, and those
-    another feed stored first that this feed now carries too (with the stored id)."""
+    another feed stored first that this feed now carries too (with the stored id).
+
+    A new article starts as a story of its own; without `own_stories`, its story is left
+    unset for the caller to give in the same transaction (ingest's `assign_stories` does,
+    for all of a group commit's articles in a few statements, not one a feed)."""
     keys = [a.item_key for a in articles]
     known_keys = set(
         session.exec(
@@ -94,7 +107,8 @@ def link_articles(
     table: sa.Table = FeedArticle.__table__  # type: ignore[attr-defined]
     conflict = ["feed_id", "item_key"]
     linked = {key for (key,) in insert_ignore_many(session, table, links, conflict, ("item_key",))}
-    _own_stories(session, [ids[id(rows[key])][0] for key in new_keys])
+    if own_stories:
+        own_stories_of(session, [ids[id(rows[key])][0] for key in new_keys])
     new: list[StoredArticle] = []
     carried: list[StoredArticle] = []
     for key, row in rows.items():
@@ -104,11 +118,11 @@ def link_articles(
     return new, [a for a in carried if a.id]
 
 
-def _own_stories(session: Session, article_ids: list[int]) -> None:
-    """A new article starts as a story of its own; ingest then joins copies to theirs."""
+def own_stories_of(session: Session, article_ids: Sequence[int]) -> None:
+    """Make each of these articles a story of its own (its story id is its id)."""
     table: sa.Table = Article.__table__  # type: ignore[attr-defined]
-    for start in range(0, len(article_ids), 500):
-        chunk = article_ids[start : start + 500]
+    for start in range(0, len(article_ids), _IN_CHUNK):
+        chunk = list(article_ids[start : start + _IN_CHUNK])
         session.execute(sa.update(table).where(table.c.id.in_(chunk)).values(story_id=table.c.id))
 
 

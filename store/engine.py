@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -11,6 +12,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session
+
+# Bound parameters a statement may take, on either database (PostgreSQL allows 65,535).
+MAX_PARAMETERS = 32_766
 
 
 @dataclass(frozen=True)
@@ -77,6 +81,13 @@ def _configure_sqlite(engine: Engine) -> None:
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         # Let SQLAlchemy's "begin" event below issue BEGIN itself.
         dbapi_conn.isolation_level = None
+        # Ingest's statements take thousands of values (fewer statements, fewer waits for
+        # the GIL): SQLite 3.32 raised the bound on them from 999 to 32,766.
+        if dbapi_conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) < MAX_PARAMETERS:
+            raise RuntimeError(
+                f"SQLite {sqlite3.sqlite_version} binds too few parameters a statement;"
+                " newswatch needs SQLite 3.32 or newer"
+            )
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA foreign_keys=ON")

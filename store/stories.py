@@ -16,15 +16,16 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from store._sql import insert_ignore_from
-from store.articles import first_feeds
+from store.articles import first_feeds, own_stories_of
 from store.tables import STORY_KEYS, STORY_KEYS_RECENT, Article, Feed, FeedArticle, Hit
 
-_IN_CHUNK = 500  # values in one IN list: well under SQLite's bound-parameter limit
+# Values in one IN list, and key rows in one INSERT (two parameters each): a statement is
+# a wait for the GIL each time the busy writer thread takes it back.
+_IN_CHUNK = 4000
 # Rows `story_keys_recent` holds before they move to `story_keys`: about 3,500 articles.
 # Each move rewrites most of the large tier's pages once, instead of once a transaction;
 # the small tier stays a few hundred pages.
 RECENT_KEYS = 50_000
-_ROWS_A_STATEMENT = 500  # key rows in one INSERT: 1,000 parameters
 # One PostgreSQL advisory lock serialises story assignment between replicas (an
 # arbitrary constant, "nwstory" in ASCII): see `lock_story_index`.
 _STORY_LOCK = 0x6E7773746F7279
@@ -49,7 +50,7 @@ class StoredText:
     content: str
 
 
-@functools.cache
+@functools.lru_cache(maxsize=16)  # sizes vary: a full chunk, and what is left
 def _keyed_sql(size: int, paramstyle: str) -> str:
     """The lookup of `size` keys in both tiers, as the driver takes it. Written out once
     for each size: SQLAlchemy's expanding IN renders it again at every call, which cost
@@ -108,18 +109,18 @@ def save_stories(
     stories: dict[int, int],
     keys: Mapping[int, Sequence[int]],
 ) -> int:
-    """Record the story of each new article that joined another's (one that starts a
-    story already points at itself), and index its band keys (article -> keys) in the
-    recent tier. Returns the index rows written, those a move to the large tier wrote
-    included."""
-    stories = {a: s for a, s in stories.items() if a != s}
-    if stories:
+    """Record the story of each new article (article -> story; its own id for one that
+    starts a story), and index its band keys (article -> keys) in the recent tier.
+    Returns the index rows written, those a move to the large tier wrote included."""
+    own_stories_of(session, [a for a, s in stories.items() if a == s])
+    joined = {a: s for a, s in stories.items() if a != s}
+    if joined:
         articles: sa.Table = Article.__table__  # type: ignore[attr-defined]
         session.connection().execute(  # Core's executemany: the ORM's costs 5x as much
             sa.update(articles)
             .where(articles.c.id == sa.bindparam("article_id"))
             .values(story_id=sa.bindparam("story")),
-            [{"article_id": a, "story": s} for a, s in stories.items()],
+            [{"article_id": a, "story": s} for a, s in joined.items()],
         )
     # A key twice for one article (two bands agreeing by chance) is one row. Flat
     # (key, article, key, article, ...): no tuple a row for the cyclic GC to track.
@@ -135,7 +136,7 @@ def save_stories(
     # 2.2 CPU seconds, 8.9 before.)
     connection = session.connection()
     mark = "(?, ?)" if connection.dialect.paramstyle == "qmark" else "(%s, %s)"
-    step = 2 * _ROWS_A_STATEMENT
+    step = 2 * _IN_CHUNK
     for start in range(0, len(flat), step):
         chunk = flat[start : start + step]
         connection.exec_driver_sql(_insert_keys_sql(len(chunk) // 2, mark), tuple(chunk))
@@ -145,7 +146,7 @@ def save_stories(
 _draw = random.Random().random  # a generator of this module's own: seeding tests leave it be
 
 
-@functools.cache
+@functools.lru_cache(maxsize=16)  # sizes vary: a full chunk, and what is left
 def _insert_keys_sql(rows: int, mark: str) -> str:
     return "INSERT INTO story_keys_recent (key, article_id) VALUES " + ", ".join([mark] * rows)
 

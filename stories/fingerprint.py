@@ -12,8 +12,9 @@ overall but nearly the same lead (0.93 at s = 0.7). Keys only propose candidates
 
 Every key is a row of the database's index, written for each new article: the bands are
 as few as recall allows. They are the first bands of an earlier layout of 20 + 8 (the lead's
-numbered from `_LEAD_FIRST_BAND`, its permutations the first of the whole's), so the keys
-stored under it still match.
+numbered from `_LEAD_FIRST_BAND`, its permutations the first of the whole's). Keys stored by
+one release are looked up by the next: a change to them needs a migration that re-keys the
+index (0011 did, when shingles became mixes of unit hashes).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-from stories.shingles import MAX_UNITS, shingles, units
+from stories.shingles import MAX_UNITS, Shingled, units, units_and_prefix
 
 BANDS = 10
 LEAD_BANDS = 4
@@ -52,17 +53,18 @@ def minhash(found: frozenset[int] | np.ndarray, *, lead: bool = False) -> np.nda
     (fed through an identity hash function), by the arithmetic `fingerprints` uses: the
     whole's permutations, or the lead's."""
     cut = (LEAD_BANDS if lead else BANDS) * ROWS
-    return _minima(_premixed(found), [len(found)])[0, :cut]
+    return _minima(_premixed(found), np.array([0]))[0, :cut]
 
 
-def _minima(premixed: np.ndarray, sizes: Sequence[int]) -> np.ndarray:
-    """Each part's MinHash values under the whole's permutations, a row a part: the parts
-    are runs of `premixed` of these (non-zero) sizes, all in one vectorised step, for
-    datasketch's per-object set-up and per-item hash call, and numpy's cost per call,
-    are more than the arithmetic. A repeated hash changes no minimum."""
+def _minima(premixed: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """The MinHash values under the whole's permutations of each run of `premixed` from
+    one of `starts` to the next (or to the end), a row a run: all in one vectorised step,
+    for datasketch's per-object set-up and per-item hash call, and numpy's cost per
+    call, are more than the arithmetic. A repeated hash changes no minimum."""
     a, b = _permutations()
-    product = np.multiply.outer(premixed, a) + b
-    return np.minimum.reduceat(product, np.cumsum([0, *sizes[:-1]]), axis=0)
+    product = np.multiply.outer(premixed, a)
+    product += b
+    return np.minimum.reduceat(product, starts, axis=0)
 
 
 def _premixed(found: frozenset[int] | np.ndarray) -> np.ndarray:
@@ -160,9 +162,8 @@ def unpack(packed: PackedPrint) -> Fingerprint:
 def article_shingles(title: str, text: str) -> tuple[frozenset[int], frozenset[int]]:
     """The shingles `same_story` compares: the title's and the opening text's, and the
     lead's."""
-    body = units(text, MAX_UNITS - TITLE_UNITS if title else MAX_UNITS)
-    lead = body[:LEAD_UNITS] if text.isascii() else units(text, LEAD_UNITS)
-    return shingles(units(title, TITLE_UNITS) + body if title else body), shingles(lead)
+    fp = fingerprints([(title, text)], keys=False)[0]
+    return fp.shingles, fp.lead
 
 
 def fingerprint(title: str, text: str) -> Fingerprint:
@@ -170,36 +171,39 @@ def fingerprint(title: str, text: str) -> Fingerprint:
     return fingerprints([(title, text)])[0]
 
 
-def fingerprints(texts: Sequence[tuple[str, str]]) -> list[Fingerprint]:
-    """`fingerprint` of each (title, text), the MinHash arithmetic of all of them in one
-    set of vectorised steps (a feed's items at once): numpy's cost per call, not per
-    value, was most of an article's."""
-    made = [article_shingles(title, text) for title, text in texts]
-    # One row a shingle: each article's whole shingles, then its lead's.
-    sizes = [n for found, lead in made for n in (len(found), len(lead))]
-    if not any(sizes):
-        return [Fingerprint(found, lead) for found, lead in made]
-    values = np.fromiter(
-        (h for found, lead in made for part in (found, lead) for h in part),
-        dtype=np.uint32,
-        count=sum(sizes),
-    )
-    parts = [n for n, size in enumerate(sizes) if size]
-    lows = _minima(_premixed(values), [sizes[n] for n in parts])
-    row = {part: n for n, part in enumerate(parts)}
+def _runs(title: str, text: str) -> tuple[tuple[list[str], int, int], tuple[list[str], int, int]]:
+    """An article's two runs of units (see `Shingled`): its title's and opening text's,
+    and its lead's, the first `LEAD_UNITS` of the text alone."""
+    heading = units(title, TITLE_UNITS) if title else []
+    body, lead = units_and_prefix(text, MAX_UNITS - TITLE_UNITS if title else MAX_UNITS, LEAD_UNITS)
+    seq = heading + body
+    return (seq, 0, len(seq)), (seq, len(heading), lead)
+
+
+def fingerprints(texts: Sequence[tuple[str, str]], *, keys: bool = True) -> list[Fingerprint]:
+    """`fingerprint` of each (title, text), all of them in one set of vectorised steps
+    (a feed's items at once): numpy's cost per call, not per value, was most of an
+    article's. Without `keys`, the shingles alone."""
+    shingled = Shingled([run for title, text in texts for run in _runs(title, text)])
+    values = shingled.values
+    parts = [values[start:end].tobytes() for start, end in shingled.spans]
+    if not keys or not len(values):
+        return [Fingerprint(parts[2 * n], parts[2 * n + 1]) for n in range(len(texts))]
+    # Each run's MinHash values: reduceat takes the minimum from each index to the next,
+    # so every run's start, then its end (a row of its own, not used), one run a pair.
+    # A row more than the values: a last run's end indexes it.
+    bounds = np.array(shingled.spans, dtype=np.intp).reshape(-1)
+    lows = _minima(_premixed(np.append(values, np.uint32(0))), bounds)[0::2]
     # Each article's signature: the whole's values, then the lead's (its permutations
-    # are the whole's first); an article without a lead takes its whole's row there and
-    # keeps only the whole's keys.
-    whole = [row.get(2 * n, 0) for n in range(len(made))]
-    first = [row.get(2 * n + 1, row.get(2 * n, 0)) for n in range(len(made))]
+    # are the whole's first); an article without a lead keeps only the whole's keys.
     signatures = np.concatenate(
-        [lows[whole, : BANDS * ROWS], lows[first, : LEAD_BANDS * ROWS]], axis=1
+        [lows[0::2, : BANDS * ROWS], lows[1::2, : LEAD_BANDS * ROWS]], axis=1
     )
-    keys = _keys(signatures, _BAND_NUMBERS)
-    return [
-        Fingerprint(found, lead, tuple(k if lead else k[:BANDS]) if found else ())
-        for (found, lead), k in zip(made, keys, strict=True)
-    ]
+    made = []
+    for n, k in enumerate(_keys(signatures, _BAND_NUMBERS)):
+        whole, lead = parts[2 * n], parts[2 * n + 1]
+        made.append(Fingerprint(whole, lead, tuple(k if lead else k[:BANDS]) if whole else ()))
+    return made
 
 
 _BAND_NUMBERS = np.concatenate(

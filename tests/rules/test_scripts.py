@@ -4,8 +4,11 @@ Korean particles, Lao, Khmer and Myanmar, symbols in names, and refused silent r
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from rules import Document, RuleIndex, RuleSyntaxError, evaluate, parse
+from rules.text import _ASCII_WORD, spans, words
 
 FAR = "字节跳动" + "在" * 60 + "华为"
 
@@ -135,3 +138,13 @@ def test_silent_rewrites_are_refused(query: str, position: int) -> None:
 def test_the_forms_that_stay_accepted(query: str) -> None:
     """Prefixes of two Hangul syllables or three letters, and fields followed by a term."""
     parse(query)
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=127), max_size=200))
+def test_ascii_words_are_the_regexs(text: str) -> None:
+    """ASCII text without "&", "+" or "#" takes a faster path (translate and split) than
+    the word pattern: both find the same words, wherever the symbols are."""
+    assert words(text) == _ASCII_WORD.findall(text.lower())
+    plain = text.replace("&", " ").replace("+", " ").replace("#", " ")
+    assert words(plain) == _ASCII_WORD.findall(plain.lower())
+    assert [plain.lower()[a:b] for a, b in spans(plain)] == words(plain)

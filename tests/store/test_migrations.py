@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 from store import create_engine
 from store.migrate import downgrade, head_revision, is_current, upgrade
 from store.tables import metadata
+from stories import BANDS, fingerprint
 
 
 def test_migrated_schema_matches_tables(engine: Engine) -> None:
@@ -156,7 +157,7 @@ def test_0010_keeps_the_story_keys_both_ways(db_url: str) -> None:
                     sa.text("INSERT INTO story_keys VALUES (:k, :a, :t)"),
                     {"k": key, "a": article, "t": created},
                 )
-        upgrade(engine)
+        upgrade(engine, "0010")
         with engine.connect() as conn:
             recent = conn.execute(sa.text("SELECT key, article_id FROM story_keys_recent"))
             assert sorted(recent) == [(-5, article), (7, article), (2**62, article)]
@@ -168,6 +169,67 @@ def test_0010_keeps_the_story_keys_both_ways(db_url: str) -> None:
                 (7, article),
                 (2**62, article),
             ]
+        upgrade(engine)
+    finally:
+        engine.dispose()
+
+
+def test_0011_gives_the_indexed_articles_the_current_keys(db_url: str) -> None:
+    """0011 replaces the keys of every indexed article (in either tier) with those of the
+    current fingerprint, and leaves articles without keys (out of the window) out; its
+    downgrade empties the index (the older keys cannot be made again)."""
+    engine = create_engine(db_url)
+    try:
+        downgrade(engine, "0010")
+        created = datetime(2026, 12, 1, 12, tzinfo=UTC)
+        texts = {
+            "in the large tier": "Huawei supplies chips to ByteDance for its new data centres",
+            "in the recent tier": "华为 向 字节跳动 供应 芯片 用于 新 数据 中心 的 建设",
+            "out of the window": "An older story whose keys were pruned with the window",
+        }
+        ids = {}
+        with engine.begin() as conn:
+            for title, text in texts.items():
+                ids[title] = conn.execute(
+                    sa.text(
+                        "INSERT INTO articles (url, canonical_url, title, summary, content,"
+                        " language, author, fetched_at, created_at, text, text_source,"
+                        " page_status, page_attempts, page_lease_owner)"
+                        " VALUES ('', '', :title, :text, '', 'en', '', :t, :t, '', 'feed',"
+                        " 'skipped', 0, '') RETURNING id"
+                    ),
+                    {"title": title, "text": text, "t": created},
+                ).scalar_one()
+            conn.execute(
+                sa.text("INSERT INTO story_keys VALUES (1, :a), (2, :a)"),
+                {"a": ids["in the large tier"]},
+            )
+            conn.execute(
+                sa.text("INSERT INTO story_keys_recent VALUES (3, :a)"),
+                {"a": ids["in the recent tier"]},
+            )
+        upgrade(engine, "0011")
+        with engine.connect() as conn:
+            large = sorted(conn.execute(sa.text("SELECT key, article_id FROM story_keys")))
+            recent = conn.execute(sa.text("SELECT count(*) FROM story_keys_recent")).scalar()
+        expected = sorted(
+            {
+                (key, ids[title])
+                for title in ("in the large tier", "in the recent tier")
+                for key in fingerprint(title, texts[title]).band_keys
+            }
+        )
+        assert len(expected) >= 2 * BANDS
+        assert (large, recent) == (expected, 0)
+        downgrade(engine, "0010")
+        with engine.connect() as conn:
+            left = conn.execute(
+                sa.text(
+                    "SELECT (SELECT count(*) FROM story_keys)"
+                    " + (SELECT count(*) FROM story_keys_recent)"
+                )
+            ).scalar()
+        assert left == 0
         upgrade(engine)
     finally:
         engine.dispose()

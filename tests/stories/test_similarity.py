@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from stories import BANDS, fingerprint, fingerprints, same_story, similarity
-from stories.fingerprint import LEAD_BANDS, ROWS, SEED, article_shingles, minhash
-from stories.shingles import MAX_UNITS, units
+from stories.fingerprint import LEAD_BANDS, LEAD_UNITS, ROWS, SEED, article_shingles, minhash
+from stories.shingles import MAX_UNITS, shingles, units
 from tests.stories.cases import CASES
 
 BY_NAME = {c.name: c for c in CASES}
@@ -47,24 +47,41 @@ def test_minhash_is_datasketchs(name: str, lead: bool, bands: int) -> None:
     assert minhash(found, lead=lead).tolist() == reference.hashvalues.tolist()
 
 
-# "en:wire"'s keys under the first layout (20 whole bands, then 8 lead ones), as stored
-# by the release that introduced stories.
-_KEYS_20_8 = (
-    2119055653817799659, 2901110806722764548, 786014478870328506, 3990582850289137966,
-    -6493770858209150363, -3909388225674800234, 143846925056338424, -1450362754572308158,
-    98438365196978481, -5029225248844816966, -3353282526749779429, -8554121924091979685,
-    3900755899896220420, 6473419382962970361, -432136752668763563, 6563127148446085757,
-    4682663802907005645, 5855642346587011554, 2182140960907205085, 3788217265360486442,
-    -8500972917117801238, -3843760676530420401, -8854985697505056943, -2089809187215775257,
-    -7825793622114005616, 6527672907175572229, 9212945379564597522, -2883002324455866764,
-)  # fmt: skip
+# The keys this release stores (migration 0011 re-keyed the index to them).
+_KEYS = {
+    "en:wire": (
+        -8701579166764183417, -1399430600616791238, 2919180459603072046, -6758666814973142128,
+        -5937418180289058900, -7029696338504314448, 2175662447811329658, 6120014817986083999,
+        6014602392361904888, -1007839951919237261, -5374853100174581967, -2056812365420258113,
+        -7967393050785195376, -2859873254413428169,
+    ),
+    "zh:wire": (
+        -6156044628205396415, 3479191945028463908, -8376478860166360395, -5739891094720149188,
+        -8284872160339233705, -2058522291474804392, -6101530289391041487, 4992687030178589399,
+        2597365227883056836, -3688861290176130819, -681634423774195072, 1761354056530992482,
+        6007932256437225509, -7010623550453829268,
+    ),
+}  # fmt: skip
 
 
-def test_keys_are_the_first_layouts() -> None:
-    """Fewer bands, each keyed as before: the keys already in the index still match, so
-    no migration re-keys them."""
-    keys = _print("en:wire").band_keys
-    assert keys == _KEYS_20_8[:BANDS] + _KEYS_20_8[20 : 20 + LEAD_BANDS]
+@pytest.mark.parametrize("name", sorted(_KEYS))
+def test_keys_are_pinned(name: str) -> None:
+    """Keys one release stores, the next looks up: a change to the units, the shingles
+    or the keys needs a migration that re-keys the index (as 0011 did), then a new pin."""
+    assert _print(name).band_keys == _KEYS[name]
+
+
+def test_a_lead_is_the_opening_of_the_text_alone() -> None:
+    """The lead's shingles are those of `units(text, LEAD_UNITS)`, whatever the title,
+    in spaced and unspaced scripts and across a budget that runs out inside a run."""
+    for text in [
+        " ".join(f"w{n}" for n in range(100)),
+        "华为公司" * 30,
+        "Huawei 向 字节跳动 供应 芯片。" * 12,
+        "a " * 39 + "字节跳动字节跳动",
+    ]:
+        for title in ("", "A title of a few words"):
+            assert fingerprint(title, text).lead == shingles(units(text, LEAD_UNITS))
 
 
 def test_case_width_and_accents_do_not_matter() -> None:
