@@ -22,7 +22,7 @@ from store.stories import (
     save_stories,
 )
 from store.values import StoredArticle
-from stories import Fingerprint, article_shingles, fingerprint, same_story, story_text
+from stories import Fingerprint, fingerprint, fingerprints, same_story, story_text
 
 STORY_WINDOW = timedelta(hours=72)
 MAX_CANDIDATES = 8  # confirmed per new article, those sharing the most keys first
@@ -131,11 +131,11 @@ def assign_stories(
     database = _database(session)
     prints_of = CACHE.get_many(database, wanted)
     stored = article_texts(session=session, article_ids=wanted - set(prints_of))
-    for t in stored.values():
-        prints_of[t.id] = Fingerprint(
-            *article_shingles(t.title, story_text(t.summary, t.content)), ()
-        )
-        CACHE.put(database, t.id, prints_of[t.id])
+    texts = list(stored.values())
+    made = fingerprints([(t.title, story_text(t.summary, t.content)) for t in texts], keys=False)
+    for t, fp in zip(texts, made, strict=True):
+        prints_of[t.id] = fp
+        CACHE.put(database, t.id, fp)
     prints_of.update(own)
     merged: dict[int, int] = {}  # story -> the story it merged into, in this batch
     stories: dict[int, int] = {}
