@@ -8,6 +8,11 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
+# Values in one IN list, or rows in one multi-row INSERT: a statement is a wait for the
+# GIL each time a busy writer thread takes it back, so few large ones. SQLite 3.32+
+# binds 32,766 parameters a statement (store.engine checks), PostgreSQL 65,535.
+IN_CHUNK = 4000
+
 
 def insert_ignore(
     session: Session, table: sa.Table, values: dict[str, Any], conflict: list[str]

@@ -10,13 +10,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from store._sql import clip, insert_ignore, insert_ignore_many
+from store._sql import IN_CHUNK, clip, insert_ignore, insert_ignore_many
 from store.tables import Article, Feed, FeedArticle
 from store.values import ArticleLike, StoredArticle
-
-# Values in one IN list: a statement each is a round trip for the GIL on a busy writer
-# (SQLite allows 250,000 parameters here, PostgreSQL 65,535).
-_IN_CHUNK = 4000
 
 
 def url_hash(canonical_url: str) -> str | None:
@@ -121,8 +117,8 @@ def link_articles(
 def own_stories_of(session: Session, article_ids: Sequence[int]) -> None:
     """Make each of these articles a story of its own (its story id is its id)."""
     table: sa.Table = Article.__table__  # type: ignore[attr-defined]
-    for start in range(0, len(article_ids), _IN_CHUNK):
-        chunk = list(article_ids[start : start + _IN_CHUNK])
+    for start in range(0, len(article_ids), IN_CHUNK):
+        chunk = list(article_ids[start : start + IN_CHUNK])
         session.execute(sa.update(table).where(table.c.id.in_(chunk)).values(story_id=table.c.id))
 
 

@@ -15,13 +15,10 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from store._sql import insert_ignore_from
+from store._sql import IN_CHUNK, insert_ignore_from
 from store.articles import first_feeds, own_stories_of
 from store.tables import STORY_KEYS, STORY_KEYS_RECENT, Article, Feed, FeedArticle, Hit
 
-# Values in one IN list, and key rows in one INSERT (two parameters each): a statement is
-# a wait for the GIL each time the busy writer thread takes it back.
-_IN_CHUNK = 4000
 # Rows `story_keys_recent` holds before they move to `story_keys`: about 3,500 articles.
 # Each move rewrites most of the large tier's pages once, instead of once a transaction;
 # the small tier stays a few hundred pages.
@@ -79,8 +76,8 @@ def keyed_articles(
     convert = articles.c.created_at.type.bind_processor(dialect)
     at = convert(since) if convert else since
     out: list[tuple[int, int, int]] = []
-    for start in range(0, len(wanted), _IN_CHUNK):
-        chunk = wanted[start : start + _IN_CHUNK]
+    for start in range(0, len(wanted), IN_CHUNK):
+        chunk = wanted[start : start + IN_CHUNK]
         rows = connection.exec_driver_sql(
             _keyed_sql(len(chunk), dialect.paramstyle), (at, *chunk, *chunk)
         )
@@ -93,10 +90,10 @@ def article_texts(*, session: Session, article_ids: Iterable[int]) -> dict[int, 
     table: sa.Table = Article.__table__  # type: ignore[attr-defined]
     wanted = sorted(set(article_ids))
     out: dict[int, StoredText] = {}
-    for start in range(0, len(wanted), _IN_CHUNK):
+    for start in range(0, len(wanted), IN_CHUNK):
         rows = session.execute(
             sa.select(table.c.id, table.c.title, table.c.summary, table.c.content).where(
-                table.c.id.in_(wanted[start : start + _IN_CHUNK])
+                table.c.id.in_(wanted[start : start + IN_CHUNK])
             )
         )
         out.update((r.id, StoredText(r.id, r.title, r.summary, r.content)) for r in rows)
@@ -136,7 +133,7 @@ def save_stories(
     # 2.2 CPU seconds, 8.9 before.)
     connection = session.connection()
     mark = "(?, ?)" if connection.dialect.paramstyle == "qmark" else "(%s, %s)"
-    step = 2 * _IN_CHUNK
+    step = 2 * IN_CHUNK
     for start in range(0, len(flat), step):
         chunk = flat[start : start + step]
         connection.exec_driver_sql(_insert_keys_sql(len(chunk) // 2, mark), tuple(chunk))
@@ -260,8 +257,8 @@ def story_summaries(
     wanted = sorted(set(story_ids))
     counts: dict[int, int] = {}
     sources: dict[int, list[str]] = {s: [] for s in wanted}
-    for start in range(0, len(wanted), _IN_CHUNK):
-        chunk = wanted[start : start + _IN_CHUNK]
+    for start in range(0, len(wanted), IN_CHUNK):
+        chunk = wanted[start : start + IN_CHUNK]
         counts.update(
             session.exec(
                 select(Article.story_id, sa.func.count())

@@ -67,8 +67,9 @@ def units_and_prefix(text: str, limit: int, prefix: int) -> tuple[list[str], int
 
 
 class Shingled:
-    """The shingles of many runs of units, hashed together: `of(n)` gives the values of
-    the `n`th run's. Each unit is hashed once, however many runs it is in.
+    """The shingles of many runs of units, hashed together: `values[start:end]` for the
+    (start, end) of each run in `spans`. Each unit is hashed once, however many runs it
+    is in.
 
     A run is (units, start, count): `count` units from `start`. Runs over the same list
     (the same object, one after the other: an article's title and text, then its lead)
@@ -103,11 +104,7 @@ class Shingled:
             else:
                 spans.append((0, 0))
         self.values = np.concatenate([windows, np.array(extra, dtype=np.uint32)])
-        self.spans = spans  # (start, end) in `values` of each run's shingles
-
-    def of(self, n: int) -> np.ndarray:
-        start, end = self.spans[n]
-        return self.values[start:end]
+        self.spans = spans
 
 
 def _short(hashed: np.ndarray) -> int:
@@ -122,4 +119,6 @@ def _short(hashed: np.ndarray) -> int:
 
 def shingles(seq: list[str]) -> frozenset[int]:
     """The shingle values of one run of units."""
-    return frozenset(Shingled([(seq, 0, len(seq))]).of(0).tolist())
+    shingled = Shingled([(seq, 0, len(seq))])
+    start, end = shingled.spans[0]
+    return frozenset(shingled.values[start:end].tolist())
