@@ -13,6 +13,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session
 
+# Per SQLite connection: page cache (KiB, filled only as pages are read) and WAL pages
+# between automatic checkpoints.
+SQLITE_CACHE_KIB = 32_768
+SQLITE_CHECKPOINT_PAGES = 10_000
 # Bound parameters a statement may take, on either database (PostgreSQL allows 65,535).
 MAX_PARAMETERS = 32_766
 
@@ -51,6 +55,9 @@ def create_engine(url: str, *, pool: PoolConfig | None = None, echo: bool = Fals
             pool_size=8,
             max_overflow=8,
             poolclass=sa.pool.QueuePool,
+            # The connection used last is handed out first: its page cache is warm, and
+            # the writer's next transaction finds the pages its last one wrote.
+            pool_use_lifo=True,
         )
         _configure_sqlite(engine)
         return engine
@@ -93,6 +100,13 @@ def _configure_sqlite(engine: Engine) -> None:
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA busy_timeout=30000")
+        # Ingest's writer rewrites the same index pages (the recent story keys', the
+        # newest articles' and links') in transaction after transaction. A cache that
+        # holds them (SQLite's default is 2 MB), and checkpoints that copy such a page once
+        # every ~40 MB of WAL instead of every 4 MB: bench.ingest wrote 1.6 GB instead of
+        # 2.1, and its commits replayed alone took a sixth less time.
+        cur.execute(f"PRAGMA cache_size={-SQLITE_CACHE_KIB}")
+        cur.execute(f"PRAGMA wal_autocheckpoint={SQLITE_CHECKPOINT_PAGES}")
         cur.close()
 
     # SQLite has one writer. Writers of this process queue on a lock rather than in

@@ -93,3 +93,19 @@ def test_sqlite_runs_in_wal_with_foreign_keys(engine: Engine) -> None:
     with engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+def test_sqlite_connections_keep_the_writers_pages(engine: Engine) -> None:
+    """Each SQLite connection caches 32 MB of pages and checkpoints every 10,000 WAL pages,
+    and the pool hands out the connection used last (whose cache holds what it wrote)."""
+    if engine.dialect.name != "sqlite":
+        pytest.skip("SQLite only")
+    with engine.connect() as first, engine.connect() as second:
+        assert first.exec_driver_sql("PRAGMA cache_size").scalar() == -32_768
+        assert first.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 10_000
+        older = second.connection.dbapi_connection
+        last = first.connection.dbapi_connection
+    # `first` went back last (the with statement closes `second` first).
+    with engine.connect() as again:
+        assert again.connection.dbapi_connection is last
+        assert again.connection.dbapi_connection is not older
