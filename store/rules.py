@@ -10,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
+from store._sql import IN_CHUNK
 from store.tables import Rule
 from store.values import RuleRow
 
@@ -126,16 +127,13 @@ def rules_changed_since(
                 return []
             return [
                 row
-                for chunk in range(0, len(ids), _IN_CHUNK)
+                for chunk in range(0, len(ids), IN_CHUNK)
                 for row in _rule_rows(
-                    session, stmt.where(table.c.id.in_(ids[chunk : chunk + _IN_CHUNK]))
+                    session, stmt.where(table.c.id.in_(ids[chunk : chunk + IN_CHUNK]))
                 )
             ]
         stmt = stmt.where(window)
     return _rule_rows(session, stmt)
-
-
-_IN_CHUNK = 500  # ids in one IN list: well under SQLite's bound-parameter limit
 
 
 def _rule_rows(session: Session, stmt: sa.Select[Any]) -> list[RuleRow]:
